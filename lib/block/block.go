@@ -1,0 +1,224 @@
+// Package block holds the block: its header and canonical 200-byte header
+// encoding, the merkle root over its transactions, and its JSON line.
+//
+// The header is laid out so that everything but the proof fills exactly three
+// SHA-256 blocks (192 bytes); the 8-byte proof is the whole variable tail, so a
+// miner hashes the prefix once and each try costs one compression from the
+// saved midstate (package pow/midstate). The hash covers the merkle root and
+// so every byte of every transaction: unlike the whitepaper's
+// sha256(x^2+PH^2), a proof cannot be reused with other transactions.
+//
+// Whether a block is valid is decided by package consensus; decoding here is
+// strict and returns rule codes.
+package block
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	"github.com/coniunctum/cnj/lib/jsonl"
+	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/tx"
+)
+
+// PrefixSize is the length of the header before the proof; HeaderSize the whole.
+const (
+	PrefixSize = 192
+	HeaderSize = 200
+	// MaxMinerLen is the longest miner address the prefix can hold.
+	MaxMinerLen = PrefixSize - 121
+)
+
+// Header is everything the block hash covers.
+type Header struct {
+	Index      uint64
+	Timestamp  int64
+	Miner      string
+	Proof      uint64
+	PrevHash   [32]byte
+	Target     [32]byte
+	MerkleRoot [32]byte
+}
+
+// Block is a header with its hash and transactions.
+type Block struct {
+	Header
+	Hash   [32]byte // as carried in the line; consensus checks it
+	Reward tx.Reward
+	Txs    []*tx.Tx
+	// Size is the length of the JSON line the block was decoded from, or of
+	// its encoding when built locally.
+	Size int
+}
+
+// Prefix returns the first 192 header bytes: all fields but the proof.
+func (h *Header) Prefix() (p [PrefixSize]byte) {
+	copy(p[0:8], "CNJ-BK-1")
+	binary.BigEndian.PutUint64(p[8:16], h.Index)
+	binary.BigEndian.PutUint64(p[16:24], uint64(h.Timestamp))
+	copy(p[24:56], h.PrevHash[:])
+	copy(p[56:88], h.Target[:])
+	copy(p[88:120], h.MerkleRoot[:])
+	p[120] = byte(len(h.Miner))
+	copy(p[121:], h.Miner) // length checked by consensus; Decode refuses longer
+	return p
+}
+
+// Bytes returns the canonical 200-byte header.
+func (h *Header) Bytes() (b [HeaderSize]byte) {
+	p := h.Prefix()
+	copy(b[:], p[:])
+	binary.BigEndian.PutUint64(b[PrefixSize:], h.Proof)
+	return b
+}
+
+// ComputeHash returns SHA-256 of the canonical header.
+func (h *Header) ComputeHash() [32]byte {
+	b := h.Bytes()
+	return sha256.Sum256(b[:])
+}
+
+// MerkleRoot computes the root over the reward and the transfers, in order:
+// leaf = SHA-256(0x00 || canonical bytes), node = SHA-256(0x01 || l || r),
+// splitting n > 1 leaves at the largest power of two below n (RFC 6962).
+func MerkleRoot(genesis [32]byte, r *tx.Reward, txs []*tx.Tx) [32]byte {
+	leaves := make([][32]byte, 0, 1+len(txs))
+	leaves = append(leaves, leaf(r.Canonical()))
+	for _, t := range txs {
+		leaves = append(leaves, leaf(t.Canonical(genesis)))
+	}
+	return merkle(leaves)
+}
+
+func leaf(b []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte{0})
+	h.Write(b)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+func merkle(l [][32]byte) [32]byte {
+	if len(l) == 1 {
+		return l[0]
+	}
+	k := 1
+	for k*2 < len(l) {
+		k *= 2
+	}
+	a, b := merkle(l[:k]), merkle(l[k:])
+	var buf [65]byte
+	buf[0] = 1
+	copy(buf[1:], a[:])
+	copy(buf[33:], b[:])
+	return sha256.Sum256(buf[:])
+}
+
+// AppendJSON appends the block line (no newline).
+func (b *Block) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"type":"block","index":`...)
+	dst = strconv.AppendUint(dst, b.Index, 10)
+	dst = append(dst, `,"timestamp":`...)
+	dst = strconv.AppendInt(dst, b.Timestamp, 10)
+	dst = append(dst, `,"miner":"`...)
+	dst = append(dst, b.Miner...)
+	dst = append(dst, `","proof":`...)
+	dst = strconv.AppendUint(dst, b.Proof, 10)
+	for _, f := range []struct {
+		k string
+		v *[32]byte
+	}{{"previous_hash", &b.PrevHash}, {"target", &b.Target}, {"merkle_root", &b.MerkleRoot}, {"hash", &b.Hash}} {
+		dst = append(dst, `,"`...)
+		dst = append(dst, f.k...)
+		dst = append(dst, `":"`...)
+		dst = hex.AppendEncode(dst, f.v[:])
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `,"transactions":[`...)
+	dst = b.Reward.AppendJSON(dst)
+	for _, t := range b.Txs {
+		dst = append(dst, ',')
+		dst = t.AppendJSON(dst)
+	}
+	return append(dst, "]}"...)
+}
+
+// JSON returns the block line and sets Size to its length.
+func (b *Block) JSON() []byte {
+	line := b.AppendJSON(make([]byte, 0, 512+len(b.Txs)*480))
+	b.Size = len(line)
+	return line
+}
+
+// Parse decodes one block line strictly. The reward must be the first
+// transaction; a reward anywhere else is extra-reward, none is no-reward.
+func Parse(line []byte) (*Block, error) {
+	v, err := jsonl.Parse(line)
+	if err != nil {
+		return nil, err
+	}
+	b, err := FromValue(v)
+	if err != nil {
+		return nil, err
+	}
+	b.Size = len(line)
+	return b, nil
+}
+
+// FromValue decodes a block from a parsed JSON value.
+func FromValue(v jsonl.Value) (*Block, error) {
+	o, err := v.Object()
+	if err != nil {
+		return nil, err
+	}
+	typ, err := tx.Type(o)
+	if err != nil {
+		return nil, err
+	}
+	if typ != "block" {
+		return nil, rule.Errorf(rule.BadType, "type %q where a block was expected", typ)
+	}
+	b := &Block{}
+	f := jsonl.NewFields(o)
+	b.Index = f.Uint("index")
+	b.Timestamp = tx.Timestamp(f, "timestamp")
+	b.Miner = f.Str("miner")
+	if len(b.Miner) > MaxMinerLen {
+		f.Keep(rule.Errorf(rule.BadAddress, "miner address of %d bytes", len(b.Miner)))
+	}
+	b.Proof = f.Uint("proof")
+	f.Hex("previous_hash", b.PrevHash[:])
+	f.Hex("target", b.Target[:])
+	f.Hex("merkle_root", b.MerkleRoot[:])
+	f.Hex("hash", b.Hash[:])
+	arr := f.Array("transactions")
+	if err := f.Done(); err != nil {
+		return nil, err
+	}
+	if len(arr) == 0 {
+		return nil, rule.Errorf(rule.NoReward, "block has no transactions, not even its reward")
+	}
+	r, err := tx.RewardFromValue(arr[0])
+	if err != nil {
+		return nil, err
+	}
+	b.Reward = *r
+	b.Txs = make([]*tx.Tx, 0, len(arr)-1)
+	for i, v := range arr[1:] {
+		t, err := tx.FromValue(v)
+		if err != nil {
+			if o, oerr := v.Object(); oerr == nil {
+				if typ, _ := tx.Type(o); typ == "reward" {
+					return nil, rule.Errorf(rule.ExtraReward, "transaction %d is a second reward", i+1)
+				}
+			}
+			return nil, fmt.Errorf("transaction %d: %w", i+1, err)
+		}
+		b.Txs = append(b.Txs, t)
+	}
+	return b, nil
+}

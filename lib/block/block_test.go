@@ -1,0 +1,123 @@
+package block
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"strings"
+	"testing"
+
+	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/tx"
+)
+
+func sampleBlock(ntx int) *Block {
+	b := &Block{Header: Header{Index: 7, Timestamp: 1795000000, Miner: "dcnj1" + strings.Repeat("ab", 24), Proof: 99}}
+	b.Target[1] = 0x0f
+	b.Reward = tx.Reward{Receiver: b.Miner, Amount: 5000000000, Index: 7}
+	for i := 0; i < ntx; i++ {
+		t := &tx.Tx{Sender: b.Miner, Receiver: b.Miner, Amount: uint64(i + 1), Fee: 1000, Timestamp: 1795000000}
+		t.ID[0] = byte(i)
+		b.Txs = append(b.Txs, t)
+	}
+	b.MerkleRoot = MerkleRoot([32]byte{}, &b.Reward, b.Txs)
+	b.Hash = b.ComputeHash()
+	return b
+}
+
+// TestHeaderLayout pins the offsets of cnj-format(5): the proof is the only
+// field after byte 192.
+func TestHeaderLayout(t *testing.T) {
+	b := sampleBlock(0)
+	h := b.Bytes()
+	if !bytes.Equal(h[:8], []byte("CNJ-BK-1")) || h[15] != 7 || h[120] != byte(len(b.Miner)) ||
+		string(h[121:121+len(b.Miner)]) != b.Miner || h[199] != 99 {
+		t.Fatalf("header layout changed: %x", h)
+	}
+	for i := 121 + len(b.Miner); i < PrefixSize; i++ {
+		if h[i] != 0 {
+			t.Fatalf("byte %d of the prefix padding is %x", i, h[i])
+		}
+	}
+	prev := b.Prefix()
+	b.Proof++
+	if b.Prefix() != prev {
+		t.Fatal("the proof changes the prefix: miners could not reuse the midstate")
+	}
+	h = b.Bytes()
+	if got := b.ComputeHash(); got != sha256.Sum256(h[:]) || got == b.Hash {
+		t.Fatal("hash is not SHA-256 of the 200 header bytes")
+	}
+}
+
+func TestMerkle(t *testing.T) {
+	leafOf := func(s string) [32]byte { return leaf([]byte(s)) }
+	node := func(a, b [32]byte) [32]byte { return merkle([][32]byte{a, b}) }
+	a, b, c, d, e := leafOf("a"), leafOf("b"), leafOf("c"), leafOf("d"), leafOf("e")
+	cases := []struct {
+		in   [][32]byte
+		want [32]byte
+	}{
+		{[][32]byte{a}, a},
+		{[][32]byte{a, b}, node(a, b)},
+		{[][32]byte{a, b, c}, node(node(a, b), c)},
+		{[][32]byte{a, b, c, d, e}, node(node(node(a, b), node(c, d)), e)},
+	}
+	for i, c := range cases {
+		if got := merkle(c.in); got != c.want {
+			t.Errorf("case %d: merkle shape is not RFC 6962's", i)
+		}
+	}
+	// A duplicated last leaf must not give the same root (CVE-2012-2459).
+	if merkle([][32]byte{a, b, c}) == merkle([][32]byte{a, b, c, c}) {
+		t.Error("duplicating the last leaf keeps the root")
+	}
+	// Leaves and nodes are domain-separated.
+	if leaf(append(append([]byte{1}, a[:]...), b[:]...)) == node(a, b) {
+		t.Error("a leaf can pose as a node")
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	for _, n := range []int{0, 1, 5} {
+		b := sampleBlock(n)
+		line := b.JSON()
+		got, err := Parse(line)
+		if err != nil {
+			t.Fatalf("%d txs: %v", n, err)
+		}
+		if !bytes.Equal(got.JSON(), line) || got.Size != len(line) || got.ComputeHash() != b.Hash {
+			t.Fatalf("%d txs: round trip changed the block", n)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	good := string(sampleBlock(1).JSON())
+	reward := `{"type":"reward","receiver":"x","amount":1,"index":7}`
+	cases := []struct {
+		name, line string
+		code       rule.Code
+	}{
+		{"not a block", strings.Replace(good, `"type":"block"`, `"type":"tx"`, 1), rule.BadType},
+		{"no transactions", strings.Replace(good, good[strings.Index(good, `"transactions"`):], `"transactions":[]}`, 1), rule.NoReward},
+		{"tx first", strings.Replace(good, `"transactions":[{"type":"reward"`, `"transactions":[{"type":"tx"`, 1), rule.NoReward},
+		{"second reward", strings.Replace(good, `]}`, ","+reward+`]}`, 1), rule.ExtraReward},
+		{"bad tx inside", strings.Replace(good, `"amount":1,`, `"amount":-1,`, 1), rule.BadNumber},
+		{"long miner", strings.Replace(good, `"miner":"dcnj1`, `"miner":"dcnj1`+strings.Repeat("a", 30), 1), rule.BadAddress},
+		{"short hash", strings.Replace(good, `"hash":"`, `"hash":"0`, 1), rule.BadHex},
+		{"unknown field", strings.Replace(good, `"proof":`, `"nonce":1,"proof":`, 1), rule.UnknownField},
+		{"transactions not array", strings.Replace(good, good[strings.Index(good, `"transactions"`):], `"transactions":{}}`, 1), rule.BadField},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.line))
+		if got := rule.CodeOf(err); got != c.code {
+			t.Errorf("%s: code %q (%v), want %q", c.name, got, err, c.code)
+		}
+	}
+	// Every cut of a valid line is refused.
+	for i := 0; i < len(good); i += 7 {
+		if _, err := Parse([]byte(good[:i])); err == nil {
+			t.Fatalf("cut at %d accepted", i)
+		}
+	}
+}

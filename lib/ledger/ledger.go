@@ -1,0 +1,433 @@
+package ledger
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/coniunctum/cnj/lib/amount"
+	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/params"
+	"github.com/coniunctum/cnj/lib/rule"
+)
+
+// Balance is what an address holds at the tip, as seen by the next block.
+type Balance struct {
+	// Confirmed is what a transfer in the next block could spend: the
+	// spendable balance plus the reward that matures at the next block.
+	Confirmed uint64
+	// Immature is the sum of the address's rewards that are not spendable
+	// in the next block yet.
+	Immature uint64
+}
+
+// reward is a block reward still maturing.
+type reward struct {
+	receiver string
+	amount   uint64
+}
+
+// idEntry is a recent id and the timestamp of its transfer.
+type idEntry struct {
+	id [16]byte
+	ts int64
+}
+
+// Ledger is the state at one tip. The zero Ledger is not usable: make one
+// with New (and UnmarshalBinary to load a snapshot).
+type Ledger struct {
+	p      *params.Params
+	height uint64
+	tip    [32]byte
+	// bal holds spendable balances; never a zero entry.
+	bal map[string]uint64
+	// pending holds the rewards of blocks max(1, height-Maturity+1) ..
+	// height, oldest first: min(Maturity, height) entries (none when
+	// Maturity is 0, as a reward then matures in its own block).
+	pending []reward
+	// ids maps each recent id to its transfer's timestamp.
+	ids map[[16]byte]int64
+	// expiry is a min-heap by timestamp over the entries of ids. It may also
+	// hold stale entries (ids that a Disconnect removed), which pruning
+	// skips; every live entry of ids has an entry here with its timestamp.
+	expiry idHeap
+}
+
+// Undo is what Disconnect needs to take back one Connect: the reward that
+// matured and the ids that were dropped from the recent set. The rest
+// (transfers, the block's own reward and ids) is read from the block.
+type Undo struct {
+	block      [32]byte
+	matured    reward
+	hasMatured bool
+	dropped    []idEntry
+}
+
+// New returns the ledger at genesis: height 0, tip = p.Hash(), nothing held.
+func New(p *params.Params) *Ledger {
+	return &Ledger{
+		p:   p,
+		tip: p.Hash(),
+		bal: make(map[string]uint64),
+		ids: make(map[[16]byte]int64),
+	}
+}
+
+// Height is the index of the tip block (0 at genesis).
+func (l *Ledger) Height() uint64 { return l.height }
+
+// Tip is the hash of the block the state is at.
+func (l *Ledger) Tip() [32]byte { return l.tip }
+
+// expired reports whether an id stamped ts leaves the recent set before a
+// block whose parent has median time past mtp: ts + 86400 < mtp.
+func expired(ts, mtp int64) bool { return ts+params.TxWindowAfter < mtp }
+
+// Connect applies b on the tip and returns its undo data. b must already have
+// passed consensus.CheckHeader and consensus.CheckBody; parentMTP is the
+// median time past of b's parent. Connect checks the contextual rules (see
+// the package documentation) and returns their *rule.Error; a block whose
+// PrevHash is not the tip or whose Index is not Height+1 is a plain error.
+// On any error the ledger is unchanged.
+func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
+	if b.PrevHash != l.tip {
+		return nil, fmt.Errorf("ledger: block %x builds on %x, the tip is %x", b.Hash[:8], b.PrevHash[:8], l.tip[:8])
+	}
+	if b.Index != l.height+1 || b.Index == 0 {
+		return nil, fmt.Errorf("ledger: block %x has index %d, the tip is at %d", b.Hash[:8], b.Index, l.height)
+	}
+	m := l.p.Maturity
+	u := &Undo{block: b.Hash}
+
+	// Every balance the block changes is computed here first and written
+	// only when the whole block is known to be valid.
+	touched := make(map[string]uint64, 2*len(b.Txs)+2)
+	get := func(a string) uint64 {
+		if v, ok := touched[a]; ok {
+			return v
+		}
+		return l.bal[a]
+	}
+	credit := func(a string, v uint64) error {
+		n := get(a)
+		if n+v < n {
+			return rule.Errorf(rule.Overflow, "balance of %s overflows", a)
+		}
+		touched[a] = n + v
+		return nil
+	}
+
+	immature := l.pending
+	switch {
+	case m == 0:
+		if err := credit(b.Reward.Receiver, b.Reward.Amount); err != nil {
+			return nil, err
+		}
+	case b.Index > m:
+		// pending holds Maturity entries, the first being block b.Index-m.
+		r := l.pending[0]
+		if err := credit(r.receiver, r.amount); err != nil {
+			return nil, err
+		}
+		u.matured, u.hasMatured = r, true
+		immature = l.pending[1:]
+	}
+
+	var inBlock map[[16]byte]struct{}
+	if len(b.Txs) > 1 {
+		inBlock = make(map[[16]byte]struct{}, len(b.Txs))
+	}
+	for i, t := range b.Txs {
+		if ts, ok := l.ids[t.ID]; ok && !expired(ts, parentMTP) {
+			return nil, rule.Errorf(rule.DuplicateID, "transaction %d: id %x is already on the chain", i+1, t.ID)
+		}
+		if inBlock != nil {
+			if _, dup := inBlock[t.ID]; dup {
+				return nil, rule.Errorf(rule.DuplicateID, "transaction %d: id %x twice in the block", i+1, t.ID)
+			}
+			inBlock[t.ID] = struct{}{}
+		}
+		need, err := amount.Add(t.Amount, t.Fee)
+		if err != nil {
+			return nil, rule.Errorf(rule.Overflow, "transaction %d: amount %d + fee %d above the maximum", i+1, t.Amount, t.Fee)
+		}
+		have := get(t.Sender)
+		if have < need {
+			if need-have <= sumFor(immature, t.Sender) {
+				return nil, rule.Errorf(rule.ImmatureSpend, "transaction %d (id %x): %s has %d spendable, needs %d; the rest is immature reward", i+1, t.ID, t.Sender, have, need)
+			}
+			return nil, rule.Errorf(rule.InsufficientFunds, "transaction %d (id %x): %s has %d spendable, needs %d", i+1, t.ID, t.Sender, have, need)
+		}
+		touched[t.Sender] = have - need
+		if err := credit(t.Receiver, t.Amount); err != nil {
+			return nil, fmt.Errorf("transaction %d: %w", i+1, err)
+		}
+	}
+
+	// The block is valid: commit.
+	u.dropped = l.prune(parentMTP)
+	for a, v := range touched {
+		if v == 0 {
+			delete(l.bal, a)
+		} else {
+			l.bal[a] = v
+		}
+	}
+	if m > 0 {
+		if u.hasMatured {
+			l.pending = l.pending[1:]
+		}
+		l.pending = append(l.pending, reward{b.Reward.Receiver, b.Reward.Amount})
+	}
+	for _, t := range b.Txs {
+		l.ids[t.ID] = t.Timestamp
+		l.expiry.push(idEntry{t.ID, t.Timestamp})
+	}
+	l.height++
+	l.tip = b.Hash
+	return u, nil
+}
+
+// prune drops from the recent set every id that expires before a block whose
+// parent's median time past is mtp, and returns them.
+func (l *Ledger) prune(mtp int64) []idEntry {
+	var dropped []idEntry
+	for len(l.expiry) > 0 && expired(l.expiry[0].ts, mtp) {
+		e := l.expiry.pop()
+		if ts, ok := l.ids[e.id]; ok && ts == e.ts {
+			delete(l.ids, e.id)
+			dropped = append(dropped, e)
+		}
+	}
+	return dropped
+}
+
+func sumFor(rs []reward, addr string) uint64 {
+	var s uint64
+	for _, r := range rs {
+		if r.receiver == addr {
+			s += r.amount
+		}
+	}
+	return s
+}
+
+// Disconnect takes back the tip block b with the Undo that Connect returned
+// for it. It is an error (and the ledger is unchanged) when b is not the tip
+// or u is not b's undo data.
+func (l *Ledger) Disconnect(b *block.Block, u *Undo) error {
+	if b.Hash != l.tip || b.Index != l.height || l.height == 0 {
+		return fmt.Errorf("ledger: cannot disconnect block %x at %d: the tip is %x at %d", b.Hash[:8], b.Index, l.tip[:8], l.height)
+	}
+	if u == nil || u.block != b.Hash {
+		return fmt.Errorf("ledger: undo data is not for block %x", b.Hash[:8])
+	}
+	m := l.p.Maturity
+	if u.hasMatured != (m > 0 && b.Index > m) {
+		return fmt.Errorf("ledger: undo data of block %x does not fit maturity %d", b.Hash[:8], m)
+	}
+	if m > 0 {
+		last := l.pending[len(l.pending)-1]
+		if last.receiver != b.Reward.Receiver || last.amount != b.Reward.Amount {
+			return fmt.Errorf("ledger: the newest reward is not block %x's", b.Hash[:8])
+		}
+	}
+	touched := make(map[string]uint64, 2*len(b.Txs)+2)
+	get := func(a string) uint64 {
+		if v, ok := touched[a]; ok {
+			return v
+		}
+		return l.bal[a]
+	}
+	debit := func(a string, v uint64) error {
+		n := get(a)
+		if n < v {
+			return fmt.Errorf("ledger: cannot take back %d from %s holding %d: block %x was not connected here", v, a, n, b.Hash[:8])
+		}
+		touched[a] = n - v
+		return nil
+	}
+	// Exactly the reverse of Connect, so that no step goes below zero.
+	for i := len(b.Txs) - 1; i >= 0; i-- {
+		t := b.Txs[i]
+		if err := debit(t.Receiver, t.Amount); err != nil {
+			return err
+		}
+		touched[t.Sender] = get(t.Sender) + t.Amount + t.Fee
+	}
+	switch {
+	case m == 0:
+		if err := debit(b.Reward.Receiver, b.Reward.Amount); err != nil {
+			return err
+		}
+	case u.hasMatured:
+		if err := debit(u.matured.receiver, u.matured.amount); err != nil {
+			return err
+		}
+	}
+
+	for a, v := range touched {
+		if v == 0 {
+			delete(l.bal, a)
+		} else {
+			l.bal[a] = v
+		}
+	}
+	if m > 0 {
+		l.pending = l.pending[:len(l.pending)-1]
+		if u.hasMatured {
+			p := make([]reward, 0, len(l.pending)+1)
+			p = append(p, u.matured)
+			l.pending = append(p, l.pending...)
+		}
+	}
+	for _, t := range b.Txs {
+		delete(l.ids, t.ID) // its heap entry goes stale; prune skips it
+	}
+	for _, e := range u.dropped {
+		l.ids[e.id] = e.ts
+		l.expiry.push(e)
+	}
+	l.height--
+	l.tip = b.PrevHash
+	return nil
+}
+
+// Balance returns what addr holds as seen by the next block.
+func (l *Ledger) Balance(addr string) Balance {
+	bl := Balance{Confirmed: l.bal[addr]}
+	// pending[0] matures at the next block when pending is full.
+	full := l.p.Maturity > 0 && uint64(len(l.pending)) == l.p.Maturity
+	for i, r := range l.pending {
+		if r.receiver != addr {
+			continue
+		}
+		if i == 0 && full {
+			bl.Confirmed += r.amount
+		} else {
+			bl.Immature += r.amount
+		}
+	}
+	return bl
+}
+
+// CanSpend reports whether a transfer from addr in the next block could
+// spend need (amount+fee, plus whatever the caller already counts as
+// pending): nil, or a *rule.Error with immature-spend or insufficient-funds.
+func (l *Ledger) CanSpend(addr string, need uint64) error {
+	bl := l.Balance(addr)
+	switch {
+	case need <= bl.Confirmed:
+		return nil
+	case need-bl.Confirmed <= bl.Immature:
+		return rule.Errorf(rule.ImmatureSpend, "%s has %d spendable, needs %d; the rest is immature reward", addr, bl.Confirmed, need)
+	}
+	return rule.Errorf(rule.InsufficientFunds, "%s has %d spendable, needs %d", addr, bl.Confirmed, need)
+}
+
+// HasID reports whether id is in the recent-id set.
+func (l *Ledger) HasID(id [16]byte) bool {
+	_, ok := l.ids[id]
+	return ok
+}
+
+// Total is the sum of every spendable and immature balance. No money is
+// made or lost: it equals the sum of the reward amounts of the blocks
+// connected so far less the fees their transfers paid (a fee leaves its
+// sender and comes back only inside a reward, which may claim less than
+// subsidy + fees and so burn the rest).
+func (l *Ledger) Total() uint64 {
+	var s uint64
+	for _, v := range l.bal {
+		s += v
+	}
+	for _, r := range l.pending {
+		s += r.amount
+	}
+	return s
+}
+
+// Addresses returns the number of addresses with a spendable balance.
+func (l *Ledger) Addresses() int { return len(l.bal) }
+
+// IDs returns the number of ids in the recent set.
+func (l *Ledger) IDs() int { return len(l.ids) }
+
+// Clone returns an independent copy.
+func (l *Ledger) Clone() *Ledger {
+	c := &Ledger{
+		p:       l.p,
+		height:  l.height,
+		tip:     l.tip,
+		bal:     maps.Clone(l.bal),
+		pending: append([]reward(nil), l.pending...),
+		ids:     maps.Clone(l.ids),
+	}
+	if c.bal == nil {
+		c.bal = make(map[string]uint64)
+	}
+	if c.ids == nil {
+		c.ids = make(map[[16]byte]int64)
+	}
+	c.expiry = heapOf(c.ids) // drops stale entries
+	return c
+}
+
+// heapOf builds the expiry heap of ids.
+func heapOf(ids map[[16]byte]int64) idHeap {
+	h := make(idHeap, 0, len(ids))
+	for id, ts := range ids {
+		h = append(h, idEntry{id, ts})
+	}
+	h.init()
+	return h
+}
+
+// idHeap is a binary min-heap of ids by timestamp.
+type idHeap []idEntry
+
+func (h idHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h *idHeap) push(e idEntry) {
+	*h = append(*h, e)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if s[p].ts <= s[i].ts {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+}
+
+func (h *idHeap) pop() idEntry {
+	s := *h
+	e := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	*h = s[:n]
+	h.down(0)
+	return e
+}
+
+func (h idHeap) down(i int) {
+	n := len(h)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if c+1 < n && h[c+1].ts < h[c].ts {
+			c++
+		}
+		if h[i].ts <= h[c].ts {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
