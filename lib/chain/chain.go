@@ -211,6 +211,11 @@ func (c *Chain) Add(b *block.Block, line []byte, now int64) (*Result, error) {
 		return nil, err
 	}
 	if n := c.nodes[b.Hash]; n != nil {
+		// The header is known, but a line can carry other transactions
+		// under it: only one that the header commits to is the same block.
+		if err := consensus.CheckMerkle(b, c.p); err != nil {
+			return nil, err
+		}
 		return &Result{Duplicate: true, Record: n.Record()}, nil
 	}
 	parent := c.nodes[b.PrevHash]

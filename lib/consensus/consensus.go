@@ -165,6 +165,15 @@ func CheckHeader(b *block.Block, c *Context, p *params.Params) error {
 	return nil
 }
 
+// CheckMerkle checks that the header's merkle root commits to the block's
+// transactions, so that no byte of a block can change under its hash.
+func CheckMerkle(b *block.Block, p *params.Params) error {
+	if root := block.MerkleRoot(p.Hash(), &b.Reward, b.Txs); !bytes.Equal(root[:], b.MerkleRoot[:]) {
+		return rule.Errorf(rule.BadMerkle, "merkle_root does not commit to the transactions")
+	}
+	return nil
+}
+
 // CheckBody checks what a block's transactions must satisfy without a
 // ledger: size, merkle root, the reward's place, index, receiver and amount,
 // each transfer's form and time window, no id twice, and all signatures.
@@ -176,8 +185,8 @@ func CheckBody(b *block.Block, p *params.Params) (fees uint64, err error) {
 	if uint64(b.Size) > p.MaxBlockBytes {
 		return 0, rule.Errorf(rule.BlockTooLarge, "block of %d bytes, limit %d", b.Size, p.MaxBlockBytes)
 	}
-	if root := block.MerkleRoot(p.Hash(), &b.Reward, b.Txs); !bytes.Equal(root[:], b.MerkleRoot[:]) {
-		return 0, rule.Errorf(rule.BadMerkle, "merkle_root does not commit to the transactions")
+	if err := CheckMerkle(b, p); err != nil {
+		return 0, err
 	}
 	if b.Reward.Index != b.Index {
 		return 0, rule.Errorf(rule.BadReward, "reward index %d in block %d", b.Reward.Index, b.Index)
