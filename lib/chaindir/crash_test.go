@@ -1,0 +1,136 @@
+package chaindir
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+type crashed struct{ point string }
+
+// TestCrashInjection runs a script of writes and kills it (a panic from
+// crashHook) at every crash point in turn, after writing a random part of
+// the write about to happen, as kill -9 would leave it. Each time the
+// directory must open, pass Check, hold every block AddBlock returned, and
+// take more writes.
+func TestCrashInjection(t *testing.T) {
+	smallSegments(t, 3<<10)
+	oldEvery := StateEveryBlocks
+	StateEveryBlocks = 3
+	t.Cleanup(func() { StateEveryBlocks = oldEvery })
+
+	base, p := newDir(t)
+	g0 := newGen(p)
+	d := mustOpen(t, base)
+	grow(t, d, g0, 5, 2)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// script writes 8 blocks, mempool lines and rewrites, then closes.
+	script := func(dir string, accepted *[][32]byte) (err error) {
+		g := *g0
+		d, err := Open(dir)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(crashed); !ok {
+					panic(r)
+				}
+				d.segs.close()
+				err = errCrashed
+			}
+		}()
+		for i := 0; i < 8; i++ {
+			err := d.Write(func(w *Writer) error {
+				b, line := g.next(d.Chain(), 2)
+				if _, err := w.AddBlock(b, line, now); err != nil {
+					return err
+				}
+				*accepted = append(*accepted, b.Hash)
+				tl := g.transfer(g.miner, newWallet(p, 7).addr, 3000, now).AppendJSON(nil)
+				if i%3 == 2 {
+					return w.SetMempool([][]byte{tl})
+				}
+				return w.AddMempool(tl)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return d.Close()
+	}
+
+	rng := rand.New(rand.NewSource(1))
+	points := map[string]int{}
+	for target := 1; ; target++ {
+		dir := filepath.Join(t.TempDir(), "c")
+		copyDir(t, base, dir)
+		count := 0
+		point := ""
+		crashHook = func(pt string, f *os.File, data []byte, off int64) {
+			count++
+			if count != target {
+				return
+			}
+			point = pt
+			if f != nil && len(data) > 0 {
+				part := data[:rng.Intn(len(data))]
+				if off < 0 {
+					f.Write(part)
+				} else {
+					f.WriteAt(part, off)
+				}
+			}
+			panic(crashed{pt})
+		}
+		var accepted [][32]byte
+		err := script(dir, &accepted)
+		crashHook = nil
+		if err == nil {
+			if target < 20 {
+				t.Fatalf("only %d crash points", target-1)
+			}
+			t.Logf("%d crash points: %v", target-1, points)
+			return
+		}
+		if err != errCrashed {
+			t.Fatalf("target %d: %v", target, err)
+		}
+		points[point]++
+		what := fmt.Sprintf("crash %d at %s after %d accepted", target, point, len(accepted))
+
+		d, err := Open(dir)
+		if err != nil {
+			t.Fatalf("%s: Open: %v", what, err)
+		}
+		for _, h := range accepted {
+			if n := d.Chain().Node(h); n == nil || d.Chain().AtHeight(n.Height) != n {
+				t.Fatalf("%s: accepted block %x lost", what, h[:4])
+			}
+		}
+		if err := d.Check(); err != nil {
+			t.Fatalf("%s: Check: %v", what, err)
+		}
+		g := *g0
+		g.seq += 1000
+		grow(t, d, &g, 1, 2)
+		if err := d.Check(); err != nil {
+			t.Fatalf("%s: Check after a write: %v", what, err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		d = mustOpen(t, dir)
+		if err := d.Check(); err != nil {
+			t.Fatalf("%s: Check after reopening: %v", what, err)
+		}
+		d.Close()
+	}
+}
+
+var errCrashed = fmt.Errorf("crashed")

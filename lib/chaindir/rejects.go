@@ -1,0 +1,81 @@
+package chaindir
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/coniunctum/cnj/lib/rule"
+)
+
+const rejectsFile = "rejects.log"
+
+// Reject is one line of rejects.log: what was refused, from whom and why.
+// Exactly one of ID (a transfer's id), Hash (a block's hash) and Line (the
+// input line, when the record did not parse far enough to name it) is
+// written, in that order of preference.
+type Reject struct {
+	Time   int64     // Unix seconds
+	From   string    // the sending peer's IP, "" for local input
+	Reason rule.Code // e.g. bad-signature
+	ID     []byte    // 16 bytes, or nil
+	Hash   []byte    // 32 bytes, or nil
+	Line   int       // 1-based input line
+	Msg    string    // the verdict's message, for a person
+}
+
+// AppendJSON appends r's JSON line (no newline):
+// {"time":T,"from":"IP","reason":CODE,"id":HEX32|"hash":HEX64|"line":N,"msg":"..."}.
+func (r *Reject) AppendJSON(b []byte) []byte {
+	b = append(b, `{"time":`...)
+	b = strconv.AppendInt(b, max(r.Time, 0), 10)
+	b = append(b, `,"from":`...)
+	b = appendJSONString(b, r.From)
+	b = append(b, `,"reason":`...)
+	b = appendJSONString(b, string(r.Reason))
+	switch {
+	case len(r.ID) == 16:
+		b = append(b, `,"id":"`...)
+		b = hex.AppendEncode(b, r.ID)
+		b = append(b, '"')
+	case len(r.Hash) == 32:
+		b = append(b, `,"hash":"`...)
+		b = hex.AppendEncode(b, r.Hash)
+		b = append(b, '"')
+	default:
+		b = append(b, `,"line":`...)
+		b = strconv.AppendInt(b, int64(max(r.Line, 0)), 10)
+	}
+	b = append(b, `,"msg":`...)
+	b = appendJSONString(b, r.Msg)
+	return append(b, '}')
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, err := json.Marshal(s) // escapes control characters and invalid UTF-8
+	if err != nil {
+		panic(err) // a string always marshals
+	}
+	return append(b, q...)
+}
+
+// LogReject appends r to rejects.log in a single O_APPEND write, so lines
+// from processes logging at once never interleave. It takes no lock.
+func (d *Dir) LogReject(r Reject) error {
+	if r.ID != nil && len(r.ID) != 16 || r.Hash != nil && len(r.Hash) != 32 {
+		return fmt.Errorf("reject: id of %d bytes, hash of %d bytes", len(r.ID), len(r.Hash))
+	}
+	line := append(r.AppendJSON(make([]byte, 0, 256)), '\n')
+	f, err := os.OpenFile(filepath.Join(d.path, rejectsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(line)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

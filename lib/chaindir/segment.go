@@ -1,0 +1,387 @@
+package chaindir
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// SegmentSize is the size at which a writer stops appending to a block
+// segment, seals it as zstd and starts the next one. A segment holds whole
+// lines, so it ends at the first line that reaches SegmentSize.
+var SegmentSize int64 = 16 << 20
+
+const (
+	blocksDir = "blocks"
+	segExt    = ".jsonl"
+	sealedExt = ".jsonl.zst"
+	// maxSegment bounds the uncompressed size of a sealed segment this
+	// package will decompress: SegmentSize plus one block, with room.
+	maxSegment = 1 << 30
+)
+
+var (
+	encOnce sync.Once
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
+)
+
+func codecs() (*zstd.Encoder, *zstd.Decoder) {
+	encOnce.Do(func() {
+		var err error
+		enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			panic(err) // only bad options fail
+		}
+		dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxSegment))
+		if err != nil {
+			panic(err)
+		}
+	})
+	return enc, dec
+}
+
+// segName is the file name of segment n, relative to the chain directory.
+func segName(n uint32) string {
+	return filepath.Join(blocksDir, fmt.Sprintf("%06d", n)+segExt)
+}
+
+func sealedName(n uint32) string { return segName(n) + ".zst" }
+
+// segState is what a listing knows of one segment.
+type segState struct {
+	plain  bool // NNNNNN.jsonl exists
+	sealed bool // NNNNNN.jsonl.zst exists
+}
+
+// findSegments returns the segment files in dir/blocks by number, and the
+// highest number (-1 when there is none).
+func findSegments(dir string) (map[uint32]segState, int64, error) {
+	ents, err := os.ReadDir(filepath.Join(dir, blocksDir))
+	if err != nil {
+		return nil, -1, err
+	}
+	found := map[uint32]segState{}
+	var maxN int64 = -1
+	for _, e := range ents {
+		name := e.Name()
+		var num string
+		var sealed bool
+		switch {
+		case strings.HasSuffix(name, sealedExt):
+			num, sealed = strings.TrimSuffix(name, sealedExt), true
+		case strings.HasSuffix(name, segExt):
+			num = strings.TrimSuffix(name, segExt)
+		default:
+			continue // temporary files and anything else
+		}
+		n, err := strconv.ParseUint(num, 10, 32)
+		if err != nil || fmt.Sprintf("%06d", n) != num {
+			continue
+		}
+		s := found[uint32(n)]
+		if sealed {
+			s.sealed = true
+		} else {
+			s.plain = true
+		}
+		found[uint32(n)] = s
+		maxN = max(maxN, int64(n))
+	}
+	return found, maxN, nil
+}
+
+// listSegments returns the segments in dir/blocks, which must be numbered
+// 0..n-1 without a gap. A segment may exist in both forms for a moment
+// (sealed, plain copy not yet removed): both hold the same bytes.
+func listSegments(dir string) ([]segState, error) {
+	found, maxN, err := findSegments(dir)
+	if err != nil {
+		return nil, err
+	}
+	segs := make([]segState, maxN+1)
+	for i := range segs {
+		s, ok := found[uint32(i)]
+		if !ok {
+			return nil, missingErr(uint32(i), uint32(maxN))
+		}
+		segs[i] = s
+	}
+	return segs, nil
+}
+
+func missingErr(n, last uint32) error {
+	return corruptf(segName(n), 0, "missing, though %s follows it: restore it, or run cnj-chain reindex to set aside the blocks after it", filepath.Base(segName(last)))
+}
+
+// segReader reads block lines by location. It keeps the plain segments it
+// has opened and the last two sealed segments it decompressed. It is safe
+// for concurrent use.
+type segReader struct {
+	dir   string
+	mu    sync.Mutex
+	files map[uint32]*os.File
+	cache [2]struct {
+		n    uint32
+		data []byte
+	}
+	nextSlot int
+}
+
+func newSegReader(dir string) *segReader {
+	r := &segReader{dir: dir, files: map[uint32]*os.File{}}
+	for i := range r.cache {
+		r.cache[i].n = ^uint32(0)
+	}
+	return r
+}
+
+func (r *segReader) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	for n, f := range r.files {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		delete(r.files, n)
+	}
+	for i := range r.cache {
+		r.cache[i].n, r.cache[i].data = ^uint32(0), nil
+	}
+	return err
+}
+
+// forget drops what the reader holds of segment n (it was truncated or
+// replaced).
+func (r *segReader) forget(n uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f := r.files[n]; f != nil {
+		f.Close()
+		delete(r.files, n)
+	}
+	for i := range r.cache {
+		if r.cache[i].n == n {
+			r.cache[i].n, r.cache[i].data = ^uint32(0), nil
+		}
+	}
+}
+
+// plain returns an open handle on segment n's plain file, or nil when only
+// the sealed form exists.
+func (r *segReader) plain(n uint32) (*os.File, error) {
+	if f := r.files[n]; f != nil {
+		return f, nil
+	}
+	f, err := os.Open(filepath.Join(r.dir, segName(n)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.files[n] = f
+	return f, nil
+}
+
+// sealed returns the decompressed bytes of sealed segment n.
+func (r *segReader) sealed(n uint32) ([]byte, error) {
+	for _, c := range r.cache {
+		if c.n == n {
+			return c.data, nil
+		}
+	}
+	name := sealedName(n)
+	comp, err := os.ReadFile(filepath.Join(r.dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, corruptf(segName(n), 0, "missing: neither %s nor %s exists", filepath.Base(segName(n)), filepath.Base(name))
+	}
+	if err != nil {
+		return nil, err
+	}
+	_, d := codecs()
+	data, err := d.DecodeAll(comp, nil)
+	if err != nil {
+		return nil, corruptf(name, 0, "does not decompress: %v", err)
+	}
+	c := &r.cache[r.nextSlot]
+	r.nextSlot = (r.nextSlot + 1) % len(r.cache)
+	c.n, c.data = n, data
+	return data, nil
+}
+
+// readLine returns the line at off of length n in segment seg, checking
+// that a newline follows it.
+func (r *segReader) readLine(seg uint32, off uint64, n uint32) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	buf := make([]byte, int(n)+1)
+	f, err := r.plain(seg)
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		k, err := f.ReadAt(buf, int64(off))
+		if err != nil && !(errors.Is(err, io.EOF) && k == len(buf)) {
+			if errors.Is(err, io.EOF) {
+				return nil, errShort
+			}
+			return nil, err
+		}
+	} else {
+		data, err := r.sealed(seg)
+		if err != nil {
+			return nil, err
+		}
+		if off > uint64(len(data)) || uint64(len(data))-off < uint64(len(buf)) {
+			return nil, errShort
+		}
+		copy(buf, data[off:])
+	}
+	if buf[n] != '\n' {
+		return nil, errNoNewline
+	}
+	return buf[:n], nil
+}
+
+var (
+	errShort     = errors.New("the segment ends before the line")
+	errNoNewline = errors.New("no newline after the line")
+)
+
+// readFrom returns segment seg from off to its current end.
+func (r *segReader) readFrom(seg uint32, off uint64) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, err := r.plain(seg)
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if fi.Size() < int64(off) {
+			return nil, errShort
+		}
+		buf := make([]byte, fi.Size()-int64(off))
+		k, err := f.ReadAt(buf, int64(off))
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return buf[:k], nil
+	}
+	data, err := r.sealed(seg)
+	if err != nil {
+		return nil, err
+	}
+	if off > uint64(len(data)) {
+		return nil, errShort
+	}
+	return data[off:], nil
+}
+
+// segSize returns the uncompressed size of segment seg: the plain file's
+// size, or the content size in the sealed file's zstd frame header.
+func segSize(dir string, seg uint32) (size int64, sealed bool, err error) {
+	fi, err := os.Stat(filepath.Join(dir, segName(seg)))
+	if err == nil {
+		return fi.Size(), false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return 0, false, err
+	}
+	name := sealedName(seg)
+	f, err := os.Open(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, corruptf(segName(seg), 0, "missing")
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	var hdr [zstd.HeaderMaxSize]byte
+	k, err := io.ReadFull(f, hdr[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return 0, true, corruptf(name, 0, "unreadable zstd header: %v", err)
+	}
+	var h zstd.Header
+	if err := h.Decode(hdr[:k]); err != nil || !h.HasFCS || h.FrameContentSize > maxSegment {
+		return 0, true, corruptf(name, 0, "bad zstd frame header")
+	}
+	return int64(h.FrameContentSize), true, nil
+}
+
+// compressSegment reads plain segment seg and returns its zstd form,
+// checked to read back, and the plain size. It takes no lock: a full
+// segment no longer changes.
+func compressSegment(dir string, seg uint32) ([]byte, int64, error) {
+	data, err := os.ReadFile(filepath.Join(dir, segName(seg)))
+	if err != nil {
+		return nil, 0, err
+	}
+	e, d := codecs()
+	comp := e.EncodeAll(data, make([]byte, 0, len(data)/3))
+	if back, err := d.DecodeAll(comp, nil); err != nil || !bytes.Equal(back, data) {
+		return nil, 0, fmt.Errorf("sealing %s: the compressed segment does not read back", segName(seg))
+	}
+	return comp, int64(len(data)), nil
+}
+
+// installSealed writes comp as NNNNNN.jsonl.zst (temporary file, fsync,
+// rename, fsync of blocks/) and removes the plain file, under the lock. It
+// does nothing when the plain file is gone or changed size meanwhile
+// (another process sealed it, or cnj-chain reindex moved it). A crash at any
+// point leaves the plain file, the sealed one, or both with the same bytes.
+func installSealed(dir string, seg uint32, comp []byte, size int64) error {
+	plain := filepath.Join(dir, segName(seg))
+	fi, err := os.Stat(plain)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Size() != size {
+		return nil
+	}
+	path := filepath.Join(dir, sealedName(seg))
+	if _, err := os.Stat(path); err != nil {
+		tmp := path + ".tmp"
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(comp)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		crash("seal rename", nil, nil, 0)
+		if err := os.Rename(tmp, path); err != nil {
+			return err
+		}
+		if err := syncDir(filepath.Join(dir, blocksDir)); err != nil {
+			return err
+		}
+	}
+	crash("seal remove", nil, nil, 0)
+	return os.Remove(plain)
+}
