@@ -147,3 +147,14 @@ func Tag(from netip.Addr, raw []byte) []byte {
 	b = append(b, ' ')
 	return append(b, raw...)
 }
+
+// Sender returns the IP a line is tagged with, or the zero Addr when it has
+// none or the tag does not parse; it lets a rejects.log entry name the peer
+// even when the rest of the line is garbage.
+func Sender(line []byte) netip.Addr {
+	from, _, err := split(line)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return from
+}

@@ -1,0 +1,155 @@
+// Package miner is cnj-mine's loop: take a block template on the tip, search
+// proofs on every thread from one saved SHA-256 midstate, store and print
+// each block found, and start over within 100 ms when another process
+// extends the chain.
+//
+// Threads take disjoint chunks of the proof space from one counter, so no
+// try is repeated; proofs count up from 1, as in the whitepaper.
+package miner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/keys"
+	"github.com/coniunctum/cnj/lib/node"
+	"github.com/coniunctum/cnj/lib/pow/midstate"
+)
+
+// Chunk is the number of proofs a thread tries between checks for a stop.
+// At ~20 M tries/s a chunk takes about 3 ms.
+const Chunk = 1 << 16
+
+// Poll is how often the chain directory is checked for a new tip.
+var Poll = 25 * time.Millisecond
+
+// Refresh is how often the template is rebuilt to take in new transfers
+// and a current timestamp.
+var Refresh = time.Second
+
+// Options configure Run.
+type Options struct {
+	Chain    string
+	Address  string
+	Blocks   uint64 // 0: until ctx ends
+	Threads  int
+	Out      io.Writer          // block lines
+	Progress func(string)       // hash rate, nil for none
+	Warn     func(string)       // non-fatal trouble
+	Found    func(*block.Block) // test hook, after the block is stored
+}
+
+// Run mines until Blocks blocks were stored or ctx ends.
+func Run(ctx context.Context, o Options) error {
+	n, err := node.Open(o.Chain)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if err := keys.CheckAddress(o.Address, n.Params().AddressPrefix); err != nil {
+		return fmt.Errorf("--address: %w", err)
+	}
+	var mined uint64
+	var tries atomic.Uint64
+	start := time.Now()
+	for o.Blocks == 0 || mined < o.Blocks {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := n.Refresh(); err != nil {
+			return err
+		}
+		b := n.Template(o.Address)
+		found, ok := search(ctx, n, b, o.Threads, &tries, func() {
+			if o.Progress != nil {
+				secs := time.Since(start).Seconds()
+				o.Progress(fmt.Sprintf("mining block %d: %.2f MH/s", b.Index, float64(tries.Load())/secs/1e6))
+			}
+		})
+		if !ok {
+			continue
+		}
+		v, line, err := n.AddMined(found)
+		if err != nil {
+			return err
+		}
+		switch {
+		case v.Err != nil:
+			o.Warn(fmt.Sprintf("block %d refused: %v", found.Index, v.Err))
+			continue
+		case v.Known:
+			continue
+		}
+		if _, err := o.Out.Write(append(line, '\n')); err != nil {
+			return err
+		}
+		if o.Found != nil {
+			o.Found(found)
+		}
+		mined++
+	}
+	return nil
+}
+
+// search looks for a proof of b on threads goroutines. It gives up (false)
+// when ctx ends, another process moves the tip, or the template is older
+// than Refresh.
+func search(ctx context.Context, n *node.Node, b *block.Block, threads int, tries *atomic.Uint64, tick func()) (*block.Block, bool) {
+	prefix := b.Prefix()
+	ms := midstate.New(prefix[:])
+	var next atomic.Uint64
+	next.Store(1)
+	var stop atomic.Bool
+	var once sync.Once
+	done := make(chan struct{})
+	var proof uint64
+	var hash [32]byte
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := ms
+			for !stop.Load() {
+				from := next.Add(Chunk) - Chunk
+				if from > ^uint64(0)-Chunk {
+					return // proof space used up; the template refresh gives a new timestamp
+				}
+				p, h, ok := st.Search(block.PrefixSize, from, Chunk, &b.Target)
+				if ok {
+					once.Do(func() {
+						proof, hash = p, h
+						stop.Store(true)
+						close(done)
+					})
+					tries.Add(p - from + 1)
+					return
+				}
+				tries.Add(Chunk)
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	poll := time.NewTicker(Poll)
+	defer poll.Stop()
+	deadline := time.Now().Add(Refresh)
+	for {
+		select {
+		case <-done:
+			b.Proof, b.Hash = proof, hash
+			return b, true
+		case <-ctx.Done():
+			return nil, false
+		case <-poll.C:
+			tick()
+			if n.Dir.TipChanged() || time.Now().After(deadline) {
+				return nil, false
+			}
+		}
+	}
+}

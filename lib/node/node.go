@@ -1,0 +1,352 @@
+// Package node is what the node commands share on top of a chain directory:
+// the mempool kept in step with mempool.jsonl and the tip, the verdict on a
+// batch of input lines (cnj-verify), block templates and mined blocks
+// (cnj-mine), and the read side (balances with pending effect, tx lookup).
+//
+// Several processes (cnj-verify, cnj-mine, cnj-chain) work on one directory
+// at once. Each holds a Node; writes go through chaindir's lock, and each
+// Node reloads its pool whenever mempool.jsonl changed under it. Whoever
+// moves the tip also brings mempool.jsonl up to date (mined transfers out,
+// abandoned ones back), so readers only ever reload.
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/consensus"
+	"github.com/coniunctum/cnj/lib/mempool"
+	"github.com/coniunctum/cnj/lib/params"
+	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/tx"
+	"github.com/coniunctum/cnj/lib/wire"
+)
+
+// MaxPool bounds the mempool.
+var MaxPool = 50_000
+
+// Node is an open chain directory with its mempool.
+type Node struct {
+	Dir  *chaindir.Dir
+	Pool *mempool.Pool
+	p    *params.Params
+
+	memFirst []byte // identity of the mempool lines the pool was built from
+	memLen   int
+	tip      [32]byte
+	// Now is the clock, replaceable in tests.
+	Now func() int64
+}
+
+// Open opens the chain directory at dir and builds its mempool.
+func Open(dir string) (*Node, error) {
+	d, err := chaindir.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Dir: d, p: d.Params(), Now: func() int64 { return time.Now().Unix() }}
+	n.reloadPool()
+	return n, nil
+}
+
+// NextTime is the earliest time the next block can carry: the clock, or
+// just above the tip's median time past when blocks stamped ahead of the
+// clock moved it there. The mempool judges transfers' time windows against
+// it, so that it never holds a transfer no next block could include (and a
+// mined transfer whose id left the recent-id window is refused as too old).
+func (n *Node) NextTime() int64 {
+	c := n.Chain()
+	return max(n.Now(), c.MedianTime(c.Tip())+1)
+}
+
+// Params returns the network's parameters.
+func (n *Node) Params() *params.Params { return n.p }
+
+// Chain returns the block tree (refetch after Refresh or a write).
+func (n *Node) Chain() *chain.Chain { return n.Dir.Chain() }
+
+// Close closes the directory.
+func (n *Node) Close() error { return n.Dir.Close() }
+
+// Refresh catches up with what other processes wrote.
+func (n *Node) Refresh() error {
+	if _, err := n.Dir.Refresh(); err != nil {
+		return err
+	}
+	n.syncPool()
+	return nil
+}
+
+// syncPool rebuilds the pool when mempool.jsonl or the tip changed since it
+// was built.
+func (n *Node) syncPool() {
+	lines := n.Dir.Mempool()
+	var first []byte
+	if len(lines) > 0 {
+		first = lines[0]
+	}
+	tip := n.Chain().Tip().Hash
+	if n.Pool != nil && tip == n.tip && len(lines) == n.memLen && sameSlice(first, n.memFirst) {
+		return
+	}
+	n.reloadPool()
+}
+
+func sameSlice(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0]
+}
+
+func (n *Node) reloadPool() {
+	lines := n.Dir.Mempool()
+	n.Pool = mempool.New(n.p, MaxPool)
+	n.Pool.Load(lines, n.Chain().Ledger(), n.NextTime())
+	n.memLen = len(lines)
+	n.memFirst = nil
+	if len(lines) > 0 {
+		n.memFirst = lines[0]
+	}
+	n.tip = n.Chain().Tip().Hash
+}
+
+// poolLines renders the pool as mempool.jsonl lines.
+func (n *Node) poolLines() [][]byte {
+	txs := n.Pool.Txs()
+	out := make([][]byte, len(txs))
+	for i, t := range txs {
+		out[i] = t.AppendJSON(nil)
+	}
+	return out
+}
+
+// Item is one input line for Submit.
+type Item struct {
+	Line    *wire.Line // nil when decoding failed
+	Err     error      // the decoding verdict
+	Number  int        // 1-based input line number
+	From    netip.Addr // the sender's IP when the line carried one
+	SigDone bool       // the transfer's signature was already verified
+}
+
+// Verdict is Submit's answer for one item.
+type Verdict struct {
+	Known bool  // already had it: pass over quietly
+	Err   error // a rule error (refused) or nil (accepted)
+	// Tip says that the item moved the main chain's tip.
+	Tip bool
+}
+
+// Submit judges items in order under one lock: blocks go to the chain
+// (unless dryRun), transfers to the mempool. Items with Err set are passed
+// through as refused. I/O errors stop everything and are returned.
+func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
+	out := make([]Verdict, len(items))
+	if dryRun {
+		if err := n.Refresh(); err != nil {
+			return nil, err
+		}
+		for i, it := range items {
+			out[i] = n.judgeDry(it)
+		}
+		return out, nil
+	}
+	err := n.Dir.Write(func(w *chaindir.Writer) error {
+		n.syncPool()
+		var appendLines [][]byte
+		rewrite := false
+		for i, it := range items {
+			if it.Err != nil {
+				out[i].Err = it.Err
+				continue
+			}
+			switch {
+			case it.Line.Block != nil:
+				v, moved, err := n.addBlock(w, it.Line.Block, it.Line.Raw)
+				if err != nil {
+					return err
+				}
+				out[i] = v
+				rewrite = rewrite || moved
+			case it.Line.Tx != nil:
+				v := n.addTx(it.Line.Tx, it.SigDone)
+				out[i] = v
+				if !v.Known && v.Err == nil && !rewrite {
+					appendLines = append(appendLines, it.Line.Tx.AppendJSON(nil))
+				}
+			}
+		}
+		var err error
+		switch {
+		case rewrite:
+			err = w.SetMempool(n.poolLines())
+		case len(appendLines) > 0:
+			err = w.AddMempool(appendLines...)
+		}
+		if err != nil {
+			return err
+		}
+		n.markPoolSynced()
+		return nil
+	})
+	return out, err
+}
+
+// markPoolSynced records that the pool equals mempool.jsonl as just written.
+func (n *Node) markPoolSynced() {
+	lines := n.Dir.Mempool()
+	n.memLen = len(lines)
+	n.memFirst = nil
+	if len(lines) > 0 {
+		n.memFirst = lines[0]
+	}
+	n.tip = n.Chain().Tip().Hash
+}
+
+// addBlock stores a block through the writer and brings the pool to the
+// new tip. moved reports a tip change (mempool.jsonl must be rewritten).
+func (n *Node) addBlock(w *chaindir.Writer, b *block.Block, raw []byte) (Verdict, bool, error) {
+	res, err := w.AddBlock(b, raw, n.Now())
+	if err != nil {
+		if rule.CodeOf(err) == "" {
+			return Verdict{}, false, err
+		}
+		return Verdict{Err: err}, false, nil
+	}
+	if res.Duplicate {
+		return Verdict{Known: true}, false, nil
+	}
+	if res.TipChanged {
+		n.Pool.Update(res.Connected, res.Disconnected, n.Chain().Ledger(), n.NextTime())
+		return Verdict{Tip: true}, true, nil
+	}
+	return Verdict{}, false, nil
+}
+
+// addTx admits a transfer to the pool. A transfer already in the pool, or
+// the very same transfer already on the chain, is known.
+func (n *Node) addTx(t *tx.Tx, sigDone bool) Verdict {
+	led := n.Chain().Ledger()
+	// The pool itself answers ErrKnown only for a byte-identical transfer:
+	// a line that merely claims a pooled transfer's hash is judged in full.
+	if led.HasID(t.ID) && n.onChain(t) {
+		return Verdict{Known: true}
+	}
+	var err error
+	if sigDone {
+		err = n.Pool.AddVerified(t, led, n.NextTime())
+	} else {
+		err = n.Pool.Add(t, led, n.NextTime())
+	}
+	if errors.Is(err, mempool.ErrKnown) {
+		return Verdict{Known: true}
+	}
+	return Verdict{Err: err}
+}
+
+// onChainSearch bounds how far back onChain looks for a resent transfer.
+const onChainSearch = 2000
+
+// onChain reports whether the very transfer t (same hash) is in one of the
+// last blocks of the main chain: an honest peer resending it.
+func (n *Node) onChain(t *tx.Tx) bool {
+	c := n.Chain()
+	for nd, i := c.Tip(), 0; nd != nil && nd.Height > 0 && i < onChainSearch; nd, i = nd.Parent, i+1 {
+		b, err := c.Block(nd)
+		if err != nil {
+			return false
+		}
+		for _, bt := range b.Txs {
+			if bt.ID == t.ID {
+				return *bt == *t
+			}
+		}
+	}
+	return false
+}
+
+// judgeDry checks an item without writing anything. Transfers it accepts go
+// into this process's pool only, so later lines of the same input see them.
+func (n *Node) judgeDry(it Item) Verdict {
+	if it.Err != nil {
+		return Verdict{Err: it.Err}
+	}
+	if b := it.Line.Block; b != nil {
+		c := n.Chain()
+		if err := consensus.CheckProof(b); err != nil {
+			return Verdict{Err: err}
+		}
+		if c.Node(b.Hash) != nil {
+			if err := consensus.CheckMerkle(b, n.p); err != nil {
+				return Verdict{Err: err}
+			}
+			return Verdict{Known: true}
+		}
+		parent := c.Node(b.PrevHash)
+		if parent == nil {
+			return Verdict{Err: rule.Errorf(rule.UnknownParent, "previous_hash %x is not a known block", b.PrevHash[:8])}
+		}
+		if parent.Invalid {
+			return Verdict{Err: rule.Errorf(rule.InvalidAncestor, "builds on invalid block %x", b.PrevHash[:8])}
+		}
+		if err := consensus.CheckHeader(b, c.Context(parent, n.Now()), n.p); err != nil {
+			return Verdict{Err: err}
+		}
+		if _, err := consensus.CheckBody(b, n.p); err != nil {
+			return Verdict{Err: err}
+		}
+		if parent == c.Tip() {
+			l := c.Ledger().Clone()
+			if _, err := l.Connect(b, c.MedianTime(parent)); err != nil {
+				return Verdict{Err: err}
+			}
+		}
+		return Verdict{}
+	}
+	t := it.Line.Tx
+	if n.Chain().Ledger().HasID(t.ID) && n.onChain(t) {
+		return Verdict{Known: true}
+	}
+	err := n.Pool.Add(t, n.Chain().Ledger(), n.NextTime())
+	if errors.Is(err, mempool.ErrKnown) {
+		return Verdict{Known: true}
+	}
+	return Verdict{Err: err}
+}
+
+// Describe names an item for logs: its id or hash.
+func Describe(l *wire.Line) (id, hash []byte) {
+	switch {
+	case l == nil:
+		return nil, nil
+	case l.Tx != nil:
+		return l.Tx.ID[:], nil
+	case l.Block != nil:
+		return nil, l.Block.Hash[:]
+	}
+	return nil, nil
+}
+
+// LogReject writes one rejects.log entry for a refused item.
+func (n *Node) LogReject(it Item, err error) error {
+	code := rule.CodeOf(err)
+	r := chaindir.Reject{Time: n.Now(), Reason: code, Line: it.Number,
+		Msg: strings.Replace(err.Error(), string(code)+": ", "", 1)}
+	if it.From.IsValid() {
+		r.From = it.From.String()
+	}
+	if it.Line != nil {
+		r.ID, r.Hash = Describe(it.Line)
+	}
+	if r.Reason == "" {
+		return fmt.Errorf("logging a reject without a reason: %w", err)
+	}
+	return n.Dir.LogReject(r)
+}
