@@ -258,6 +258,13 @@ func (d *Dir) Check() error {
 		return corruptf(indexFile, 0, "bad header: %s", reindexHint)
 	}
 	body := data[indexHeader:]
+	// A writer killed between storing a block and rewriting the records it
+	// invalidated (a failed reorganization) leaves those records marked
+	// valid, with the block that condemns them not yet indexed. Open works
+	// the flag out again from the unindexed tail and the next writer
+	// rewrites it, so while such a tail exists a record that is valid here
+	// but invalid in the replay is an unfinished write, not damage.
+	unfinished := len(body)/recordSize < len(rb.recs)
 	for j := 0; len(body) >= recordSize; j++ {
 		r, ok := decodeRecord(body)
 		if !ok {
@@ -268,6 +275,9 @@ func (d *Dir) Check() error {
 				}
 			}
 			break
+		}
+		if j < len(rb.recs) && unfinished && !r.Invalid && rb.recs[j].Invalid {
+			r.Invalid = true
 		}
 		if j < len(rb.recs) && !sameRecord(rb.recs[j], r, rb.dup[j]) {
 			return corruptf(indexFile, 0, "record %d (block %x) differs from a fresh replay: %s", j+1, r.Hash[:8], reindexHint)
