@@ -256,6 +256,23 @@ func TestRecovery(t *testing.T) {
 				t.Fatalf("Check: %v\nwant %q", err, tc.checkErr)
 			}
 			if tc.broken {
+				// Balances came from the state; the damaged block never
+				// reads back as anything but an error.
+				bad := 0
+				for _, r := range d.Records() {
+					b, err := d.get(r.Loc)
+					switch {
+					case err != nil && corruptOf(err) == nil:
+						t.Fatalf("get: %v is not a CorruptError", err)
+					case err != nil:
+						bad++
+					case b.Hash != r.Hash:
+						t.Fatal("get returned another block")
+					}
+				}
+				if bad == 0 {
+					t.Fatal("the damaged block reads back")
+				}
 				return
 			}
 			// The next writer repairs the derived files.

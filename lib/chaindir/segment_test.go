@@ -43,7 +43,7 @@ func TestSegmentRollAndSeal(t *testing.T) {
 		var data []byte
 		if s.sealed {
 			comp := readFile(t, filepath.Join(dir, sealedName(uint32(i))))
-			r, err := zstd.NewReader(bytes.NewReader(comp))
+			r, err := zstd.NewReader(nil) // a fresh decoder, not the package's
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -143,10 +143,16 @@ func (w *Writer) put(b *block.Block, line []byte) (chain.Loc, error) {
 	buf := make([]byte, 0, len(line)+1)
 	buf = append(append(buf, line...), '\n')
 	crash("segment append", w.seg, buf, int64(d.end.off))
-	if _, err := w.seg.WriteAt(buf, int64(d.end.off)); err != nil {
-		return chain.Loc{}, err
+	_, err := w.seg.WriteAt(buf, int64(d.end.off))
+	if err == nil {
+		err = w.seg.Sync()
 	}
-	if err := w.seg.Sync(); err != nil {
+	if err != nil {
+		// Not stored: take back what reached the file (best effort; a
+		// leftover is a torn line the next writer cuts).
+		w.seg.Truncate(int64(d.end.off))
+		w.seg.Close()
+		w.seg = nil
 		return chain.Loc{}, err
 	}
 	crash("segment synced", nil, nil, 0)
