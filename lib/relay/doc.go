@@ -1,0 +1,73 @@
+// Package relay is the gossip layer of a node (DESIGN.md, "Network"): TCP
+// connections on port 5050 that carry transaction and block lines between
+// nodes. A Listener accepts peers and hands every new line it receives,
+// tagged with the peer's IP address, to the validator (cnj-verify reads
+// them); Send keeps a connection to every peer and writes each line of its
+// input to all of them. A validator runs
+//
+//	cnj-relay listen | cnj-verify | cnj-relay send
+//
+// # Protocol
+//
+// A connection opens with a hello line from each side, the connecting side
+// first (wire.Hello: the network's genesis hash, the protocol version, the
+// address where the sender listens). A hello of another network or version
+// is answered with the local hello, logged ("IP: refused: other network
+// ...") and the connection closed. Then the connecting side writes tx and
+// block lines, one per line, bare JSON; an empty line is a keep-alive that
+// the listener skips. The listener writes nothing after its hello.
+//
+// # Limits
+//
+// Everything a peer can make a node hold is bounded (the package variables
+// below set the defaults; ListenConfig and SendConfig may override some):
+// the length of a line (wire.MaxLine, params.MaxTxLine for a transfer,
+// checked with wire.Decode), connections in total and per IP, the time to
+// send a hello (HandshakeTimeout) and between two lines (IdleTimeout), lines
+// per second per peer IP (a golang.org/x/time/rate limiter: a faster peer
+// is read more slowly), the lines queued for each outgoing peer (when the
+// queue is full, a peer that took nothing for StallTimeout is dropped and
+// reconnected later, one that reads slowly misses the lines that do not
+// fit; the others never wait for either), the seen-sets (SeenSize line
+// hashes), the peers file (MaxPeers).
+//
+// A line from a peer that does not decode (garbage, a transfer or block
+// over its limit, a tagged line) is not passed on: it is logged by IP and
+// appended to the chain directory's rejects.log as cnj-verify would log it.
+// A line too long for the reader closes the connection. A line already seen
+// (xxhash of its JSON, seeded per process) is dropped quietly: that is what
+// keeps gossip from looping.
+//
+// # Cut-offs
+//
+// The listener follows rejects.log, where cnj-verify and the listener log
+// what they refuse with the sender's IP (but for the Forgiven reasons,
+// unknown-parent: a node that is behind rejects honest blocks so until
+// cnj-sync catches it up). An IP with MaxRejects rejects
+// within RejectWindow is logged once ("IP: cut off for 1m0s: 10 rejects"),
+// its connections are closed, and new ones are refused for a cool-off:
+// CoolOff, doubled for each repeat offence, at most MaxCoolOff, so that a
+// configured peer that misbehaved is never banned for good. An IP is
+// forgiven its offences after ForgetAfter without one.
+//
+// # Peers
+//
+// The listener records the hello address of each peer whose address names
+// the IP it connects from in the chain directory's peers file (atomic
+// rewrite, no duplicates, comments kept). Send re-reads its peers file when
+// it changes, connects to new peers and leaves removed ones; it never
+// connects to its own address (SendConfig.Self).
+//
+// # What it does not do
+//
+// It does not judge records (cnj-verify does), fetch missing blocks
+// (cnj-sync does) or share peer lists (the web app's /api/peers does). It
+// never prints: what it has to say goes to the Logf function of its
+// configuration, one line per call, without the command's name.
+//
+// # Errors
+//
+// NewListener and Send return I/O errors (an address in use, an unreadable
+// peers file, a stdout that fails). Send also returns a *NotDeliveredError
+// when its input ended and some peer did not get every line.
+package relay

@@ -1,0 +1,456 @@
+package relay
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coniunctum/cnj/lib/params"
+	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/wire"
+	"golang.org/x/time/rate"
+)
+
+// ListenConfig configures a Listener. Zero limits take the package
+// defaults.
+type ListenConfig struct {
+	Addr   string         // IP:PORT to listen on; "" is every address on DefaultPort
+	Params *params.Params // the network: its genesis hash and line limits
+	// Chain is the chain directory whose peers file records the peers and
+	// whose rejects.log the listener appends to and follows; "" for none
+	// (then peers are not recorded and the listener's own rejects count
+	// directly).
+	Chain string
+	Out   io.Writer            // the tagged lines, for cnj-verify
+	Logf  func(string, ...any) // one line per call; nil discards
+	Now   func() time.Time     // nil is time.Now
+	Bans  *Bans                // nil is NewBans()
+
+	MaxConns         int
+	MaxConnsPerIP    int
+	Rate             float64 // lines per second per peer IP
+	Burst            int
+	HandshakeTimeout time.Duration
+	IdleTimeout      time.Duration
+}
+
+// Listener accepts peers and writes every new line they send, tagged with
+// the peer's IP, to its Out.
+type Listener struct {
+	cfg     ListenConfig
+	ln      net.Listener
+	addr    netip.AddrPort
+	network [32]byte
+	maxLine int
+	seen    *Seen
+	bans    *Bans
+	out     chan []byte
+
+	mu     sync.Mutex
+	conns  map[netip.Addr]map[net.Conn]context.CancelFunc
+	total  int
+	limits map[netip.Addr]*limiter
+	logged map[string]time.Time
+
+	peersMu sync.Mutex
+	wg      sync.WaitGroup
+}
+
+// limiter is the rate of one peer IP, in lines and in bytes.
+type limiter struct{ lines, bytes *rate.Limiter }
+
+func (l *limiter) wait(ctx context.Context, n int) error {
+	if err := l.lines.Wait(ctx); err != nil {
+		return err
+	}
+	return l.bytes.WaitN(ctx, n)
+}
+
+// NewListener checks cfg and binds its address.
+func NewListener(cfg ListenConfig) (*Listener, error) {
+	if cfg.Params == nil || cfg.Out == nil {
+		return nil, errors.New("relay: a listener needs network parameters and an output")
+	}
+	cfg.MaxConns = orDefault(cfg.MaxConns, MaxConns)
+	cfg.MaxConnsPerIP = orDefault(cfg.MaxConnsPerIP, MaxConnsPerIP)
+	cfg.Burst = orDefault(cfg.Burst, Burst)
+	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, HandshakeTimeout)
+	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, IdleTimeout)
+	if cfg.Rate <= 0 {
+		cfg.Rate = Rate
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Bans == nil {
+		cfg.Bans = NewBans()
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = ":" + strconv.Itoa(DefaultPort)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	ap, _ := netip.ParseAddrPort(ln.Addr().String())
+	l := &Listener{
+		cfg: cfg, ln: ln, network: cfg.Params.Hash(), maxLine: wire.MaxLine(cfg.Params),
+		addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()),
+		seen: NewSeen(SeenSize), bans: cfg.Bans, out: make(chan []byte, 1024),
+		conns: map[netip.Addr]map[net.Conn]context.CancelFunc{}, limits: map[netip.Addr]*limiter{},
+		logged: map[string]time.Time{},
+	}
+	return l, nil
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Addr is the address the listener is bound to.
+func (l *Listener) Addr() netip.AddrPort { return l.addr }
+
+// Serve accepts peers until ctx is done, then closes every connection and
+// returns nil; it returns an error when accepting or writing Out fails.
+func (l *Listener) Serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	werr := make(chan error, 1)
+	go func() {
+		err := l.writeOut(ctx)
+		if err != nil {
+			cancel()
+		}
+		werr <- err
+	}()
+	if l.cfg.Chain != "" {
+		l.wg.Add(1)
+		go func() { defer l.wg.Done(); l.followRejects(ctx) }()
+	}
+	go func() { <-ctx.Done(); l.ln.Close() }()
+	var err error
+	for {
+		c, aerr := l.ln.Accept()
+		if aerr != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			var ne net.Error
+			if errors.As(aerr, &ne) && ne.Timeout() || errors.Is(aerr, os.ErrDeadlineExceeded) {
+				continue
+			}
+			// Out of file descriptors and the like: wait, go on.
+			l.logEvery("accept", time.Minute, "accepting: %v", aerr)
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		l.admit(ctx, c)
+	}
+	l.closeAll()
+	l.wg.Wait()
+	if e := <-werr; e != nil {
+		err = e
+	}
+	return err
+}
+
+// writeOut writes the queued lines to Out, flushing when the queue is
+// empty, until ctx is done.
+func (l *Listener) writeOut(ctx context.Context) error {
+	w := bufio.NewWriterSize(l.cfg.Out, 64<<10)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case b := <-l.out:
+			if _, err := w.Write(b); err != nil {
+				return fmt.Errorf("writing the lines: %w", err)
+			}
+		}
+		if len(l.out) == 0 {
+			if err := w.Flush(); err != nil {
+				return fmt.Errorf("writing the lines: %w", err)
+			}
+		}
+	}
+}
+
+// admit registers a new connection within the limits and serves it.
+func (l *Listener) admit(ctx context.Context, c net.Conn) {
+	ip := remoteIP(c)
+	if banned, _ := l.bans.Banned(ip, l.cfg.Now()); banned {
+		c.Close()
+		return
+	}
+	l.mu.Lock()
+	switch {
+	case l.total >= l.cfg.MaxConns:
+		l.mu.Unlock()
+		l.logEvery("conns", 10*time.Second, "%s: refused: %d connections, this node's limit", ip, l.cfg.MaxConns)
+		c.Close()
+		return
+	case len(l.conns[ip]) >= l.cfg.MaxConnsPerIP:
+		l.mu.Unlock()
+		l.logEvery("conns "+ip.String(), 10*time.Second, "%s: refused: %d connections from this address already", ip, l.cfg.MaxConnsPerIP)
+		c.Close()
+		return
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	if l.conns[ip] == nil {
+		l.conns[ip] = map[net.Conn]context.CancelFunc{}
+	}
+	l.conns[ip][c] = cancel
+	l.total++
+	lim := l.limits[ip]
+	if lim == nil {
+		if len(l.limits) > 4*l.cfg.MaxConns {
+			for a := range l.limits {
+				if len(l.conns[a]) == 0 {
+					delete(l.limits, a)
+				}
+			}
+		}
+		lim = &limiter{
+			lines: rate.NewLimiter(rate.Limit(l.cfg.Rate), l.cfg.Burst),
+			bytes: rate.NewLimiter(rate.Limit(l.cfg.Rate*float64(RateBytesPerLine)), max(l.cfg.Burst*RateBytesPerLine, l.maxLine+1)),
+		}
+		l.limits[ip] = lim
+	}
+	l.mu.Unlock()
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		defer l.release(ip, c)
+		l.serveConn(cctx, c, ip, lim)
+	}()
+}
+
+func (l *Listener) release(ip netip.Addr, c net.Conn) {
+	c.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cancel, ok := l.conns[ip][c]; ok {
+		cancel()
+		delete(l.conns[ip], c)
+		l.total--
+	}
+	if len(l.conns[ip]) == 0 {
+		delete(l.conns, ip)
+	}
+}
+
+// closeIP closes every connection of ip.
+func (l *Listener) closeIP(ip netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c, cancel := range l.conns[ip] {
+		cancel()
+		c.Close()
+	}
+}
+
+func (l *Listener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.conns {
+		for c, cancel := range m {
+			cancel()
+			c.Close()
+		}
+	}
+}
+
+// serveConn runs one connection: the hello exchange, then the lines.
+func (l *Listener) serveConn(ctx context.Context, c net.Conn, ip netip.Addr, lim *limiter) {
+	go func() { <-ctx.Done(); c.Close() }()
+	br := bufio.NewReaderSize(c, 16<<10)
+	c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
+	line, err := readLine(br, wire.MaxHelloLine)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			l.cfg.Logf("%s: closed: no hello within %s", ip, human(l.cfg.HandshakeTimeout))
+		case errors.Is(err, errTooLong):
+			l.cfg.Logf("%s: refused: hello line over %d bytes", ip, wire.MaxHelloLine)
+		default:
+			l.cfg.Logf("%s: closed before its hello", ip)
+		}
+		return
+	}
+	h, err := wire.DecodeHello(line)
+	if err != nil {
+		l.cfg.Logf("%s: refused: bad hello: %v", ip, err)
+		return
+	}
+	self := l.addr
+	if !self.Addr().IsValid() || self.Addr().IsUnspecified() {
+		self = netip.AddrPortFrom(localAddrPort(c).Addr(), l.addr.Port())
+	}
+	hello := &wire.Hello{Network: l.network, Version: wire.Version, Address: self.String()}
+	if _, err := c.Write(append(hello.Encode(), '\n')); err != nil {
+		return
+	}
+	switch {
+	case h.Network != l.network:
+		l.cfg.Logf("%s: refused: other network %x, this node is on %x", ip, h.Network, l.network)
+		return
+	case h.Version != wire.Version:
+		l.cfg.Logf("%s: refused: protocol version %d, this node speaks %d", ip, h.Version, wire.Version)
+		return
+	}
+	l.record(ip, h.Address, self)
+	l.readLines(ctx, c, br, ip, lim)
+}
+
+// record adds a peer's hello address to the peers file when the address
+// names the IP the peer connects from (so that no peer can fill the file
+// with others' addresses) and is not this node's.
+func (l *Listener) record(ip netip.Addr, addr string, self netip.AddrPort) {
+	if l.cfg.Chain == "" {
+		return
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if ap.Addr() != ip || ap == self {
+		return
+	}
+	l.peersMu.Lock()
+	defer l.peersMu.Unlock()
+	added, err := addPeer(peersPath(l.cfg.Chain), ap.String())
+	switch {
+	case err != nil:
+		l.logEvery("peers", time.Minute, "%s: peer %s not recorded: %v", ip, ap, err)
+	case added:
+		l.cfg.Logf("%s: new peer %s recorded", ip, ap)
+	}
+}
+
+// readLines passes the peer's lines on until it leaves, idles, sends a
+// line over the cap, or is cut off.
+func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, ip netip.Addr, lim *limiter) {
+	for n := 1; ; n++ {
+		c.SetReadDeadline(time.Now().Add(l.cfg.IdleTimeout))
+		line, err := readLine(br, l.maxLine)
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+			case errors.Is(err, errTooLong):
+				l.reject(ip, n, rule.Errorf(rule.TooLarge, "line over %d bytes, connection closed", l.maxLine))
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				l.cfg.Logf("%s: closed: idle for %s", ip, human(l.cfg.IdleTimeout))
+			}
+			return
+		}
+		if err := lim.wait(ctx, len(line)); err != nil {
+			return
+		}
+		if len(line) == 0 {
+			continue // keep-alive
+		}
+		rec, err := wire.Decode(line, l.cfg.Params)
+		if err == nil && rec.From.IsValid() {
+			err = rule.Errorf(rule.BadJSON, "a peer's line carries a sender tag")
+		}
+		if err != nil {
+			l.reject(ip, n, err)
+			continue
+		}
+		if !l.seen.Add(rec.Raw) {
+			continue
+		}
+		b := wire.Tag(ip, rec.Raw)
+		select {
+		case l.out <- append(b, '\n'):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// reject logs a refused line and counts it against the peer: through
+// rejects.log when there is a chain directory, directly otherwise.
+func (l *Listener) reject(ip netip.Addr, n int, err error) {
+	l.cfg.Logf("%s: line %d dropped: %v", ip, n, err)
+	if l.cfg.Chain != "" {
+		werr := logReject(rejectsPath(l.cfg.Chain), ip, n, err, l.cfg.Now())
+		if werr == nil {
+			return
+		}
+		l.logEvery("rejects", time.Minute, "rejects.log: %v", werr)
+	}
+	l.strike(ip)
+}
+
+func (l *Listener) strike(ip netip.Addr) {
+	if cut := l.bans.Strike(ip, l.cfg.Now()); cut != nil {
+		l.cfg.Logf("%s: cut off for %s: %d rejects", ip, human(cut.For), cut.Rejects)
+		l.closeIP(ip)
+	}
+}
+
+// followRejects counts every reject of rejects.log against its sender.
+func (l *Listener) followRejects(ctx context.Context) {
+	t := newRejectTail(rejectsPath(l.cfg.Chain))
+	tick := time.NewTicker(RejectsPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ips, err := t.poll()
+		if err != nil {
+			l.logEvery("rejects", time.Minute, "rejects.log: %v", err)
+		}
+		for _, ip := range ips {
+			l.strike(ip)
+		}
+	}
+}
+
+// logEvery logs at most once per interval for each key, so that a flood
+// of refusals is one line now and then.
+func (l *Listener) logEvery(key string, every time.Duration, format string, args ...any) {
+	now := time.Now()
+	l.mu.Lock()
+	if t, ok := l.logged[key]; ok && now.Sub(t) < every {
+		l.mu.Unlock()
+		return
+	}
+	if len(l.logged) > 1024 {
+		for k, t := range l.logged {
+			if now.Sub(t) >= time.Minute {
+				delete(l.logged, k)
+			}
+		}
+		if len(l.logged) > 4096 {
+			l.mu.Unlock()
+			return
+		}
+	}
+	l.logged[key] = now
+	l.mu.Unlock()
+	l.cfg.Logf(format, args...)
+}
