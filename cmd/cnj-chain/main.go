@@ -9,6 +9,7 @@ import (
 
 	"github.com/coniunctum/cnj/lib/cli"
 	"github.com/coniunctum/cnj/lib/explore"
+	"github.com/coniunctum/cnj/lib/node"
 )
 
 type flags struct {
@@ -41,21 +42,34 @@ func main() {
 
 func run(f *flags, s cli.Streams) error {
 	dir := f.Dir()
-	switch strings.Fields(f.command)[0] {
-	case "tip":
-		return explore.Tip(dir, s.Out)
-	case "block":
-		return explore.Block(dir, f.Block.Ref, s.Out)
-	case "tx":
-		return explore.Tx(dir, f.Tx.ID, s.Out)
-	case "balance":
-		return explore.Balance(dir, f.Balance.Address, s.Out)
-	case "history":
-		return explore.History(dir, f.History.Address, s.Out)
+	cmd := strings.Fields(f.command)[0]
+	switch cmd {
 	case "check":
 		return explore.Check(dir, s.Out)
 	case "reindex":
 		return explore.Reindex(dir, s.Out)
+	case "tx":
+		// A malformed id is refused before the directory is opened.
+		if _, err := explore.ParseTxID(f.Tx.ID); err != nil {
+			return err
+		}
+	}
+	n, err := node.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	switch cmd {
+	case "tip":
+		return explore.Tip(n, s.Out)
+	case "block":
+		return explore.Block(n, f.Block.Ref, s.Out)
+	case "tx":
+		return explore.Tx(n, f.Tx.ID, s.Out)
+	case "balance":
+		return explore.Balance(n, f.Balance.Address, s.Out)
+	case "history":
+		return explore.History(n, f.History.Address, s.Out)
 	}
 	return cli.Usagef("unknown command %q", f.command)
 }

@@ -1,13 +1,26 @@
-// Package explore answers cnj-chain's questions about a chain directory:
-// tip, block, transaction, balance, history, and runs its check and reindex.
-// Every answer is one JSON line (history: one per event) so that jq reads it.
+// Package explore answers questions about a chain: the tip, a block, a
+// transaction, an address's balance and history (cnj-chain's answers, which
+// cnj-serve's JSON API serves too), and runs cnj-chain's check and reindex.
+// Every answer is one JSON line (history: one per event) so that jq reads
+// it.
 //
-// Readers open the directory without the lock and never block a writer.
+// The queries take a node the caller opened (node.Open) and write to w; they
+// only read the node, so callers that share one node between goroutines hold
+// a read lock around them and their Refresh under the write lock. Check and
+// Reindex take the directory itself: they read, or rebuild, everything.
+//
+// # Errors
+//
+// A query about something the chain does not hold wraps ErrNotFound; a
+// malformed hash, id or index wraps ErrBadRef; a malformed address or one of
+// another network carries the rule code bad-address or wrong-network. Any
+// other error is an I/O error or damage (chaindir's *CorruptError).
 package explore
 
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -21,53 +34,104 @@ import (
 	"github.com/coniunctum/cnj/lib/tx"
 )
 
-func open(dir string) (*node.Node, error) { return node.Open(dir) }
+var (
+	// ErrNotFound is wrapped by the error of a query about a block or a
+	// transaction that the chain does not hold.
+	ErrNotFound = errors.New("not found")
+	// ErrBadRef is wrapped by the error of a query with a malformed block
+	// hash, block index or transaction id.
+	ErrBadRef = errors.New("malformed reference")
+)
+
+// queryError is an error with a message of its own that wraps one of the
+// sentinels above.
+type queryError struct {
+	msg  string
+	kind error
+}
+
+func (e *queryError) Error() string { return e.msg }
+func (e *queryError) Unwrap() error { return e.kind }
+
+func notFound(format string, args ...any) error {
+	return &queryError{fmt.Sprintf(format, args...), ErrNotFound}
+}
+
+func badRef(format string, args ...any) error {
+	return &queryError{fmt.Sprintf(format, args...), ErrBadRef}
+}
+
+// AppendTip appends the tip line (no newline):
+// {"height":N,"hash":H,"timestamp":T,"target":HEX,"work":HEX,"mempool":N}.
+func AppendTip(dst []byte, n *node.Node) []byte {
+	t := n.Chain().Tip()
+	dst = append(dst, `{"height":`...)
+	dst = strconv.AppendUint(dst, t.Height, 10)
+	dst = append(dst, `,"hash":"`...)
+	dst = hex.AppendEncode(dst, t.Hash[:])
+	dst = append(dst, `","timestamp":`...)
+	dst = strconv.AppendInt(dst, t.Timestamp, 10)
+	dst = append(dst, `,"target":"`...)
+	dst = hex.AppendEncode(dst, t.Target[:])
+	dst = append(dst, `","work":"`...)
+	dst = t.Work.Append(dst, 16)
+	dst = append(dst, `","mempool":`...)
+	dst = strconv.AppendInt(dst, int64(n.Pool.Len()), 10)
+	return append(dst, '}')
+}
 
 // Tip prints the main chain's tip.
-func Tip(dir string, w io.Writer) error {
-	n, err := open(dir)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	t := n.Chain().Tip()
-	_, err = fmt.Fprintf(w, `{"height":%d,"hash":"%x","timestamp":%d,"target":"%x","work":"%x","mempool":%d}`+"\n",
-		t.Height, t.Hash, t.Timestamp, t.Target, t.Work, n.Pool.Len())
+func Tip(n *node.Node, w io.Writer) error {
+	_, err := w.Write(append(AppendTip(nil, n), '\n'))
 	return err
 }
 
-// Block prints the block named by a hash or a main-chain index.
-func Block(dir, ref string, w io.Writer) error {
-	n, err := open(dir)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
+// FindBlock returns the block named by ref: 64 hex digits name a block by
+// hash (main chain or side branch), decimal digits a main-chain height.
+func FindBlock(n *node.Node, ref string) (*chain.Node, error) {
 	c := n.Chain()
 	var nd *chain.Node
 	if len(ref) == 64 {
 		h, err := hex.DecodeString(ref)
 		if err != nil {
-			return fmt.Errorf("%s: not a block hash or index", ref)
+			return nil, badRef("%s: not a block hash or index", ref)
 		}
 		nd = c.Node([32]byte(h))
 	} else if i, err := strconv.ParseUint(ref, 10, 64); err == nil {
 		nd = c.AtHeight(i)
 	} else {
-		return fmt.Errorf("%s: not a block hash (64 hex digits) or index", ref)
+		return nil, badRef("%s: not a block hash (64 hex digits) or index", ref)
 	}
 	if nd == nil {
-		return fmt.Errorf("%s: no such block", ref)
+		return nil, notFound("%s: no such block", ref)
 	}
+	return nd, nil
+}
+
+// AppendBlockLine appends the line of block nd (no newline): its block
+// line, or for block 0 the genesis line.
+func AppendBlockLine(dst []byte, n *node.Node, nd *chain.Node) ([]byte, error) {
 	if nd.Height == 0 {
-		_, err := w.Write(append(n.Params().JSON(), '\n'))
-		return err
+		return append(dst, n.Params().JSON()...), nil
 	}
-	b, err := c.Block(nd)
+	b, err := n.Chain().Block(nd)
+	if err != nil {
+		return dst, err
+	}
+	return b.AppendJSON(dst), nil
+}
+
+// Block prints the block named by a hash or a main-chain index.
+func Block(n *node.Node, ref string, w io.Writer) error {
+	nd, err := FindBlock(n, ref)
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(b.JSON(), '\n'))
+	line, err := AppendBlockLine(nil, n, nd)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(line, '\n'))
 	return err
 }
 
@@ -87,113 +151,234 @@ func mainBlocks(n *node.Node, fn func(nd *chain.Node, b *block.Block) error) err
 	return nil
 }
 
-// Tx prints a transfer found on the main chain (newest first) or in the
-// mempool.
-func Tx(dir, id string, w io.Writer) error {
+// ParseTxID decodes a transaction id: 32 lowercase hex digits.
+func ParseTxID(id string) ([16]byte, error) {
 	raw, err := hex.DecodeString(id)
 	if err != nil || len(raw) != 16 || hex.EncodeToString(raw) != id {
-		return fmt.Errorf("%s: a transaction id is 32 lowercase hex digits", id)
+		return [16]byte{}, badRef("%s: a transaction id is 32 lowercase hex digits", id)
 	}
-	n, err := open(dir)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
+	return [16]byte(raw), nil
+}
+
+// TxFound is where FindTx found a transfer: in block Block (on the main
+// chain) or, when Block is nil, in the mempool.
+type TxFound struct {
+	Tx            *tx.Tx
+	Block         *chain.Node
+	Confirmations uint64
+}
+
+// FindTx looks for the transfer with this id on the main chain, newest block
+// first, then in the mempool.
+func FindTx(n *node.Node, id [16]byte) (TxFound, error) {
 	c := n.Chain()
-	for nd := c.Tip(); nd != nil && nd.Height > 0; nd = nd.Parent {
+	tip := c.Tip()
+	for nd := tip; nd != nil && nd.Height > 0; nd = nd.Parent {
+		if nd.TxCount == 0 {
+			continue // only a reward: nothing to read
+		}
 		b, err := c.Block(nd)
 		if err != nil {
-			return err
+			return TxFound{}, err
 		}
 		for _, t := range b.Txs {
-			if hex.EncodeToString(t.ID[:]) == id {
-				_, err := fmt.Fprintf(w, `{"height":%d,"block":"%x","confirmations":%d,"tx":%s}`+"\n",
-					nd.Height, nd.Hash, c.Tip().Height-nd.Height+1, t.AppendJSON(nil))
-				return err
+			if t.ID == id {
+				return TxFound{Tx: t, Block: nd, Confirmations: tip.Height - nd.Height + 1}, nil
 			}
 		}
 	}
 	for _, t := range n.Pool.Txs() {
-		if hex.EncodeToString(t.ID[:]) == id {
-			_, err := fmt.Fprintf(w, `{"pending":true,"tx":%s}`+"\n", t.AppendJSON(nil))
-			return err
+		if t.ID == id {
+			return TxFound{Tx: t}, nil
 		}
 	}
-	return fmt.Errorf("%s: no such transaction on the main chain or in the mempool", id)
+	return TxFound{}, notFound("%x: no such transaction on the main chain or in the mempool", id)
 }
 
-func checkAddr(n *node.Node, addr string) error {
+// AppendTx appends the line of a found transfer (no newline):
+// {"height":N,"block":H,"confirmations":N,"tx":{...}} or
+// {"pending":true,"tx":{...}}.
+func AppendTx(dst []byte, f TxFound) []byte {
+	if f.Block == nil {
+		dst = append(dst, `{"pending":true,"tx":`...)
+	} else {
+		dst = append(dst, `{"height":`...)
+		dst = strconv.AppendUint(dst, f.Block.Height, 10)
+		dst = append(dst, `,"block":"`...)
+		dst = hex.AppendEncode(dst, f.Block.Hash[:])
+		dst = append(dst, `","confirmations":`...)
+		dst = strconv.AppendUint(dst, f.Confirmations, 10)
+		dst = append(dst, `,"tx":`...)
+	}
+	dst = f.Tx.AppendJSON(dst)
+	return append(dst, '}')
+}
+
+// Tx prints a transfer found on the main chain (newest first) or in the
+// mempool.
+func Tx(n *node.Node, id string, w io.Writer) error {
+	raw, err := ParseTxID(id)
+	if err != nil {
+		return err
+	}
+	f, err := FindTx(n, raw)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(AppendTx(nil, f), '\n'))
+	return err
+}
+
+// CheckAddress checks that addr is a well-formed address of n's network:
+// the error carries the rule code bad-address or wrong-network.
+func CheckAddress(n *node.Node, addr string) error {
 	if err := keys.CheckAddress(addr, n.Params().AddressPrefix); err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
 	return nil
 }
 
+// AppendBalance appends addr's balance line (no newline):
+// {"address":A,"confirmed":N,"immature":N,"pending":N,"height":H}.
+func AppendBalance(dst []byte, n *node.Node, addr string) ([]byte, error) {
+	if err := CheckAddress(n, addr); err != nil {
+		return dst, err
+	}
+	c := n.Chain()
+	b := c.Ledger().Balance(addr)
+	dst = append(dst, `{"address":"`...)
+	dst = append(dst, addr...) // a valid address is lowercase letters and digits
+	dst = append(dst, `","confirmed":`...)
+	dst = strconv.AppendUint(dst, b.Confirmed, 10)
+	dst = append(dst, `,"immature":`...)
+	dst = strconv.AppendUint(dst, b.Immature, 10)
+	dst = append(dst, `,"pending":`...)
+	dst = strconv.AppendInt(dst, n.Pool.Pending(addr), 10)
+	dst = append(dst, `,"height":`...)
+	dst = strconv.AppendUint(dst, c.Tip().Height, 10)
+	return append(dst, '}'), nil
+}
+
 // Balance prints what addr can spend in the next block (confirmed), its
 // rewards not yet mature (immature) and the mempool's net effect (pending).
-func Balance(dir, addr string, w io.Writer) error {
-	n, err := open(dir)
+func Balance(n *node.Node, addr string, w io.Writer) error {
+	line, err := AppendBalance(nil, n, addr)
 	if err != nil {
 		return err
 	}
-	defer n.Close()
-	if err := checkAddr(n, addr); err != nil {
-		return err
-	}
-	b := n.Chain().Ledger().Balance(addr)
-	_, err = fmt.Fprintf(w, `{"address":%q,"confirmed":%d,"immature":%d,"pending":%d,"height":%d}`+"\n",
-		addr, b.Confirmed, b.Immature, n.Pool.Pending(addr), n.Chain().Tip().Height)
+	_, err = w.Write(append(line, '\n'))
 	return err
 }
 
-// History prints addr's rewards and transfers on the main chain, oldest
-// first, then its pending transfers with "height":null.
-func History(dir, addr string, w io.Writer) error {
-	n, err := open(dir)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	if err := checkAddr(n, addr); err != nil {
-		return err
-	}
-	event := func(height string, bh string, t *tx.Tx) error {
-		kind, other := "in", t.Sender
-		if t.Sender == addr {
-			kind, other = "out", t.Receiver
-		}
-		_, err := fmt.Fprintf(w, `{"height":%s,"block":%s,"id":"%x","kind":%q,"amount":%d,"fee":%d,"counterparty":%q}`+"\n",
-			height, bh, t.ID, kind, t.Amount, t.Fee, other)
-		return err
-	}
-	err = mainBlocks(n, func(nd *chain.Node, b *block.Block) error {
-		h, bh := strconv.FormatUint(nd.Height, 10), fmt.Sprintf(`"%x"`, nd.Hash)
-		if b.Reward.Receiver == addr {
-			if _, err := fmt.Fprintf(w, `{"height":%s,"block":%s,"id":null,"kind":"reward","amount":%d,"fee":0,"counterparty":null}`+"\n",
-				h, bh, b.Reward.Amount); err != nil {
-				return err
-			}
-		}
-		for _, t := range b.Txs {
-			if t.Sender == addr || t.Receiver == addr {
-				if err := event(h, bh, t); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+// Event is one entry of an address's history: a reward it received, or a
+// transfer it sent (Kind "out", also to itself) or received ("in").
+type Event struct {
+	Block *chain.Node // nil for a mempool transfer
+	Kind  string      // "reward", "in" or "out"
+	// Tx is the transfer, nil for a reward.
+	Tx *tx.Tx
+	// Amount is the reward's or the transfer's amount.
+	Amount uint64
+	// Counterparty is the other side of a transfer, "" for a reward.
+	Counterparty string
+}
+
+// Events calls fn for each event of addr, oldest first: rewards and
+// transfers on the main chain, then the transfers of the mempool. It does
+// not check addr (see CheckAddress).
+func Events(n *node.Node, addr string, fn func(Event) error) error {
+	err := mainBlocks(n, func(nd *chain.Node, b *block.Block) error {
+		return BlockEvents(addr, nd, b, fn)
 	})
 	if err != nil {
 		return err
 	}
-	for _, t := range n.Pool.Txs() {
+	return PoolEvents(addr, n.Pool.Txs(), fn)
+}
+
+// BlockEvents calls fn for each event of addr in block b (whose chain node
+// is nd): its reward, then its transfers in block order.
+func BlockEvents(addr string, nd *chain.Node, b *block.Block, fn func(Event) error) error {
+	if b.Reward.Receiver == addr {
+		if err := fn(Event{Block: nd, Kind: "reward", Amount: b.Reward.Amount}); err != nil {
+			return err
+		}
+	}
+	for _, t := range b.Txs {
 		if t.Sender == addr || t.Receiver == addr {
-			if err := event("null", "null", t); err != nil {
+			if err := fn(transferEvent(addr, nd, t)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// PoolEvents calls fn for each of the mempool transfers txs (in admission
+// order) that addr sends or receives.
+func PoolEvents(addr string, txs []*tx.Tx, fn func(Event) error) error {
+	for _, t := range txs {
+		if t.Sender == addr || t.Receiver == addr {
+			if err := fn(transferEvent(addr, nil, t)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func transferEvent(addr string, nd *chain.Node, t *tx.Tx) Event {
+	e := Event{Block: nd, Kind: "in", Tx: t, Amount: t.Amount, Counterparty: t.Sender}
+	if t.Sender == addr {
+		e.Kind, e.Counterparty = "out", t.Receiver
+	}
+	return e
+}
+
+// AppendEvent appends an event's history line (no newline):
+// {"height":N,"block":H,"id":ID,"kind":K,"amount":N,"fee":N,"counterparty":A}
+// with null height and block for a mempool transfer, null id and
+// counterparty for a reward.
+func AppendEvent(dst []byte, e Event) []byte {
+	dst = append(dst, `{"height":`...)
+	if e.Block == nil {
+		dst = append(dst, `null,"block":null`...)
+	} else {
+		dst = strconv.AppendUint(dst, e.Block.Height, 10)
+		dst = append(dst, `,"block":"`...)
+		dst = hex.AppendEncode(dst, e.Block.Hash[:])
+		dst = append(dst, '"')
+	}
+	if e.Tx == nil {
+		dst = append(dst, `,"id":null,"kind":"reward","amount":`...)
+		dst = strconv.AppendUint(dst, e.Amount, 10)
+		return append(dst, `,"fee":0,"counterparty":null}`...)
+	}
+	dst = append(dst, `,"id":"`...)
+	dst = hex.AppendEncode(dst, e.Tx.ID[:])
+	dst = append(dst, `","kind":"`...)
+	dst = append(dst, e.Kind...)
+	dst = append(dst, `","amount":`...)
+	dst = strconv.AppendUint(dst, e.Amount, 10)
+	dst = append(dst, `,"fee":`...)
+	dst = strconv.AppendUint(dst, e.Tx.Fee, 10)
+	dst = append(dst, `,"counterparty":`...)
+	dst = strconv.AppendQuote(dst, e.Counterparty)
+	return append(dst, '}')
+}
+
+// History prints addr's rewards and transfers on the main chain, oldest
+// first, then its pending transfers with "height":null.
+func History(n *node.Node, addr string, w io.Writer) error {
+	if err := CheckAddress(n, addr); err != nil {
+		return err
+	}
+	var line []byte
+	return Events(n, addr, func(e Event) error {
+		line = append(AppendEvent(line[:0], e), '\n')
+		_, err := w.Write(line)
+		return err
+	})
 }
 
 func summary(w io.Writer, d *chaindir.Dir) error {

@@ -1,0 +1,297 @@
+package web
+
+import (
+	"encoding/hex"
+	"errors"
+	"log"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/mempool"
+	"github.com/coniunctum/cnj/lib/node"
+)
+
+// errUnavailable says that the chain directory could not be read: the
+// server answers 503 until a refresh opens it again.
+var errUnavailable = errors.New("the chain directory is unavailable")
+
+// chainState is the one open node the handlers share. A chaindir.Dir is not
+// safe for concurrent use, so queries hold mu for reading and the refresher
+// holds it alone; nobody holds it while writing to a client.
+type chainState struct {
+	dir  string
+	root *os.Root // the chain directory, for stat calls on its files
+	log  *log.Logger
+
+	mu     sync.RWMutex
+	n      *node.Node // nil while the directory cannot be read
+	failed bool       // the last refresh failed (logged once)
+
+	snap atomic.Pointer[snapshot]
+
+	// Owned by the refresher.
+	mempoolSeen fileStamp // mempool.jsonl when the node last read it
+	lastFull    time.Time // the last Refresh
+}
+
+// fileStamp identifies a version of a file.
+type fileStamp struct {
+	fi   os.FileInfo
+	size int64
+	mod  time.Time
+}
+
+func stampOf(fi os.FileInfo) fileStamp {
+	if fi == nil {
+		return fileStamp{}
+	}
+	return fileStamp{fi, fi.Size(), fi.ModTime()}
+}
+
+func (a fileStamp) same(b fileStamp) bool {
+	if a.fi == nil || b.fi == nil {
+		return a.fi == nil && b.fi == nil
+	}
+	return os.SameFile(a.fi, b.fi) && a.size == b.size && a.mod.Equal(b.mod)
+}
+
+// fullRefreshEvery bounds how long the refresher trusts its cheap checks.
+const fullRefreshEvery = 2 * time.Second
+
+// mempoolFile is the chain directory's mempool (cnj-format(5)).
+const mempoolFile = "mempool.jsonl"
+
+// snapshot is what the cheapest answers need, rebuilt when the tip or the
+// pool changes, read without the lock.
+type snapshot struct {
+	tip    *chain.Node
+	pool   *mempool.Pool
+	params []byte // the genesis line with its newline
+	height []byte // text answers
+	hash   []byte
+	tipAPI []byte // /api/tip
+
+	poolOnce  sync.Once
+	poolCount int
+	poolFee   uint64
+	poolIDs   []byte // /api/mempool/txids
+}
+
+// openState opens the chain directory, and an os.Root on it for the files
+// read by name.
+func openState(dir string, lg *log.Logger) (*chainState, error) {
+	n, err := node.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	// The mempool as the node read it, or older: at worst one Refresh too
+	// many.
+	mem := stampOf(statOrNil(root, mempoolFile))
+	st := &chainState{dir: dir, root: root, log: lg, n: n, mempoolSeen: mem, lastFull: time.Now()}
+	st.snap.Store(newSnapshot(n, nil))
+	return st, nil
+}
+
+func newSnapshot(n *node.Node, old *snapshot) *snapshot {
+	tip := n.Chain().Tip()
+	if old != nil && old.tip == tip && old.pool == n.Pool {
+		return old
+	}
+	s := &snapshot{tip: tip, pool: n.Pool}
+	if old != nil {
+		s.params = old.params
+	} else {
+		s.params = append(n.Params().JSON(), '\n')
+	}
+	s.height = strconv.AppendUint(nil, tip.Height, 10)
+	s.hash = hex.AppendEncode(nil, tip.Hash[:])
+	b := append([]byte(`{"height":`), s.height...)
+	b = append(b, `,"hash":"`...)
+	b = append(b, s.hash...)
+	b = append(b, `","work":"`...)
+	b = tip.Work.Append(b, 16)
+	s.tipAPI = append(b, "\"}\n"...)
+	return s
+}
+
+// mempool computes the pool's answers once per snapshot. The pool of a
+// snapshot never changes: the node replaces it rather than change it when
+// it follows the directory.
+func (s *snapshot) mempool() *snapshot {
+	s.poolOnce.Do(func() {
+		txs := s.pool.Txs()
+		ids := make([]byte, 0, 2+len(txs)*35)
+		ids = append(ids, '[')
+		for i, t := range txs {
+			if i > 0 {
+				ids = append(ids, ',')
+			}
+			ids = append(ids, '"')
+			ids = hex.AppendEncode(ids, t.ID[:])
+			ids = append(ids, '"')
+			s.poolFee += t.Fee
+		}
+		s.poolIDs = append(ids, "]\n"...)
+		s.poolCount = len(txs)
+	})
+	return s
+}
+
+// rlock returns the node with the read lock held, or nil (and no lock) when
+// the directory is unavailable. Release it with runlock.
+func (st *chainState) rlock() *node.Node {
+	st.mu.RLock()
+	if st.n == nil {
+		st.mu.RUnlock()
+		return nil
+	}
+	return st.n
+}
+
+func (st *chainState) runlock() { st.mu.RUnlock() }
+
+func statOrNil(root *os.Root, name string) os.FileInfo {
+	fi, err := root.Stat(name)
+	if err != nil {
+		return nil
+	}
+	return fi
+}
+
+// refresh follows what other processes wrote. It takes the write lock only
+// when a few stat calls, made without it, say that something changed (or
+// once in fullRefreshEvery), so that queries seldom wait. When following
+// fails the node is dropped (503 meanwhile) and the directory opened again,
+// without the lock.
+func (st *chainState) refresh() {
+	// Only this goroutine changes the Dir: its stat calls race with
+	// nothing but readers.
+	if n := st.rlock(); n != nil {
+		mem := stampOf(statOrNil(st.root, mempoolFile))
+		same := !n.Dir.TipChanged() && mem.same(st.mempoolSeen) && time.Since(st.lastFull) < fullRefreshEvery
+		st.runlock()
+		if same {
+			return
+		}
+		st.mempoolSeen = mem
+	}
+	st.lastFull = time.Now()
+	st.mu.Lock()
+	n := st.n
+	var err error
+	if n != nil {
+		if err = n.Refresh(); err == nil {
+			st.snap.Store(newSnapshot(n, st.snap.Load()))
+			st.failed = false
+			st.mu.Unlock()
+			return
+		}
+		st.n = nil
+	}
+	st.mu.Unlock()
+	if n != nil {
+		n.Close()
+		st.log.Printf("reading %s: %v", st.dir, err)
+	}
+	n, err = node.Open(st.dir)
+	if err != nil {
+		if !st.failed {
+			st.log.Printf("opening %s: %v", st.dir, err)
+		}
+		st.failed = true
+		return
+	}
+	if st.failed {
+		st.log.Printf("%s: readable again", st.dir)
+	}
+	st.failed = false
+	st.mu.Lock()
+	st.n = n
+	st.snap.Store(newSnapshot(n, nil))
+	st.mu.Unlock()
+}
+
+func (st *chainState) close() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var err error
+	if st.n != nil {
+		err = st.n.Close()
+		st.n = nil
+	}
+	if st.root != nil {
+		st.root.Close()
+		st.root = nil
+	}
+	return err
+}
+
+// path returns the main-chain blocks from height from to height to (capped
+// at the tip), in ascending order: a fixed branch that later refreshes do
+// not change.
+func (st *chainState) path(from, to uint64) ([]*chain.Node, error) {
+	n := st.rlock()
+	if n == nil {
+		return nil, errUnavailable
+	}
+	defer st.runlock()
+	c := n.Chain()
+	to = min(to, c.Tip().Height)
+	if from > to {
+		return nil, nil
+	}
+	p := make([]*chain.Node, to-from+1)
+	for nd, i := c.AtHeight(to), len(p)-1; i >= 0; nd, i = nd.Parent, i-1 {
+		p[i] = nd
+	}
+	return p, nil
+}
+
+// scanBytes bounds the block lines read under one hold of the read lock
+// (a variable for tests).
+var scanBytes = 1 << 20
+
+// scan calls fn for each block of path, in order, holding the read lock
+// while it reads at most about scanBytes of block lines; after each such
+// piece, and at the end, it calls flush without the lock. fn may return
+// errStop to end the scan early (scan then returns nil).
+func (st *chainState) scan(path []*chain.Node, fn func(*chain.Node, *block.Block) error, flush func() error) error {
+	for i := 0; i < len(path); {
+		n := st.rlock()
+		if n == nil {
+			return errUnavailable
+		}
+		c := n.Chain()
+		var err error
+		for read := 0; i < len(path) && read < scanBytes && err == nil; i++ {
+			var b *block.Block
+			if b, err = c.Block(path[i]); err == nil {
+				err = fn(path[i], b)
+			}
+			read += int(path[i].Loc.Length)
+		}
+		st.runlock()
+		if errors.Is(err, errStop) {
+			return flush()
+		}
+		if err != nil {
+			return err
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
