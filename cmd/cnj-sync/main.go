@@ -1,0 +1,166 @@
+// Command cnj-sync fetches the valid chain with the most work from the web
+// apps of the node's peers, verifies it and switches to it; from cron,
+// every minute, it keeps a node in step with its network.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/chainsync"
+	"github.com/coniunctum/cnj/lib/cli"
+	"github.com/coniunctum/cnj/lib/node"
+)
+
+type flags struct {
+	cli.Common
+	cli.ChainFlag
+	Peers string `help:"Peers file: HOST[:PORT] lines naming relays, each asked at HOST on the web port (default: the chain directory's peers file)." placeholder:"FILE" xor:"source"`
+	From  string `help:"Sync from the web app at HOST[:PORT] (port 56230 by default) only; into an empty or missing directory, join its network." placeholder:"HOST[:PORT]" xor:"source"`
+	Quiet bool   `short:"q" help:"Print nothing when all went well."`
+}
+
+func main() {
+	os.Exit(cli.Main("cnj-sync", "Fetch the valid chain with the most work from the peers' web apps.", &flags{}, run))
+}
+
+func run(f *flags, s cli.Streams) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return syncChain(ctx, f, s, cli.IsTerminal(s.Err))
+}
+
+// syncChain is the command; tty says that s.Err is a terminal.
+func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err error) {
+	dir := f.Dir()
+	webPort, err := webPort()
+	if err != nil {
+		return err
+	}
+	var o chainsync.Options
+	joined := ""
+	if f.From != "" {
+		from, err := chainsync.HostPort(f.From, webPort)
+		if err != nil {
+			return cli.Usagef("--from: %v", err)
+		}
+		if !chaindir.IsChainDir(dir) {
+			p, err := chainsync.Join(ctx, dir, from, o)
+			if err != nil {
+				return fmt.Errorf("joining the network of %s: %w", from, err)
+			}
+			h := p.Hash()
+			joined = fmt.Sprintf("joined %s %x through %s; ", p.Network, h[:8], from)
+		}
+		o.Peers = []string{from}
+		o.Record = []string{chainsync.RelayAddr(from)}
+	}
+	if !chaindir.IsChainDir(dir) {
+		return fmt.Errorf("%s is not a chain directory: create one with cnj-mine --genesis, or join a network with cnj-sync --from HOST", dir)
+	}
+	release, err := chaindir.LockSync(dir)
+	if errors.Is(err, chaindir.ErrSyncBusy) {
+		return nil // the run in progress does the work
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
+	n, err := node.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := n.Close(); err == nil {
+			err = cerr
+		}
+	}()
+
+	source := "the peers file"
+	if f.From == "" {
+		entries, err := peerEntries(f, n)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			a, err := chainsync.WebAddr(e, webPort)
+			if err != nil {
+				return err
+			}
+			o.Peers = append(o.Peers, a)
+		}
+		if f.Peers != "" {
+			source = f.Peers
+		}
+	}
+	var bar *chainsync.Bar
+	if tty && !f.Quiet {
+		bar = chainsync.NewBar(s.Err)
+		o.Progress = bar.Update
+	}
+	rep, err := chainsync.Sync(ctx, n, o)
+	if bar != nil {
+		bar.Clear()
+	}
+	if rep != nil {
+		for _, p := range rep.Problems {
+			fmt.Fprintf(s.Err, "cnj-sync: %v\n", p)
+		}
+	}
+	switch {
+	case errors.Is(err, chainsync.ErrNoPeer):
+		return fmt.Errorf("no peer could be used: %d asked, every one failed", rep.Asked)
+	case errors.Is(err, context.Canceled):
+		return errors.New("interrupted")
+	case err != nil:
+		return err
+	}
+	if !f.Quiet {
+		fmt.Fprintf(s.Err, "cnj-sync: %s%s\n", joined, summary(rep, source))
+	}
+	return nil
+}
+
+// peerEntries reads --peers FILE, or the chain directory's peers file.
+func peerEntries(f *flags, n *node.Node) ([]string, error) {
+	if f.Peers != "" {
+		return chainsync.ReadPeersFile(f.Peers)
+	}
+	return n.Dir.ReadPeers()
+}
+
+// webPort is the port of the peers' web apps: $CNJ_WEB_PORT or 56230.
+func webPort() (int, error) {
+	s := os.Getenv("CNJ_WEB_PORT")
+	if s == "" {
+		return chainsync.WebPort, nil
+	}
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 1 || p > 65535 {
+		return 0, cli.Usagef("CNJ_WEB_PORT: %q is not a port", s)
+	}
+	return p, nil
+}
+
+// summary is the line printed without -q.
+func summary(r *chainsync.Report, source string) string {
+	var s string
+	switch {
+	case r.Asked == 0:
+		s = fmt.Sprintf("no peers in %s: nothing to do at height %d", source, r.After.Height)
+	case r.Blocks > 0:
+		s = fmt.Sprintf("height %d: %d blocks from %s", r.After.Height, r.Blocks, r.From)
+	default:
+		s = fmt.Sprintf("up to date at height %d (%d of %d peers answered)", r.After.Height, r.Usable, r.Asked)
+	}
+	if n := len(r.AddedPeers); n > 0 {
+		s += fmt.Sprintf("; %d new peers", n)
+	}
+	return s
+}

@@ -1,0 +1,262 @@
+package chainsync
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/consensus"
+	"github.com/coniunctum/cnj/lib/jsonl"
+	"github.com/coniunctum/cnj/lib/node"
+	"github.com/coniunctum/cnj/lib/params"
+	"github.com/coniunctum/cnj/lib/pow"
+	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/wire"
+)
+
+// staged is a peer's branch, downloaded and checked, in an unlinked file
+// of the chain directory: one block line a line, from height from on.
+type staged struct {
+	f      *os.File
+	from   uint64
+	blocks uint64
+	work   *big.Int // cumulative work at the branch's last block
+}
+
+// errLessWork refuses a branch that does not beat the local tip.
+var errLessWork = errors.New("less work")
+
+// download fetches the peer's main chain from fork+1 to its claimed tip
+// into a stage file, checking on the way what needs no ledger: each line
+// is one block of at most the block size limit, at the next height, on the
+// previous one, with a hash that is its header's and meets its target (not
+// above the network's limit). Until the branch's work passes the local
+// tip's, each block is also checked in full but for the ledger
+// (consensus.CheckHeader against the branch, CheckBody with signatures):
+// those are the blocks node.Submit would keep on a side branch, so none of
+// them is handed over unless all are sound. The download must hold exactly
+// the heights asked for, and the branch must end with more work than the
+// local tip. Any failure leaves the directory as it was.
+func (s *syncer) download(ctx context.Context, ps *peerState, fork *chain.Node) (*staged, error) {
+	c := s.n.Chain()
+	from, to := fork.Height+1, ps.tip.Height
+	want := to - from + 1
+	maxLine := int(s.p.MaxBlockBytes)
+	limit := int64(math.MaxInt64)
+	if want < uint64(math.MaxInt64/(maxLine+1)) {
+		limit = int64(want) * int64(maxLine+1)
+	}
+	body, err := s.c.chain(ctx, ps.addr, from, to, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+
+	f, err := chaindir.CreateStage(s.n.Dir.Path())
+	if err != nil {
+		return nil, local(err)
+	}
+	st := &staged{f: f, from: from}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+		}
+	}()
+	w := bufio.NewWriterSize(f, 1<<20)
+
+	localWork := c.Tip().Work
+	work := new(big.Int).Set(fork.Work)
+	prev, height := fork.Hash, fork.Height
+	// The branch's last blocks, for checking headers in full (the retarget
+	// and the median time past read at most span of them).
+	span := max(pow.Needed(consensus.PowParams(s.p)), params.MedianSpan)
+	points := c.Context(fork, s.n.Now()).Branch
+	full := fork != c.Tip() // a side branch until its work passes ours
+
+	r := jsonl.NewReader(body, maxLine)
+	report := s.progress(ps.addr, Download, want)
+	for {
+		line, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		n := r.Line()
+		if err != nil {
+			if rule.CodeOf(err) != "" {
+				return nil, fmt.Errorf("/api/chain line %d: %w", n, err)
+			}
+			return nil, err
+		}
+		if r.Torn() {
+			return nil, fmt.Errorf("/api/chain: cut short: line %d has no newline", n)
+		}
+		if height == to {
+			return nil, fmt.Errorf("/api/chain: more than the %d blocks asked for", want)
+		}
+		b, err := block.Parse(line)
+		if err != nil {
+			return nil, fmt.Errorf("/api/chain line %d: %w", n, err)
+		}
+		b.Size = len(line)
+		if err := s.checkLink(b, prev, height); err != nil {
+			return nil, fmt.Errorf("/api/chain line %d: %w", n, err)
+		}
+		if full {
+			ctx := &consensus.Context{Branch: points, ParentIndex: height, Now: s.n.Now()}
+			err := consensus.CheckHeader(b, ctx, s.p)
+			if err == nil {
+				_, err = consensus.CheckBody(b, s.p)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("block %d (%x): %w", b.Index, b.Hash[:8], err)
+			}
+			points = append(points, pow.Point{Timestamp: b.Timestamp, Target: b.Target})
+			if len(points) > 2*span {
+				points = append(points[:0:0], points[len(points)-span:]...)
+			}
+		}
+		work.Add(work, pow.Work(&b.Target))
+		if full && work.Cmp(localWork) > 0 {
+			full = false // from here on the blocks extend the new tip
+		}
+		if _, err := w.Write(line); err != nil {
+			return nil, local(err)
+		}
+		if err := w.WriteByte('\n'); err != nil {
+			return nil, local(err)
+		}
+		prev, height = b.Hash, b.Index
+		st.blocks++
+		report(st.blocks)
+	}
+	if height != to {
+		return nil, fmt.Errorf("/api/chain: cut short: %d of the %d blocks asked for", st.blocks, want)
+	}
+	if work.Cmp(localWork) <= 0 {
+		return nil, fmt.Errorf("its chain has %w than this node's: work %x at height %d (blocks %d to %d downloaded), this node has %x",
+			errLessWork, work, height, from, height, localWork)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, local(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, local(err)
+	}
+	st.work = work
+	ok = true
+	return st, nil
+}
+
+// checkLink checks what a block line of the download must be without any
+// context but its parent: the next height on prev, a proof of work that
+// is its header's and meets a target within the network's limit.
+func (s *syncer) checkLink(b *block.Block, prev [32]byte, height uint64) error {
+	if b.Index != height+1 {
+		return rule.Errorf(rule.BadIndex, "block %x has index %d, want %d", b.Hash[:8], b.Index, height+1)
+	}
+	if b.PrevHash != prev {
+		return rule.Errorf(rule.UnknownParent, "block %d (%x) builds on %x, not on %x", b.Index, b.Hash[:8], b.PrevHash[:8], prev[:8])
+	}
+	if bytes.Compare(b.Target[:], s.p.InitialTarget[:]) > 0 {
+		return rule.Errorf(rule.BadTarget, "block %d (%x): target %x above the network's limit", b.Index, b.Hash[:8], b.Target[:8])
+	}
+	return consensus.CheckProof(b)
+}
+
+// submit hands the staged blocks to the node in batches (node.Submit,
+// cnj-verify's path: every rule checked, the chain's fork choice moves the
+// tip). It stops at the first block refused, logs it in rejects.log with
+// the peer's IP, and returns the number of blocks the directory took.
+func (s *syncer) submit(ctx context.Context, ps *peerState, st *staged) (int, error) {
+	r := jsonl.NewReader(st.f, int(s.p.MaxBlockBytes))
+	report := s.progress(ps.addr, Verify, st.blocks)
+	report(0)
+	from := peerIP(ps.addr)
+	var items []node.Item
+	size, done, accepted := 0, uint64(0), 0
+	flush := func() error {
+		if len(items) == 0 {
+			return nil
+		}
+		vs, err := s.n.Submit(items, false)
+		if err != nil {
+			return local(err)
+		}
+		for i, v := range vs {
+			switch {
+			case v.Err != nil:
+				if err := s.n.LogReject(items[i], v.Err); err != nil {
+					return local(err)
+				}
+				b := items[i].Line.Block
+				return fmt.Errorf("block %d (%x) refused: %w", b.Index, b.Hash[:8], v.Err)
+			case !v.Known:
+				accepted++
+			}
+		}
+		done += uint64(len(items))
+		report(done)
+		clear(items)
+		items, size = items[:0], 0
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return accepted, err
+		}
+		line, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return accepted, local(fmt.Errorf("reading the stage file back: %w", err))
+		}
+		raw := bytes.Clone(line)
+		b, err := block.Parse(raw)
+		if err != nil {
+			return accepted, local(fmt.Errorf("reading the stage file back: line %d: %w", r.Line(), err))
+		}
+		b.Size = len(raw)
+		items = append(items, node.Item{Line: &wire.Line{Raw: raw, Block: b}, Number: r.Line(), From: from})
+		size += len(raw)
+		if len(items) >= s.o.Batch || size >= s.o.BatchBytes {
+			if err := flush(); err != nil {
+				return accepted, err
+			}
+		}
+	}
+	return accepted, flush()
+}
+
+// progress returns a function reporting done of total blocks of a phase.
+func (s *syncer) progress(peer string, ph Phase, total uint64) func(done uint64) {
+	if s.o.Progress == nil {
+		return func(uint64) {}
+	}
+	return func(done uint64) { s.o.Progress(Progress{Peer: peer, Phase: ph, Done: done, Total: total}) }
+}
+
+// peerIP is the IP of a peer's address, for rejects.log (zero for a name).
+func peerIP(addr string) netip.Addr {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}

@@ -1,0 +1,438 @@
+package chainsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/node"
+	"github.com/coniunctum/cnj/lib/params"
+)
+
+// Options tune Sync and Join. A zero field takes its default.
+type Options struct {
+	// Peers are the web apps to ask, HOST:PORT (see WebAddr and HostPort).
+	Peers []string
+	// Client makes the requests; default NewClient(Timeout).
+	Client *http.Client
+	// Timeout bounds each small request (tip, block hash, genesis, peers)
+	// and the longest silence during a download; default 30 s.
+	Timeout time.Duration
+	// MinRate, in bytes per second, sets the deadline of a download: the
+	// Timeout plus its byte cap at MinRate; default 1 MiB/s.
+	MinRate int64
+	// Batch and BatchBytes bound one node.Submit: blocks, and bytes of
+	// block lines; defaults 500 and 8 MiB.
+	Batch      int
+	BatchBytes int
+	// Parallel is how many peers are asked at once; default 8.
+	Parallel int
+	// MaxPeers bounds the peers file when Sync adds to it; default
+	// MaxPeers.
+	MaxPeers int
+	// Record lists peers file entries (HOST:PORT of relays) to add before
+	// those learned from the peers, e.g. the relay of a --from node; they
+	// are added only when some peer could be used.
+	Record []string
+	// KeepPeers leaves the peers file alone.
+	KeepPeers bool
+	// Progress, when set, is called as blocks are downloaded and verified.
+	Progress func(Progress)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.MinRate <= 0 {
+		o.MinRate = 1 << 20
+	}
+	if o.Batch <= 0 {
+		o.Batch = 500
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 8 << 20
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 8
+	}
+	if o.MaxPeers <= 0 {
+		o.MaxPeers = MaxPeers
+	}
+	if o.Client == nil {
+		o.Client = NewClient(o.Timeout)
+	}
+	return o
+}
+
+func (o Options) client() *client {
+	return &client{hc: o.Client, timeout: o.Timeout, minRate: o.MinRate}
+}
+
+// Phase names what a Progress report counts.
+type Phase string
+
+// The phases of a sync from one peer.
+const (
+	Download Phase = "downloading" // block lines received and checked
+	Verify   Phase = "verifying"   // blocks judged by node.Submit
+)
+
+// Progress is how far the sync from one peer is.
+type Progress struct {
+	Peer        string
+	Phase       Phase
+	Done, Total uint64 // blocks
+}
+
+// PeerError is what went wrong with one peer: unreachable, or refused
+// because of what it served. Nothing it served changed the directory,
+// except blocks that were valid (see the package documentation).
+type PeerError struct {
+	Peer string // HOST:PORT of its web app
+	Err  error
+}
+
+func (e *PeerError) Error() string { return e.Peer + ": " + e.Err.Error() }
+func (e *PeerError) Unwrap() error { return e.Err }
+
+// ErrNoPeer is Sync's error when peers were given and none could be used.
+var ErrNoPeer = errors.New("no peer could be used")
+
+// Report says what Sync did.
+type Report struct {
+	Before, After Tip    // the local tip before and after
+	From          string // the last peer blocks came from, "" when none
+	Blocks        int    // blocks taken from peers (new to the directory)
+	Asked, Usable int    // peers asked; peers that answered and were not refused
+	Problems      []*PeerError
+	AddedPeers    []string // entries added to the peers file
+}
+
+// localError is a failure of this node (its files), which ends the run,
+// as opposed to a peer's.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
+func local(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &localError{err}
+}
+
+// peerState is what is known of one peer during a run.
+type peerState struct {
+	addr string
+	i    int // place in Options.Peers
+	tip  Tip
+	err  error
+	// learned are the peer's peers, valid entries only; bad counts the
+	// entries that were not HOST:PORT; peersErr is why /api/peers failed
+	// (reported, but the peer's chain was fine).
+	learned  []string
+	bad      int
+	peersErr error
+}
+
+type syncer struct {
+	n   *node.Node
+	p   *params.Params
+	o   Options
+	c   *client
+	rep *Report
+}
+
+// Sync brings the chain directory of n to the valid chain with the most
+// work that its peers (o.Peers) hold, then adds the peers they know to its
+// peers file. Peers that fail are listed in the Report; the run goes on
+// with the others. The error is nil, ErrNoPeer when no peer could be used,
+// the context's error, or a local failure (the directory's I/O), which
+// stops the run at once. See the package documentation.
+func Sync(ctx context.Context, n *node.Node, o Options) (*Report, error) {
+	o = o.withDefaults()
+	if err := n.Refresh(); err != nil {
+		return nil, err
+	}
+	s := &syncer{n: n, p: n.Params(), o: o, c: o.client(),
+		rep: &Report{Before: tipOf(n.Chain().Tip()), Asked: len(o.Peers)}}
+	peers := s.askAll(ctx, func(ps *peerState) { ps.err = s.ask(ctx, ps) })
+	if err := ctx.Err(); err != nil {
+		return s.rep, err
+	}
+	for _, ps := range order(peers) {
+		if ps.tip.Work.Cmp(n.Chain().Tip().Work) <= 0 {
+			continue
+		}
+		added, err := s.syncFrom(ctx, ps)
+		s.rep.Blocks += added
+		if added > 0 {
+			s.rep.From = ps.addr
+		}
+		var le *localError
+		switch {
+		case errors.As(err, &le):
+			return s.end(peers), le.err
+		case ctx.Err() != nil:
+			return s.end(peers), ctx.Err()
+		case err != nil:
+			ps.err = err
+		}
+	}
+	if !o.KeepPeers {
+		if err := s.refreshPeers(ctx, peers); err != nil {
+			return s.end(peers), err
+		}
+	}
+	s.end(peers)
+	if len(peers) > 0 && s.rep.Usable == 0 {
+		return s.rep, ErrNoPeer
+	}
+	return s.rep, nil
+}
+
+// end fills in the report's summary.
+func (s *syncer) end(peers []*peerState) *Report {
+	s.rep.After = tipOf(s.n.Chain().Tip())
+	s.rep.Usable, s.rep.Problems = 0, nil
+	for _, ps := range peers {
+		if ps.err != nil {
+			s.rep.Problems = append(s.rep.Problems, &PeerError{Peer: ps.addr, Err: ps.err})
+			continue
+		}
+		s.rep.Usable++
+		if ps.peersErr != nil {
+			s.rep.Problems = append(s.rep.Problems, &PeerError{Peer: ps.addr, Err: ps.peersErr})
+		}
+		if ps.bad > 0 {
+			s.rep.Problems = append(s.rep.Problems, &PeerError{Peer: ps.addr,
+				Err: fmt.Errorf("/api/peers: %d entries are not HOST:PORT: ignored", ps.bad)})
+		}
+	}
+	return s.rep
+}
+
+func tipOf(n *chain.Node) Tip {
+	return Tip{Height: n.Height, Hash: n.Hash, Work: new(big.Int).Set(n.Work)}
+}
+
+// askAll runs f on every peer, o.Parallel at a time, and returns their
+// states in the order of o.Peers.
+func (s *syncer) askAll(ctx context.Context, f func(*peerState)) []*peerState {
+	peers := make([]*peerState, len(s.o.Peers))
+	for i, a := range s.o.Peers {
+		peers[i] = &peerState{addr: a, i: i}
+	}
+	s.each(ctx, peers, f)
+	return peers
+}
+
+func (s *syncer) each(ctx context.Context, peers []*peerState, f func(*peerState)) {
+	sem := make(chan struct{}, s.o.Parallel)
+	var wg sync.WaitGroup
+	for _, ps := range peers {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(ps)
+		})
+	}
+	wg.Wait()
+}
+
+// ask reads a peer's tip and, when this node does not know the tip, checks
+// that the peer is on this network. It only reads the chain (several run
+// at once).
+func (s *syncer) ask(ctx context.Context, ps *peerState) error {
+	t, err := s.c.tip(ctx, ps.addr)
+	if err != nil {
+		return err
+	}
+	ps.tip = t
+	if s.n.Chain().Node(t.Hash) != nil {
+		return nil
+	}
+	return s.checkGenesis(ctx, ps.addr)
+}
+
+// checkGenesis refuses a peer of another network.
+func (s *syncer) checkGenesis(ctx context.Context, addr string) error {
+	g, err := s.c.genesis(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if g.Hash() != s.p.Hash() {
+		gh, ours := g.Hash(), s.p.Hash()
+		return fmt.Errorf("on another network: genesis %x (%s), this node's is %x (%s)", gh[:8], g.Network, ours[:8], s.p.Network)
+	}
+	return nil
+}
+
+// order returns the peers that answered, best claim first: the most work,
+// then, between tips of equal work, the tip the most peers hold (the
+// whitepaper's majority breaks the tie), then the order of o.Peers.
+// Peers holding the same tip stay together, so that when one of them
+// fails the next is tried before a lesser claim.
+func order(peers []*peerState) []*peerState {
+	type group struct {
+		work    *big.Int
+		members []*peerState
+		first   int
+	}
+	byTip := map[string]*group{}
+	var groups []*group
+	for _, ps := range peers {
+		if ps.err != nil {
+			continue
+		}
+		key := string(ps.tip.Hash[:]) + ps.tip.Work.Text(16)
+		g := byTip[key]
+		if g == nil {
+			g = &group{work: ps.tip.Work, first: ps.i}
+			byTip[key] = g
+			groups = append(groups, g)
+		}
+		g.members = append(g.members, ps)
+	}
+	sort.SliceStable(groups, func(i, j int) bool {
+		a, b := groups[i], groups[j]
+		if c := a.work.Cmp(b.work); c != 0 {
+			return c > 0
+		}
+		if len(a.members) != len(b.members) {
+			return len(a.members) > len(b.members)
+		}
+		return a.first < b.first
+	})
+	var out []*peerState
+	for _, g := range groups {
+		out = append(out, g.members...)
+	}
+	return out
+}
+
+// syncFrom fetches the peer's chain from the fork point and gives it to the
+// node. It returns how many blocks the directory took.
+func (s *syncer) syncFrom(ctx context.Context, ps *peerState) (int, error) {
+	c := s.n.Chain()
+	if nd := c.Node(ps.tip.Hash); nd != nil {
+		if nd.Invalid {
+			return 0, fmt.Errorf("its tip %x at height %d is a block this node found invalid", ps.tip.Hash[:8], nd.Height)
+		}
+		return 0, fmt.Errorf("claims work %x for block %x at height %d, which has %x", ps.tip.Work, ps.tip.Hash[:8], nd.Height, nd.Work)
+	}
+	fork, err := s.forkPoint(ctx, ps)
+	if err != nil {
+		return 0, err
+	}
+	if ps.tip.Height <= fork.Height {
+		return 0, fmt.Errorf("claims more work than this node, but its chain up to its tip at height %d is this node's", ps.tip.Height)
+	}
+	st, err := s.download(ctx, ps, fork)
+	if err != nil {
+		return 0, err
+	}
+	defer st.f.Close()
+	return s.submit(ctx, ps, st)
+}
+
+// forkPoint returns the last block of the local main chain that the peer's
+// main chain holds too: a binary search with /api/block-height against the
+// local main chain, the tip first (catching up costs one request). A peer
+// that answers inconsistently only makes the search land on a block that
+// its download must then build on.
+func (s *syncer) forkPoint(ctx context.Context, ps *peerState) (*chain.Node, error) {
+	c := s.n.Chain()
+	agree := func(h uint64) (bool, error) {
+		if h == 0 {
+			return true, nil // the genesis was checked
+		}
+		hash, err := s.c.blockHash(ctx, ps.addr, h)
+		return hash == c.AtHeight(h).Hash, err
+	}
+	hi := min(ps.tip.Height, c.Tip().Height)
+	ok, err := agree(hi)
+	if err != nil || ok {
+		return c.AtHeight(hi), err
+	}
+	lo := uint64(0)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := agree(mid)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return c.AtHeight(lo), nil
+}
+
+// refreshPeers asks the usable peers for their peers and adds the new ones
+// to the peers file (o.Record first), up to o.MaxPeers entries; the file
+// is written only when it gains an entry.
+func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
+	var usable []*peerState
+	for _, ps := range peers {
+		if ps.err == nil {
+			usable = append(usable, ps)
+		}
+	}
+	s.each(ctx, usable, func(ps *peerState) {
+		list, err := s.c.peers(ctx, ps.addr)
+		if err != nil {
+			ps.peersErr = err
+			return
+		}
+		for _, e := range list {
+			hp, err := HostPort(e, RelayPort)
+			if err != nil {
+				ps.bad++
+				continue
+			}
+			if len(ps.learned) < s.o.MaxPeers {
+				ps.learned = append(ps.learned, hp)
+			}
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var learned []string
+	if len(usable) > 0 {
+		learned = append(learned, s.o.Record...)
+	}
+	for _, ps := range usable {
+		learned = append(learned, ps.learned...)
+	}
+	if len(learned) == 0 {
+		return nil
+	}
+	have, err := s.n.Dir.ReadPeers()
+	if err != nil {
+		return err
+	}
+	merged, added := mergePeers(have, learned, s.o.MaxPeers)
+	if len(added) == 0 {
+		return nil
+	}
+	if err := s.n.Dir.WritePeers(merged); err != nil {
+		return err
+	}
+	s.rep.AddedPeers = added
+	return nil
+}

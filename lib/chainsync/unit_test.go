@@ -1,0 +1,169 @@
+package chainsync
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHostPort(t *testing.T) {
+	for _, c := range []struct {
+		in, want string // want "" means an error
+	}{
+		{"127.0.0.2", "127.0.0.2:56230"},
+		{"127.0.0.2:80", "127.0.0.2:80"},
+		{"Node.Example.ORG", "node.example.org:56230"},
+		{"node-1.example:1", "node-1.example:1"},
+		{"::1", "[::1]:56230"},
+		{"[::1]", "[::1]:56230"},
+		{"[::1]:5050", "[::1]:5050"},
+		{"[0:0:0:0:0:0:0:1]:5050", "[::1]:5050"},
+		{"[::ffff:127.0.0.2]:5", "127.0.0.2:5"},
+		{"", ""},
+		{":5050", ""},
+		{"127.0.0.2:", ""},
+		{"127.0.0.2:0", ""},
+		{"127.0.0.2:65536", ""},
+		{"127.0.0.2:05050", ""},
+		{"127.0.0.2:+5", ""},
+		{"0.0.0.0:5050", ""},
+		{"[::]:5050", ""},
+		{"224.0.0.1:5050", ""},
+		{"[fe80::1%eth0]:5050", ""},
+		{"a b:5050", ""},
+		{"-bad.example", ""},
+		{"bad-.example", ""},
+		{"a..b", ""},
+		{"under_score.example", ""},
+		{"http://127.0.0.2", ""},
+		{"127.0.0.2:5050\n", ""},
+		{strings.Repeat("a", 64) + ".example", ""},
+	} {
+		got, err := HostPort(c.in, WebPort)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("HostPort(%q) = %q, want an error", c.in, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("HostPort(%q) = %q, %v, want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestWebAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.2:5050": "127.0.0.2:56230",
+		"127.0.0.2":      "127.0.0.2:56230",
+		"[::1]:5051":     "[::1]:56230",
+		"n.example:9":    "n.example:56230",
+	} {
+		if got, err := WebAddr(in, WebPort); err != nil || got != want {
+			t.Errorf("WebAddr(%q) = %q, %v, want %q", in, got, err, want)
+		}
+	}
+	if got := RelayAddr("127.0.0.2:56230"); got != "127.0.0.2:5050" {
+		t.Errorf("RelayAddr = %q", got)
+	}
+}
+
+func TestParseWork(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{"0", true}, {"1", true}, {"abcdef0123456789", true}, {strings.Repeat("f", 80), true},
+		{"", false}, {"00", false}, {"0a", false}, {"ABC", false}, {"-1", false}, {"+1", false},
+		{"0x1", false}, {" 1", false}, {strings.Repeat("f", 81), false}, {"1g", false},
+	} {
+		w, err := parseWork(c.in)
+		if (err == nil) != c.ok || (err == nil) != (w != nil) {
+			t.Errorf("parseWork(%q) = %v, %v", c.in, w, err)
+			continue
+		}
+		if c.ok && w.Text(16) != c.in {
+			t.Errorf("parseWork(%q) re-encodes to %q", c.in, w.Text(16))
+		}
+	}
+}
+
+func TestMergePeers(t *testing.T) {
+	merged, added := mergePeers([]string{"a:1", "b:1"}, []string{"b:1", "c:1", "c:1", "d:1", "e:1"}, 4)
+	if strings.Join(merged, " ") != "a:1 b:1 c:1 d:1" || strings.Join(added, " ") != "c:1 d:1" {
+		t.Fatalf("merged %q, added %q", merged, added)
+	}
+	// A file longer than the bound is kept whole.
+	merged, added = mergePeers([]string{"a:1", "b:1", "c:1"}, []string{"d:1"}, 2)
+	if len(merged) != 3 || len(added) != 0 {
+		t.Fatalf("merged %q, added %q", merged, added)
+	}
+}
+
+func TestLine(t *testing.T) {
+	for _, c := range []struct {
+		p    Progress
+		d    time.Duration
+		want string
+	}{
+		{Progress{Phase: Verify, Done: 0, Total: 10}, 0, "verifying   [....................] 0/10  10 left"},
+		{Progress{Phase: Download, Done: 50, Total: 200}, 2 * time.Second,
+			"downloading [#####...............] 50/200  150 left  25 blocks/s  ETA 6s"},
+		{Progress{Phase: Verify, Done: 10, Total: 10}, time.Second, "verifying   [####################] 10/10  0 left  10 blocks/s  ETA 0s"},
+	} {
+		if got := Line(c.p, c.d); got != c.want {
+			t.Errorf("Line(%+v, %v)\n got %q\nwant %q", c.p, c.d, got, c.want)
+		}
+	}
+}
+
+func TestBar(t *testing.T) {
+	var out strings.Builder
+	now := time.Unix(0, 0)
+	b := NewBar(&out)
+	b.now = func() time.Time { return now }
+	b.Update(Progress{Phase: Verify, Done: 1, Total: 4})
+	now = now.Add(10 * time.Millisecond)
+	b.Update(Progress{Phase: Verify, Done: 2, Total: 4}) // too soon: not drawn
+	now = now.Add(time.Second)
+	b.Update(Progress{Phase: Verify, Done: 4, Total: 4})
+	b.Clear()
+	s := out.String()
+	if strings.Count(s, "\r") != 4 || strings.Contains(s, " 2/4") || !strings.Contains(s, " 4/4") || !strings.HasSuffix(s, "\r") {
+		t.Fatalf("drawn %q", s)
+	}
+}
+
+func FuzzHostPort(f *testing.F) {
+	for _, s := range []string{"127.0.0.2", "[::1]:5050", "node.example:80", "a b", "::", "x:0", "[::ffff:1.2.3.4]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		hp, err := HostPort(s, RelayPort)
+		if err != nil {
+			return
+		}
+		again, err := HostPort(hp, 1)
+		if err != nil || again != hp {
+			t.Fatalf("HostPort(%q) = %q, which gives %q, %v", s, hp, again, err)
+		}
+		if strings.ContainsAny(hp, " \t\r\n#/") {
+			t.Fatalf("HostPort(%q) = %q", s, hp)
+		}
+	})
+}
+
+func FuzzParseWork(f *testing.F) {
+	for _, s := range []string{"0", "1", "ff", "00", "FF", "-1", "b000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w, err := parseWork(s)
+		if (err == nil) == (w == nil) {
+			t.Fatalf("parseWork(%q) = %v, %v", s, w, err)
+		}
+		if err == nil && w.Text(16) != s {
+			t.Fatalf("parseWork(%q) re-encodes to %q", s, w.Text(16))
+		}
+	})
+}
