@@ -1,5 +1,6 @@
 # Coniunctum toolkit. `make` builds every command into ./bin; `make test` is
-# everything CI runs; `make demo` runs the walkthrough on a fresh devnet.
+# everything CI runs; `make demo` runs a local devnet, `make walkthrough`
+# the single-node walkthrough.
 GO       ?= go
 PREFIX   ?= /usr/local
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -11,7 +12,7 @@ SCRIPTS  := $(wildcard scripts/*)
 # CNJ_KILLS sets how many times the crash test kills a process (make soak raises it).
 CNJ_KILLS ?= 200
 
-.PHONY: all build test bench install demo lint soak fuzz clean
+.PHONY: all build test bench install demo walkthrough lint soak fuzz clean
 
 all: build
 
@@ -49,7 +50,12 @@ install: build
 	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
 
+# demo: a local devnet of 3 full nodes in the foreground; Ctrl-C stops it.
 demo: build
+	@base=$$(mktemp -d "$${TMPDIR:-/tmp}/cnj-devnet.XXXXXX"); \
+	PATH="$(CURDIR)/bin:$(CURDIR)/scripts:$$PATH" CNJ_DEVNET="$$base" sh scripts/cnj-devnet up -f 3
+
+walkthrough: build
 	PATH="$(CURDIR)/bin:$$PATH" sh scripts/cnj-demo
 
 clean:

@@ -1,8 +1,10 @@
 package testscripts
 
-// The manual agrees with the commands and the test vectors: every page lints
-// clean, every flag that a command's --help lists is documented in its page's
-// OPTIONS and every flag documented there exists, and every test vector of
+// The manual agrees with the commands, the scripts and the test vectors:
+// every page lints clean, every flag that a command's --help lists is
+// documented in its page's OPTIONS and every flag documented there exists,
+// every script of scripts/ has a page whose OPTIONS are the script's getopts
+// letters (or its usage line's flags), and every test vector of
 // lib/vectors/testdata/vectors.txt is printed in cnj-format(5).
 
 import (
@@ -26,6 +28,7 @@ import (
 const (
 	manDir      = "../man"
 	cmdDir      = "../cmd"
+	scriptDir   = "../scripts"
 	vectorsFile = "../lib/vectors/testdata/vectors.txt"
 	formatPage  = "../man/cnj-format.5"
 	libDir      = "../lib"
@@ -72,6 +75,23 @@ func commands(t *testing.T) []string {
 	return names
 }
 
+// scripts returns the names of the executable files scripts/cnj-*: the
+// role scripts, the devnet and the walkthrough, each with a section-1 page.
+func scripts(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(scriptDir, "cnj-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			names = append(names, filepath.Base(f))
+		}
+	}
+	return names
+}
+
 func TestManLint(t *testing.T) {
 	mandoc, err := exec.LookPath("mandoc")
 	if err != nil {
@@ -85,16 +105,17 @@ func TestManLint(t *testing.T) {
 }
 
 // TestManSections checks that each section-1 page has the sections of
-// STYLE.md in order, and that each page belongs to a command.
+// STYLE.md in order, and that each page belongs to a command of cmd/ or an
+// executable script of scripts/.
 func TestManSections(t *testing.T) {
-	cmds := commands(t)
+	cmds, scr := commands(t), scripts(t)
 	for _, page := range manPages(t) {
 		if filepath.Ext(page) != ".1" {
 			continue
 		}
 		name := strings.TrimSuffix(filepath.Base(page), ".1")
-		if !slices.Contains(cmds, name) {
-			t.Errorf("%s: no command %s in cmd/", page, name)
+		if !slices.Contains(cmds, name) && !slices.Contains(scr, name) {
+			t.Errorf("%s: no command %s in cmd/ and no executable scripts/%s", page, name, name)
 		}
 		src := readPage(t, page)
 		var got []string
@@ -277,6 +298,174 @@ func TestManFlags(t *testing.T) {
 			for _, sub := range top.commands {
 				if !regexp.MustCompile(`\bCm ` + regexp.QuoteMeta(sub) + `\b`).MatchString(src) {
 					t.Errorf("%s: subcommand %s is not documented (.Cm %s)", page, sub, sub)
+				}
+			}
+		})
+	}
+}
+
+// script is what a script of scripts/ says about its interface.
+type script struct {
+	getopts  string   // the letters of its getopts string, "" if none
+	hasOpts  bool     // it calls getopts
+	usage    []string // the flags of its usage lines, "-x"
+	commands []string // the commands of its usage lines
+	envs     []string // the environment variables it reads
+}
+
+var (
+	// getopts OPTSTRING VAR, the string bare or quoted.
+	getoptsRe = regexp.MustCompile(`\bgetopts\s+['"]?([A-Za-z0-9:]+)['"]?\s`)
+	// A usage line, in a comment or an echo: up to the closing quote.
+	usageRe = regexp.MustCompile(`usage: ([^"\n]*)`)
+	// A flag of a usage line: "-x" alone, or in [ ] or after a |.
+	usageFlag = regexp.MustCompile(`(?:^|[\s\[|(])-([A-Za-z0-9])(?:[\s\]|)]|$)`)
+	// A wrapper hands its arguments to another script: exec cnj-x ...
+	execRe = regexp.MustCompile(`\bexec\s+(cnj-[a-z0-9-]+)\b`)
+	// Environment reads: ${NAME:-...} (and -, =, :=, ?, :?), or $NAME /
+	// ${NAME} of a NAME the script never assigns.
+	shEnvDefault = regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*):?[-=?]`)
+	shEnvRef     = regexp.MustCompile(`\$\{?([A-Z][A-Z0-9_]*)`)
+	shEnvAssign  = regexp.MustCompile(`(?:^|[\s;(])(?:export\s+)?([A-Z][A-Z0-9_]*)=`)
+)
+
+// shellVars are set by the shell itself: not the environment a page
+// documents.
+var shellVars = []string{"PWD", "OLDPWD", "OPTARG", "OPTIND", "IFS", "PPID", "LINENO"}
+
+// readScript parses scripts/name. A script without getopts or a usage line
+// of its own that execs another script of scripts/ (a role script handing
+// everything to cnj-node) takes that script's flags and commands; its
+// environment is only what it reads itself.
+func readScript(t *testing.T, name string, depth int) script {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(scriptDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	var s script
+	if m := getoptsRe.FindStringSubmatch(src); m != nil {
+		s.hasOpts = true
+		s.getopts = strings.ReplaceAll(m[1], ":", "")
+	}
+	for _, m := range usageRe.FindAllStringSubmatch(src, -1) {
+		for _, f := range usageFlag.FindAllStringSubmatch(m[1], -1) {
+			s.usage = append(s.usage, "-"+f[1])
+		}
+		for _, w := range strings.FieldsFunc(m[1], func(r rune) bool {
+			return r == ' ' || r == '\t' || r == '|' || r == '[' || r == ']' || r == '(' || r == ')'
+		}) {
+			if regexp.MustCompile(`^[a-z][a-z0-9-]*$`).MatchString(w) && !strings.HasPrefix(w, "cnj-") {
+				s.commands = append(s.commands, w)
+			}
+		}
+	}
+	var code strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			code.WriteString(line)
+			code.WriteByte('\n')
+		}
+	}
+	assigned := map[string]bool{}
+	for _, m := range shEnvAssign.FindAllStringSubmatch(code.String(), -1) {
+		assigned[m[1]] = true
+	}
+	for _, m := range shEnvDefault.FindAllStringSubmatch(code.String(), -1) {
+		s.envs = append(s.envs, m[1])
+	}
+	for _, m := range shEnvRef.FindAllStringSubmatch(code.String(), -1) {
+		if !assigned[m[1]] && !slices.Contains(shellVars, m[1]) {
+			s.envs = append(s.envs, m[1])
+		}
+	}
+	if !s.hasOpts && len(s.usage) == 0 && len(s.commands) == 0 && depth < 3 {
+		if m := execRe.FindStringSubmatch(code.String()); m != nil {
+			if _, err := os.Stat(filepath.Join(scriptDir, m[1])); err == nil {
+				inner := readScript(t, m[1], depth+1)
+				s.hasOpts, s.getopts, s.usage, s.commands = inner.hasOpts, inner.getopts, inner.usage, inner.commands
+			}
+		}
+	}
+	for _, l := range []*[]string{&s.usage, &s.commands, &s.envs} {
+		slices.Sort(*l)
+		*l = slices.Compact(*l)
+	}
+	return s
+}
+
+// flags returns the script's flags, "-x": its getopts letters when it
+// calls getopts, else the flags of its usage lines.
+func (s script) flags() []string {
+	if !s.hasOpts {
+		return s.usage
+	}
+	var f []string
+	for _, c := range s.getopts {
+		f = append(f, "-"+string(c))
+	}
+	slices.Sort(f)
+	return slices.Compact(f)
+}
+
+// TestManScripts checks every executable script of scripts/ against its
+// page: the page exists; its OPTIONS document (.It Fl x) exactly the
+// letters of the script's getopts string, or, for a script without
+// getopts, the flags of its usage line; the usage line and getopts agree;
+// every command of the usage line is a .Cm of the page; every environment
+// variable the script reads is an .Ev of ENVIRONMENT.
+func TestManScripts(t *testing.T) {
+	names := scripts(t)
+	if len(names) == 0 {
+		t.Fatalf("no executable cnj-* in %s", scriptDir)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			page := filepath.Join(manDir, name+".1")
+			if _, err := os.Stat(page); err != nil {
+				t.Fatalf("script %s has no page: write man/%s.1", name, name)
+			}
+			s := readScript(t, name, 0)
+			if s.hasOpts {
+				for _, f := range s.usage {
+					if !strings.Contains(s.getopts, f[1:]) {
+						t.Errorf("scripts/%s: its usage line shows %s, its getopts string %q has no %s", name, f, s.getopts, f[1:])
+					}
+				}
+				if len(s.usage) > 0 {
+					for _, c := range s.getopts {
+						if !slices.Contains(s.usage, "-"+string(c)) {
+							t.Errorf("scripts/%s: getopts takes -%c, its usage line does not show it", name, c)
+						}
+					}
+				}
+			}
+			src := readPage(t, page)
+			options := section(src, "OPTIONS")
+			if options == "" {
+				t.Fatalf("%s: no OPTIONS section", page)
+			}
+			flags, documented := s.flags(), itFlags(options)
+			for _, f := range flags {
+				if !slices.Contains(documented, f) {
+					t.Errorf("%s: scripts/%s takes %s, OPTIONS has no .It Fl %s", page, name, f, f[1:])
+				}
+			}
+			for _, f := range documented {
+				if !slices.Contains(flags, f) {
+					t.Errorf("%s: OPTIONS documents %s, which scripts/%s does not take (getopts %q, usage %q)", page, f, name, s.getopts, s.usage)
+				}
+			}
+			for _, c := range s.commands {
+				if !regexp.MustCompile(`\bCm ` + regexp.QuoteMeta(c) + `\b`).MatchString(src) {
+					t.Errorf("%s: command %s of scripts/%s's usage line is not documented (.Cm %s)", page, c, name, c)
+				}
+			}
+			env := section(src, "ENVIRONMENT")
+			for _, v := range s.envs {
+				if !regexp.MustCompile(`\bEv ` + v + `\b`).MatchString(env) {
+					t.Errorf("%s: scripts/%s reads $%s, ENVIRONMENT does not name it (.It Ev %s)", page, name, v, v)
 				}
 			}
 		})

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -65,6 +66,11 @@ func Params(dir string) testscript.Params {
 			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, ".local", "share"))
 			// Key files in tests use a cheap scrypt work factor.
 			env.Setenv("CNJ_SCRYPT_WORK_FACTOR", "10")
+			// Whatever the role scripts started under the work directory is
+			// stopped when the script ends, pass or fail: each part runs in
+			// its own process group, named by a run/*.pid file.
+			work := env.WorkDir
+			env.Defer(func() { stopGroups(work) })
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -114,4 +120,21 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir()
+}
+
+// stopGroups sends SIGKILL to every process group named by a run/*.pid file
+// below dir (up to three levels down).
+func stopGroups(dir string) {
+	for _, pat := range []string{"*/run/*.pid", "*/*/run/*.pid", "*/*/*/run/*.pid"} {
+		files, _ := filepath.Glob(filepath.Join(dir, pat))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+				syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
+	}
 }

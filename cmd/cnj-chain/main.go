@@ -15,8 +15,9 @@ import (
 type flags struct {
 	cli.Common
 	cli.ChainFlag
-	Tip   struct{} `cmd:"" help:"Print the tip: height, hash, timestamp, target, work, mempool size."`
-	Block struct {
+	Remote string   `help:"Ask the web app of the node at HOST[:PORT] (default port 56230) instead of reading a chain directory; for tip, block, tx, balance, history and genesis." placeholder:"HOST"`
+	Tip    struct{} `cmd:"" help:"Print the tip: height, hash, timestamp, target, work, mempool size."`
+	Block  struct {
 		Ref string `arg:"" help:"Block hash or index on the main chain." name:"hash|index"`
 	} `cmd:"" help:"Print a block line."`
 	Tx struct {
@@ -28,6 +29,7 @@ type flags struct {
 	History struct {
 		Address string `arg:"" help:"Wallet address." name:"address"`
 	} `cmd:"" help:"Print every transfer and reward of an address, oldest first."`
+	Genesis struct{} `cmd:"" help:"Print the network's genesis line."`
 	Check   struct{} `cmd:"" help:"Verify every block and derived file; exit 1 naming the first problem."`
 	Reindex struct{} `cmd:"" help:"Rebuild every derived file from the blocks."`
 
@@ -43,6 +45,9 @@ func main() {
 func run(f *flags, s cli.Streams) error {
 	dir := f.Dir()
 	cmd := strings.Fields(f.command)[0]
+	if f.Remote != "" {
+		return remote(f, cmd, s)
+	}
 	switch cmd {
 	case "check":
 		return explore.Check(dir, s.Out)
@@ -60,6 +65,9 @@ func run(f *flags, s cli.Streams) error {
 	}
 	defer n.Close()
 	switch cmd {
+	case "genesis":
+		_, err := s.Out.Write(append(n.Params().JSON(), '\n'))
+		return err
 	case "tip":
 		return explore.Tip(n, s.Out)
 	case "block":
@@ -72,4 +80,28 @@ func run(f *flags, s cli.Streams) error {
 		return explore.History(n, f.History.Address, s.Out)
 	}
 	return cli.Usagef("unknown command %q", f.command)
+}
+
+// remote answers from a node's web app: what a wallet holder, who keeps no
+// chain, asks its source node.
+func remote(f *flags, cmd string, s cli.Streams) error {
+	r, err := explore.NewRemote(f.Remote)
+	if err != nil {
+		return cli.Usagef("%v", err)
+	}
+	switch cmd {
+	case "tip":
+		return r.Tip(s.Out)
+	case "genesis":
+		return r.Genesis(s.Out)
+	case "block":
+		return r.Block(f.Block.Ref, s.Out)
+	case "tx":
+		return r.Tx(f.Tx.ID, s.Out)
+	case "balance":
+		return r.Balance(f.Balance.Address, s.Out)
+	case "history":
+		return r.History(f.History.Address, s.Out)
+	}
+	return cli.Usagef("%s works on a chain directory, not with --remote", cmd)
 }
