@@ -24,6 +24,7 @@ type flags struct {
 	Peers string `help:"Peers file: HOST[:PORT] lines naming relays, each asked at HOST on the web port (default: the chain directory's peers file)." placeholder:"FILE" xor:"source"`
 	From  string `help:"Sync from the web app at HOST[:PORT] (port 56230 by default) only; into an empty or missing directory, join its network." placeholder:"HOST[:PORT]" xor:"source"`
 	Quiet bool   `short:"q" help:"Print nothing when all went well."`
+	Self  string `help:"This node's own relay address IP:PORT, never recorded as a peer when peers list it back." placeholder:"IP:PORT"`
 }
 
 func main() {
@@ -44,6 +45,13 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 		return err
 	}
 	var o chainsync.Options
+	if f.Self != "" {
+		self, err := chainsync.HostPort(f.Self, chainsync.RelayPort)
+		if err != nil {
+			return cli.Usagef("--self: %v", err)
+		}
+		o.Self = []string{self}
+	}
 	joined := ""
 	if f.From != "" {
 		from, err := chainsync.HostPort(f.From, webPort)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ type Options struct {
 	// those learned from the peers, e.g. the relay of a --from node; they
 	// are added only when some peer could be used.
 	Record []string
+	// Self lists the node's own relay addresses (HOST:PORT): peers list
+	// them back, and a node must not record itself as its own peer.
+	Self []string
 	// KeepPeers leaves the peers file alone.
 	KeepPeers bool
 	// Progress, when set, is called as blocks are downloaded and verified.
@@ -426,6 +430,7 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 	if err != nil {
 		return err
 	}
+	learned = slices.DeleteFunc(learned, func(p string) bool { return slices.Contains(s.o.Self, p) })
 	merged, added := mergePeers(have, learned, s.o.MaxPeers)
 	if len(added) == 0 {
 		return nil
