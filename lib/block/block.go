@@ -52,7 +52,19 @@ type Block struct {
 	// Size is the length of the JSON line the block was decoded from, or of
 	// its encoding when built locally.
 	Size int
+
+	sigsVerified bool
 }
+
+// MarkSigsVerified records that every signature of b.Txs was just checked
+// with consensus.VerifySignatures, so consensus.CheckBody need not check
+// them again (cnj-sync verifies a batch of blocks on every core before
+// handing them to the node one by one). Only code that ran that check on
+// these very transactions may call it; b.Txs must not change afterwards.
+func (b *Block) MarkSigsVerified() { b.sigsVerified = true }
+
+// SigsVerified reports whether MarkSigsVerified was called.
+func (b *Block) SigsVerified() bool { return b.sigsVerified }
 
 // Prefix returns the first 192 header bytes: all fields but the proof.
 func (h *Header) Prefix() (p [PrefixSize]byte) {

@@ -190,6 +190,14 @@ func (s *syncer) submit(ctx context.Context, ps *peerState, st *staged) (int, er
 		if len(items) == 0 {
 			return nil
 		}
+		// Signatures are the bulk of the work: check them on every core
+		// first, so that Submit, one block at a time under the lock, has
+		// only the rest to do.
+		blocks := make([]*block.Block, len(items))
+		for i := range items {
+			blocks[i] = items[i].Line.Block
+		}
+		consensus.VerifyBlocks(blocks)
 		vs, err := s.n.Submit(items, false)
 		if err != nil {
 			return local(err)

@@ -14,6 +14,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/hdevalence/ed25519consensus"
 
@@ -107,6 +109,29 @@ type Context struct {
 	ParentIndex uint64
 	// Now is the node's clock, Unix seconds.
 	Now int64
+}
+
+// VerifyBlocks checks the signatures of many blocks on every core and
+// marks those whose signatures all verify (block.MarkSigsVerified), so that
+// CheckBody skips that work when they are added one by one. A block that
+// fails is left unmarked: CheckBody then finds and names its bad signature.
+func VerifyBlocks(blocks []*block.Block) {
+	next := make(chan *block.Block)
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for b := range next {
+				if VerifySignatures(b.Txs) == nil {
+					b.MarkSigsVerified()
+				}
+			}
+		})
+	}
+	for _, b := range blocks {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
 }
 
 // PowParams returns the retarget parameters of a network.
@@ -214,8 +239,10 @@ func CheckBody(b *block.Block, p *params.Params) (fees uint64, err error) {
 	if b.Reward.Amount > limit {
 		return 0, rule.Errorf(rule.BadReward, "reward %d above subsidy %d + fees %d", b.Reward.Amount, p.Subsidy(b.Index), fees)
 	}
-	if err := VerifySignatures(b.Txs); err != nil {
-		return 0, err
+	if !b.SigsVerified() {
+		if err := VerifySignatures(b.Txs); err != nil {
+			return 0, err
+		}
 	}
 	return fees, nil
 }
