@@ -47,7 +47,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -912,26 +911,4 @@ func blockHash(line []byte) (string, bool) {
 
 // copyTree copies directory src to dst (which must not exist): directories
 // and regular files.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		switch {
-		case e.IsDir():
-			return os.MkdirAll(to, 0o755)
-		case e.Type().IsRegular():
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(to, data, 0o644)
-		}
-		return nil
-	})
-}
+func copyTree(src, dst string) error { return os.CopyFS(dst, os.DirFS(src)) }

@@ -187,22 +187,7 @@ func (f *funded) transfers(first, n int) []*tx.Tx {
 // copyTree copies the regular files under from to to.
 func copyTree(b *testing.B, from, to string) {
 	b.Helper()
-	err := filepath.Walk(from, func(path string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, path)
-		dst := filepath.Join(to, rel)
-		if fi.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, fi.Mode().Perm())
-	})
-	if err != nil {
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
 		b.Fatal(err)
 	}
 }
