@@ -38,7 +38,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,62 +90,6 @@ func netEnv() []string {
 		}
 	}
 	return append(env, "PATH="+BinDir()+string(os.PathListSeparator)+os.Getenv("PATH"), "CNJ_SCRYPT_WORK_FACTOR=10")
-}
-
-// netStartProc starts a shell command line (pipelines welcome) in its own
-// process group in dir; Cleanup stops the group.
-func netStartProc(tb testing.TB, dir, line string) *proc {
-	tb.Helper()
-	if BinDir() == "" {
-		tb.Fatal("the commands were not built")
-	}
-	cmd := exec.Command("sh", "-c", line)
-	cmd.Dir = dir
-	cmd.Env = netEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p := &proc{cmd: cmd, out: &lockedBuf{}, err: &lockedBuf{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.err
-	var err error
-	if p.in, err = cmd.StdinPipe(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	go func() { p.exit = cmd.Wait(); close(p.done) }()
-	tb.Cleanup(func() {
-		netStop(tb, p)
-		if tb.Failed() {
-			tb.Logf("%s\nstdout:\n%s\nstderr:\n%s", line, tail(p.out.String()), tail(p.err.String()))
-		}
-	})
-	return p
-}
-
-// netStop sends SIGTERM to the process group and waits for the shell; it
-// returns the shell's exit status.
-func netStop(tb testing.TB, p *proc) int {
-	tb.Helper()
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-		tb.Errorf("%s: still running 5 s after SIGTERM", p.cmd.Args[2])
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// netWait waits for a process to end by itself.
-func netWait(tb testing.TB, p *proc, d time.Duration) int {
-	tb.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(d):
-		tb.Fatalf("%s: still running after %v\nstderr:\n%s", p.cmd.Args[2], d, p.err)
-	}
-	return p.cmd.ProcessState.ExitCode()
 }
 
 // netRun runs one command to its end in dir and returns its output and
@@ -253,7 +196,7 @@ func (n *netNet) setPeers(nd *netNode, peers ...*netNode) {
 // listener.
 func (n *netNet) startRelay(nd *netNode) {
 	n.tb.Helper()
-	nd.relay = netStartProc(n.tb, n.work, fmt.Sprintf(
+	nd.relay = startProc(n.tb, n.work, fmt.Sprintf(
 		"cnj-relay listen --listen %s --chain '%s' | cnj-verify --chain '%s' | cnj-relay send --bind %s --peers '%s/peers' --chain '%s'",
 		nd.relayAddr(), nd.dir, nd.dir, nd.ip, nd.dir, nd.dir))
 	p := nd.relay
@@ -286,7 +229,7 @@ func (n *netNet) served(height uint64, nodes ...*netNode) {
 // startServe starts nd's web app and waits for it.
 func (n *netNet) startServe(nd *netNode) {
 	n.tb.Helper()
-	nd.serve = netStartProc(n.tb, n.work, fmt.Sprintf("exec cnj-serve --listen %s:56230 --chain '%s'", nd.ip, nd.dir))
+	nd.serve = startProc(n.tb, n.work, fmt.Sprintf("exec cnj-serve --listen %s:56230 --chain '%s'", nd.ip, nd.dir))
 	p := nd.serve
 	netEventually(n.tb, "cnj-serve on "+nd.ip, 10*time.Second, 10*time.Millisecond, func() bool {
 		return p.err.count("cnj-serve: serving") == 1
@@ -313,7 +256,7 @@ func (n *netNet) stop(nd *netNode) {
 	n.tb.Helper()
 	for _, p := range []**proc{&nd.relay, &nd.serve} {
 		if *p != nil {
-			netStop(n.tb, *p)
+			(*p).stop(n.tb)
 			*p = nil
 		}
 	}
@@ -344,10 +287,10 @@ func (n *netNet) meshed(nodes ...*netNode) {
 // exit status of its relay send.
 func (n *netNet) mine(nd *netNode, blocks, wantExit int) {
 	n.tb.Helper()
-	m := netStartProc(n.tb, n.work, fmt.Sprintf(
+	m := startProc(n.tb, n.work, fmt.Sprintf(
 		"cnj-mine --address %s --blocks %d --threads 1 --chain '%s' | cnj-relay send --bind %s --peers '%s/peers' --chain '%s'",
 		n.wallet, blocks, nd.dir, nd.ip, nd.dir, nd.dir))
-	if code := netWait(n.tb, m, 30*time.Second); code != wantExit {
+	if code := m.wait(n.tb, 30*time.Second); code != wantExit {
 		n.tb.Fatalf("the miner's pipeline on %s exited %d, want %d\n%s", nd.ip, code, wantExit, m.err)
 	}
 	if m.err.count("cnj-mine:") != 0 {
@@ -362,10 +305,10 @@ func (n *netNet) pay(via *netNode) []byte {
 	n.tb.Helper()
 	n.pays++
 	file := fmt.Sprintf("pay-%d.json", n.pays)
-	s := netStartProc(n.tb, n.work, fmt.Sprintf(
+	s := startProc(n.tb, n.work, fmt.Sprintf(
 		"cnj-sign -k wallet.key --passphrase-file pass --chain '%s' --to %s --amount 1.5 | tee %s | cnj-relay send --to %s --genesis genesis/genesis.json",
 		via.dir, n.payee, file, via.ip))
-	if code := netWait(n.tb, s, 30*time.Second); code != 0 || s.err.String() != "" {
+	if code := s.wait(n.tb, 30*time.Second); code != 0 || s.err.String() != "" {
 		n.tb.Fatalf("cnj-sign | cnj-relay send to %s: exit %d\n%s", via.ip, code, s.err)
 	}
 	b, err := os.ReadFile(filepath.Join(n.work, file))
@@ -971,7 +914,7 @@ func BenchmarkPropagation(b *testing.B) {
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x42}, ed25519.SeedSize))
 	from := keys.Address(n.p.AddressPrefix, priv.Public().(ed25519.PublicKey))
 	src := filepath.Join(n.work, "genesis") // the miner's copy of the chain
-	wallet := netStartProc(b, n.work, "exec cnj-relay send --to "+n.nodes[0].ip+" --chain genesis")
+	wallet := startProc(b, n.work, "exec cnj-relay send --to "+n.nodes[0].ip+" --chain genesis")
 
 	files := func(name string) []string {
 		var s []string

@@ -68,14 +68,14 @@ type proc struct {
 
 // startProc starts a command line with sh (pipelines welcome), the fresh
 // binaries first on PATH, in dir.
-func startProc(t *testing.T, dir, line string) *proc {
+func startProc(t testing.TB, dir, line string) *proc {
 	t.Helper()
 	if BinDir() == "" {
 		t.Fatal("the commands were not built")
 	}
 	cmd := exec.Command("sh", "-c", line)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PATH="+BinDir()+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Env = netEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &proc{cmd: cmd, out: &lockedBuf{}, err: &lockedBuf{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.err
@@ -105,7 +105,7 @@ func tail(s string) string {
 
 // stop sends SIGTERM to the process group and waits; it returns the exit
 // status of the shell (the last command of a pipeline).
-func (p *proc) stop(t *testing.T) int {
+func (p *proc) stop(t testing.TB) int {
 	t.Helper()
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
@@ -119,12 +119,12 @@ func (p *proc) stop(t *testing.T) int {
 }
 
 // wait waits for the process to exit by itself and returns its status.
-func (p *proc) wait(t *testing.T, d time.Duration) int {
+func (p *proc) wait(t testing.TB, d time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:
 	case <-time.After(d):
-		t.Fatalf("%s: still running after %v", p.cmd.Args[2], d)
+		t.Fatalf("%s: still running after %v\nstderr:\n%s", p.cmd.Args[2], d, p.err)
 	}
 	return p.cmd.ProcessState.ExitCode()
 }
