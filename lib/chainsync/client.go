@@ -120,9 +120,12 @@ func (c *client) do(ctx context.Context, addr, path string, zstdOK bool) (*http.
 	return resp, nil
 }
 
-// timeoutErr names a deadline that ran out instead of Go's wording.
+// timeoutErr names a deadline that ran out instead of Go's wording. The
+// request's context and the transport's own timeouts (dial, response
+// headers) are set to the same d, so either may fire first.
 func timeoutErr(ctx context.Context, err error, d time.Duration) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	var ne net.Error
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		return fmt.Errorf("no answer within %s", d)
 	}
 	return err
