@@ -13,7 +13,7 @@ type crashed struct{ point string }
 // TestCrashInjection runs a script of writes and kills it (a panic from
 // crashHook) at every crash point in turn, after writing a random part of
 // the write about to happen, as kill -9 would leave it. Each time the
-// directory must open, pass Check, hold every block AddBlock returned, and
+// directory must open, pass Check, hold every block of a Write that returned, and
 // take more writes.
 func TestCrashInjection(t *testing.T) {
 	smallSegments(t, 3<<10)
@@ -46,12 +46,13 @@ func TestCrashInjection(t *testing.T) {
 			}
 		}()
 		for i := 0; i < 8; i++ {
+			var stored [32]byte
 			err := d.Write(func(w *Writer) error {
 				b, line := g.next(d.Chain(), 2)
 				if _, err := w.AddBlock(b, line, now); err != nil {
 					return err
 				}
-				*accepted = append(*accepted, b.Hash)
+				stored = b.Hash
 				tl := g.transfer(g.miner, newWallet(p, 7).addr, 3000, now).AppendJSON(nil)
 				if i%3 == 2 {
 					return w.SetMempool([][]byte{tl})
@@ -61,6 +62,7 @@ func TestCrashInjection(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			*accepted = append(*accepted, stored) // durable once Write returns
 		}
 		return d.Close()
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
@@ -28,9 +29,20 @@ const (
 // StateEveryBlocks and StateEveryTxs say when a writer replaces the state
 // file: once that many blocks, or transfers, were stored since the last one.
 // A writer also replaces it on Close.
+//
+// A large state costs a busy writer (cnj-sync catching up) more than its
+// blocks do, so a state file that took stateSlow or more to write is
+// replaced only once stateShare times as long has passed: state files then
+// take at most about a tenth of the writer's time, and opening after a
+// crash replays at most that much more.
 var (
 	StateEveryBlocks = 1000
 	StateEveryTxs    = 10000
+)
+
+const (
+	stateSlow  = 20 * time.Millisecond
+	stateShare = 10
 )
 
 // pos is a place in the block segments: the next line starts there.
@@ -74,6 +86,8 @@ type Dir struct {
 	stateErr    error  // why the state file was not used, nil if it was
 	blocksSince int    // blocks stored since the state file
 	txsSince    int
+	stateAt     time.Time     // when this process last wrote the state file
+	stateTook   time.Duration // and how long that took
 
 	mem   [][]byte
 	memID fileID

@@ -41,7 +41,8 @@
 //	132      flags: 1 = invalid (broke a ledger rule, or descends from such)
 //	133:136  zero                  136:144  xxhash64 of bytes 0:136
 //
-// A record is appended only after its line is fsynced. The invalid flag of
+// A record is appended only after its line is fsynced (one fsync of the
+// segment for all the blocks of a Write, at its end). The invalid flag of
 // an earlier record is rewritten in place, before the record of the block
 // that caused it is appended.
 //
@@ -69,9 +70,9 @@
 // Open takes no lock and never blocks a writer. Write takes LOCK for the
 // duration of one call (cnj-verify and cnj-mine take turns), catches up
 // with what the other writers stored (Refresh), and only then runs its
-// function, so it never appends on a stale view. Writer.AddBlock returns
-// once the line is fsynced and indexed: only then may a command say
-// "accepted".
+// function, so it never appends on a stale view. The blocks that
+// Writer.AddBlock stored are fsynced and indexed when Write returns: only
+// then may a command say "accepted".
 //
 // Refresh follows other processes: new index records, lines stored but
 // not yet indexed, a replaced index (cnj-chain reindex: everything is read

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
@@ -19,6 +20,7 @@ type Writer struct {
 	d          *Dir
 	seg        *os.File // segment segN, open for appending
 	segN       uint32
+	segDirty   bool // seg was appended to: fsync before the index and the end
 	idx        *os.File
 	memChecked bool // mempool.jsonl's torn tail was cut
 	memDirty   bool // mempool.jsonl was appended to: fsync at the end
@@ -92,9 +94,10 @@ func (w *Writer) close() {
 }
 
 // AddBlock gives b to the chain (chain.Add: full validation). A block the
-// chain keeps is appended to the current segment and fsynced before AddBlock
-// returns, then indexed: once AddBlock returns a Result that is not
-// Duplicate, the block survives a crash. line is b's exact JSON line. As
+// chain keeps is appended to the current segment; before Write returns, the
+// segment is fsynced once for all the blocks of the call and they are
+// indexed: once Write returns, every block AddBlock returned a Result for
+// that is not Duplicate survives a crash, power loss included. line is b's exact JSON line. As
 // with chain.Add, a failed reorganization returns both a Result (the block
 // is stored, marked invalid) and the rule error.
 func (w *Writer) AddBlock(b *block.Block, line []byte, now int64) (*chain.Result, error) {
@@ -108,6 +111,9 @@ func (w *Writer) AddBlock(b *block.Block, line []byte, now int64) (*chain.Result
 		if w.putDone {
 			// Stored but not taken: cannot happen with package chain as it
 			// is; keep the directory and the view consistent anyway.
+			if err := w.syncIndex(); err != nil {
+				return nil, err
+			}
 			d.reset()
 			if lerr := d.load(); lerr != nil {
 				return nil, lerr
@@ -117,13 +123,34 @@ func (w *Writer) AddBlock(b *block.Block, line []byte, now int64) (*chain.Result
 	}
 	d.added(res.Record, res)
 	d.wrote = true
-	if ierr := w.writeIndex(); ierr != nil {
-		return res, ierr // an I/O error stops the command; the block is stored
-	}
 	return res, err
 }
 
-// put appends one block line to the last segment and fsyncs it (Store.Put).
+// syncIndex makes the blocks stored so far durable (one fsync of the
+// segment for all of them) and then indexes them, so that the index never
+// names a block the segments could lose.
+func (w *Writer) syncIndex() error {
+	if err := w.syncSeg(); err != nil {
+		return err
+	}
+	return w.writeIndex()
+}
+
+// syncSeg fsyncs the open segment when blocks were appended to it.
+func (w *Writer) syncSeg() error {
+	if w.seg == nil || !w.segDirty {
+		return nil
+	}
+	if err := w.seg.Sync(); err != nil {
+		return err
+	}
+	w.segDirty = false
+	crash("segment synced", nil, nil, 0)
+	return nil
+}
+
+// put appends one block line to the last segment (Store.Put). The fsync
+// waits for the end of the Write (syncIndex), one for all its blocks.
 func (w *Writer) put(b *block.Block, line []byte) (chain.Loc, error) {
 	d := w.d
 	if line == nil {
@@ -143,19 +170,19 @@ func (w *Writer) put(b *block.Block, line []byte) (chain.Loc, error) {
 	buf := make([]byte, 0, len(line)+1)
 	buf = append(append(buf, line...), '\n')
 	crash("segment append", w.seg, buf, int64(d.end.off))
-	_, err := w.seg.WriteAt(buf, int64(d.end.off))
-	if err == nil {
-		err = w.seg.Sync()
-	}
-	if err != nil {
+	if _, err := w.seg.WriteAt(buf, int64(d.end.off)); err != nil {
 		// Not stored: take back what reached the file (best effort; a
 		// leftover is a torn line the next writer cuts).
 		w.seg.Truncate(int64(d.end.off))
+		if serr := w.syncSeg(); serr != nil {
+			err = fmt.Errorf("%w (and syncing the segment: %v)", err, serr)
+		}
 		w.seg.Close()
 		w.seg = nil
+		w.segDirty = false
 		return chain.Loc{}, err
 	}
-	crash("segment synced", nil, nil, 0)
+	w.segDirty = true
 	loc := chain.Loc{Segment: d.end.seg, Offset: d.end.off, Length: uint32(len(line))}
 	d.end.off += uint64(len(buf))
 	d.seenSize = int64(d.end.off)
@@ -173,6 +200,9 @@ func (w *Writer) roll() error {
 		return nil
 	}
 	if w.seg != nil && w.segN == seg {
+		if err := w.syncSeg(); err != nil {
+			return err
+		}
 		w.seg.Close()
 		w.seg = nil
 	}
@@ -222,6 +252,9 @@ func (d *Dir) sealFull() error {
 func (w *Writer) openSeg() error {
 	d := w.d
 	if w.seg != nil {
+		if err := w.syncSeg(); err != nil {
+			return err
+		}
 		w.seg.Close()
 		w.seg = nil
 	}
@@ -388,9 +421,17 @@ func (w *Writer) writeIndex() error {
 	return nil
 }
 
-// flush ends a Write: write the state file when due, fsync the mempool.
+// flush ends a Write: make the new blocks durable and index them, write
+// the state file when due, fsync the mempool.
 func (d *Dir) flush(w *Writer) error {
-	if w.saveState || d.blocksSince >= StateEveryBlocks || d.txsSince >= StateEveryTxs {
+	if err := w.syncIndex(); err != nil {
+		return err
+	}
+	due := d.blocksSince >= StateEveryBlocks || d.txsSince >= StateEveryTxs
+	if due && d.stateTook >= stateSlow && time.Since(d.stateAt) < stateShare*d.stateTook {
+		due = false // a large state: wait until it is a tenth of the time
+	}
+	if w.saveState || due {
 		if err := w.writeState(); err != nil {
 			return err
 		}
@@ -420,6 +461,7 @@ func (w *Writer) writeState() error {
 			return err
 		}
 	}
+	begin := time.Now()
 	led := d.ch.Ledger()
 	snap, err := led.MarshalBinary()
 	if err != nil {
@@ -430,5 +472,7 @@ func (w *Writer) writeState() error {
 	}
 	d.stateHeight, d.stateErr = led.Height(), nil
 	d.blocksSince, d.txsSince = 0, 0
+	d.stateAt = time.Now()
+	d.stateTook = d.stateAt.Sub(begin)
 	return nil
 }
