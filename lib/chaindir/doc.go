@@ -50,7 +50,8 @@
 // the ledger is at, the length of the snapshot (u64), ledger.MarshalBinary,
 // and the xxhash64 of all that. A writer replaces it atomically (temporary
 // file, fsync, rename, fsync of the directory) once StateEveryBlocks (1000)
-// blocks or StateEveryTxs (10,000) transfers were stored since the last one,
+// blocks or StateEveryTxs (10,000) transfers were stored since the last one
+// (later when the last one took 20 ms or more: at most a tenth of the time),
 // and when it closes the directory, so opening connects few blocks, never
 // the whole chain.
 //

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // readMempool reloads mempool.jsonl when its inode, size or mtime changed
@@ -148,6 +149,11 @@ func (w *Writer) SetMempool(lines [][]byte) error {
 		mem = append(mem, bytes.Clone(l))
 	}
 	path := filepath.Join(w.d.path, mempoolFile)
+	if slices.EqualFunc(lines, w.d.mem, bytes.Equal) {
+		if fi, err := os.Stat(path); err == nil && fi.Size() == int64(len(buf)) {
+			return nil // the file holds these very lines (often none, while syncing)
+		}
+	}
 	if err := writeAtomic(path, buf); err != nil {
 		return err
 	}
