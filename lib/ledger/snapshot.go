@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"slices"
@@ -40,11 +41,22 @@ func (l *Ledger) MarshalBinary() ([]byte, error) {
 		addrs = append(addrs, a)
 	}
 	slices.Sort(addrs)
-	ids := make([][16]byte, 0, len(l.ids))
-	for id := range l.ids {
-		ids = append(ids, id)
+	// One pass over the map, then a sort on integer keys: the ids are most
+	// of a large state, which a syncing node writes often.
+	type key struct {
+		hi, lo uint64
+		ts     int64
 	}
-	slices.SortFunc(ids, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
+	ids := make([]key, 0, len(l.ids))
+	for id, ts := range l.ids {
+		ids = append(ids, key{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]), ts})
+	}
+	slices.SortFunc(ids, func(a, b key) int {
+		if a.hi != b.hi {
+			return cmp.Compare(a.hi, b.hi)
+		}
+		return cmp.Compare(a.lo, b.lo)
+	})
 
 	size := len(magic) + 1 + 32 + 8 + 32 + 3*8 + 8 + len(l.pending)*(8+60) + len(addrs)*(8+60) + len(ids)*24
 	b := make([]byte, 0, size)
@@ -65,9 +77,10 @@ func (l *Ledger) MarshalBinary() ([]byte, error) {
 		b = binary.BigEndian.AppendUint64(b, l.bal[a])
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(len(ids)))
-	for _, id := range ids {
-		b = append(b, id[:]...)
-		b = binary.BigEndian.AppendUint64(b, uint64(l.ids[id]))
+	for _, k := range ids {
+		b = binary.BigEndian.AppendUint64(b, k.hi)
+		b = binary.BigEndian.AppendUint64(b, k.lo)
+		b = binary.BigEndian.AppendUint64(b, uint64(k.ts))
 	}
 	return binary.BigEndian.AppendUint64(b, xxhash.Sum64(b)), nil
 }
