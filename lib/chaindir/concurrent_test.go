@@ -211,6 +211,21 @@ func TestMempoolFile(t *testing.T) {
 	if err := a.Check(); err != nil {
 		t.Fatal(err)
 	}
+	// The same lines again: the file is left as it is (no rewrite, no
+	// fsync), unless it has a torn tail, which a rewrite removes.
+	if err := a.Write(func(w *Writer) error { return w.SetMempool([][]byte{l3}) }); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := statID(path); again.ino != after.ino {
+		t.Fatal("SetMempool rewrote a file that held its lines")
+	}
+	appendFile(t, path, l1[:30])
+	if err := a.Write(func(w *Writer) error { return w.SetMempool([][]byte{l3}) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(readFile(t, path)); got != string(l3)+"\n" {
+		t.Fatalf("torn tail kept: mempool.jsonl = %q", got)
+	}
 	if err := a.Write(func(w *Writer) error { return w.AddMempool([]byte("a\nb")) }); err == nil {
 		t.Fatal("a line with a newline was accepted")
 	}
