@@ -53,18 +53,26 @@ type Block struct {
 	// its encoding when built locally.
 	Size int
 
-	sigsVerified bool
+	bodyChecked any // the *params.Params a consensus.Precheck passed for
+	bodyFees    uint64
 }
 
-// MarkSigsVerified records that every signature of b.Txs was just checked
-// with consensus.VerifySignatures, so consensus.CheckBody need not check
-// them again (cnj-sync verifies a batch of blocks on every core before
-// handing them to the node one by one). Only code that ran that check on
-// these very transactions may call it; b.Txs must not change afterwards.
-func (b *Block) MarkSigsVerified() { b.sigsVerified = true }
+// MarkBodyChecked records that consensus.CheckBody just passed on b for
+// the network of params (a *params.Params; any, as this package does not
+// import params) with the given fees, so that a later CheckBody for the
+// same network returns at once (cnj-sync checks a batch of blocks on every
+// core before handing them to the node one by one). Only consensus.Precheck
+// calls it, on a block decoded from a line: nothing of b may change
+// afterwards.
+func (b *Block) MarkBodyChecked(params any, fees uint64) { b.bodyChecked, b.bodyFees = params, fees }
 
-// SigsVerified reports whether MarkSigsVerified was called.
-func (b *Block) SigsVerified() bool { return b.sigsVerified }
+// BodyChecked returns the fees MarkBodyChecked recorded for params.
+func (b *Block) BodyChecked(params any) (fees uint64, ok bool) {
+	if b.bodyChecked == nil || b.bodyChecked != params {
+		return 0, false
+	}
+	return b.bodyFees, true
+}
 
 // Prefix returns the first 192 header bytes: all fields but the proof.
 func (h *Header) Prefix() (p [PrefixSize]byte) {

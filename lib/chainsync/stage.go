@@ -12,6 +12,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
@@ -179,73 +182,148 @@ func (s *syncer) checkLink(b *block.Block, prev [32]byte, height uint64) error {
 // cnj-verify's path: every rule checked, the chain's fork choice moves the
 // tip). It stops at the first block refused, logs it in rejects.log with
 // the peer's IP, and returns the number of blocks the directory took.
+//
+// The work is pipelined: while the node adds one batch under the
+// directory's lock, one block at a time, the next batch is read back,
+// decoded and prechecked (consensus.Precheck: signatures, form, merkle
+// root) on every core, so that Submit is left with what needs the ledger.
 func (s *syncer) submit(ctx context.Context, ps *peerState, st *staged) (int, error) {
-	r := jsonl.NewReader(st.f, int(s.p.MaxBlockBytes))
 	report := s.progress(ps.addr, Verify, st.blocks)
 	report(0)
-	from := peerIP(ps.addr)
-	var items []node.Item
-	size, done, accepted := 0, uint64(0), 0
-	flush := func() error {
-		if len(items) == 0 {
-			return nil
-		}
-		// Signatures are the bulk of the work: check them on every core
-		// first, so that Submit, one block at a time under the lock, has
-		// only the rest to do.
-		blocks := make([]*block.Block, len(items))
-		for i := range items {
-			blocks[i] = items[i].Line.Block
-		}
-		consensus.VerifyBlocks(blocks)
-		vs, err := s.n.Submit(items, false)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []node.Item)
+	var readErr error
+	go func() {
+		defer close(batches)
+		readErr = s.readBatches(ctx, st, peerIP(ps.addr), batches)
+	}()
+	done, accepted := uint64(0), 0
+	var err error
+	for items := range batches {
+		var k int
+		k, err = s.take(items)
+		accepted += k
 		if err != nil {
-			return local(err)
-		}
-		for i, v := range vs {
-			switch {
-			case v.Err != nil:
-				if err := s.n.LogReject(items[i], v.Err); err != nil {
-					return local(err)
-				}
-				b := items[i].Line.Block
-				return fmt.Errorf("block %d (%x) refused: %w", b.Index, b.Hash[:8], v.Err)
-			case !v.Known:
-				accepted++
-			}
+			break
 		}
 		done += uint64(len(items))
 		report(done)
-		clear(items)
-		items, size = items[:0], 0
+	}
+	cancel()
+	for range batches {
+		// drain: the reader sees the cancellation and ends
+	}
+	if err != nil {
+		return accepted, err
+	}
+	return accepted, readErr
+}
+
+// take submits one batch and returns how many of its blocks were new to
+// the directory. The first block refused is logged and ends the sync.
+func (s *syncer) take(items []node.Item) (int, error) {
+	vs, err := s.n.Submit(items, false)
+	if err != nil {
+		return 0, local(err)
+	}
+	accepted := 0
+	for i, v := range vs {
+		switch {
+		case v.Err != nil:
+			if err := s.n.LogReject(items[i], v.Err); err != nil {
+				return accepted, local(err)
+			}
+			b := items[i].Line.Block
+			return accepted, fmt.Errorf("block %d (%x) refused: %w", b.Index, b.Hash[:8], v.Err)
+		case !v.Known:
+			accepted++
+		}
+	}
+	return accepted, nil
+}
+
+// readBatches reads the stage file back in batches of at most Options.Batch
+// blocks and Options.BatchBytes bytes, decodes and prechecks each batch on
+// every core, and sends it on out. It stops at the end of the file, at the
+// first error, or when ctx is done.
+func (s *syncer) readBatches(ctx context.Context, st *staged, from netip.Addr, out chan<- []node.Item) error {
+	r := jsonl.NewReader(st.f, int(s.p.MaxBlockBytes))
+	var lines [][]byte
+	first, size := 1, 0
+	send := func() error {
+		if len(lines) == 0 {
+			return nil
+		}
+		items, err := s.prepare(lines, first, from)
+		if err != nil {
+			return err
+		}
+		select {
+		case out <- items:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		first += len(lines)
+		lines, size = nil, 0
 		return nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return accepted, err
+			return err
 		}
 		line, err := r.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return accepted, local(fmt.Errorf("reading the stage file back: %w", err))
+			return local(fmt.Errorf("reading the stage file back: %w", err))
 		}
-		raw := bytes.Clone(line)
-		b, err := block.Parse(raw)
-		if err != nil {
-			return accepted, local(fmt.Errorf("reading the stage file back: line %d: %w", r.Line(), err))
-		}
-		b.Size = len(raw)
-		items = append(items, node.Item{Line: &wire.Line{Raw: raw, Block: b}, Number: r.Line(), From: from})
-		size += len(raw)
-		if len(items) >= s.o.Batch || size >= s.o.BatchBytes {
-			if err := flush(); err != nil {
-				return accepted, err
+		lines = append(lines, bytes.Clone(line))
+		size += len(line)
+		if len(lines) >= s.o.Batch || size >= s.o.BatchBytes {
+			if err := send(); err != nil {
+				return err
 			}
 		}
 	}
-	return accepted, flush()
+	return send()
+}
+
+// prepare decodes the block lines of a batch, the first being line first of
+// the stage file, and prechecks them on every core. A block that fails its
+// precheck is still handed over: Submit refuses it with the same error, and
+// submit logs and reports it like any refusal.
+func (s *syncer) prepare(lines [][]byte, first int, from netip.Addr) ([]node.Item, error) {
+	items := make([]node.Item, len(lines))
+	errs := make([]error, len(lines))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.NumCPU(), len(lines)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(lines) {
+					return
+				}
+				b, err := block.Parse(lines[i])
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				b.Size = len(lines[i])
+				consensus.Precheck(b, s.p) // an error is found again by Submit
+				items[i] = node.Item{Line: &wire.Line{Raw: lines[i], Block: b}, Number: first + i, From: from}
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, local(fmt.Errorf("reading the stage file back: line %d: %w", first+i, err))
+		}
+	}
+	return items, nil
 }
 
 // progress returns a function reporting done of total blocks of a phase.

@@ -14,8 +14,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/hdevalence/ed25519consensus"
 
@@ -111,27 +109,19 @@ type Context struct {
 	Now int64
 }
 
-// VerifyBlocks checks the signatures of many blocks on every core and
-// marks those whose signatures all verify (block.MarkSigsVerified), so that
-// CheckBody skips that work when they are added one by one. A block that
-// fails is left unmarked: CheckBody then finds and names its bad signature.
-func VerifyBlocks(blocks []*block.Block) {
-	next := make(chan *block.Block)
-	var wg sync.WaitGroup
-	for range runtime.NumCPU() {
-		wg.Go(func() {
-			for b := range next {
-				if VerifySignatures(b.Txs) == nil {
-					b.MarkSigsVerified()
-				}
-			}
-		})
+// Precheck runs CheckBody on a block that will not change (decoded from a
+// line, never edited) and, when it passes, records the result in the block
+// so that CheckBody for the same p returns it at once. Prechecks of many
+// blocks may run in parallel: cnj-sync spreads the signatures of a batch
+// over every core before node.Submit adds the blocks one by one under the
+// directory's lock. A block that fails stays unmarked; the later CheckBody
+// finds and names the same error.
+func Precheck(b *block.Block, p *params.Params) error {
+	fees, err := CheckBody(b, p)
+	if err == nil {
+		b.MarkBodyChecked(p, fees)
 	}
-	for _, b := range blocks {
-		next <- b
-	}
-	close(next)
-	wg.Wait()
+	return err
 }
 
 // PowParams returns the retarget parameters of a network.
@@ -204,6 +194,9 @@ func CheckMerkle(b *block.Block, p *params.Params) error {
 // each transfer's form and time window, no id twice, and all signatures.
 // It returns the block's total fees.
 func CheckBody(b *block.Block, p *params.Params) (fees uint64, err error) {
+	if fees, ok := b.BodyChecked(p); ok {
+		return fees, nil
+	}
 	if b.Size == 0 {
 		b.JSON()
 	}
@@ -239,10 +232,8 @@ func CheckBody(b *block.Block, p *params.Params) (fees uint64, err error) {
 	if b.Reward.Amount > limit {
 		return 0, rule.Errorf(rule.BadReward, "reward %d above subsidy %d + fees %d", b.Reward.Amount, p.Subsidy(b.Index), fees)
 	}
-	if !b.SigsVerified() {
-		if err := VerifySignatures(b.Txs); err != nil {
-			return 0, err
-		}
+	if err := VerifySignatures(b.Txs); err != nil {
+		return 0, err
 	}
 	return fees, nil
 }

@@ -1,18 +1,19 @@
 package consensus
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/vectors"
 )
 
-// TestVerifyBlocks: blocks whose signatures verify are marked and CheckBody
-// passes them; a block with a bad signature is left unmarked, so CheckBody
-// still refuses it with bad-signature.
-func TestVerifyBlocks(t *testing.T) {
+// TestPrecheck: a block that passes Precheck is marked for its network
+// only, and CheckBody returns its fees without checking again; a block
+// with a bad signature is left unmarked, so CheckBody still refuses it with
+// bad-signature.
+func TestPrecheck(t *testing.T) {
 	p := vectors.Genesis()
 	var line string
 	for _, v := range vectors.All() {
@@ -24,20 +25,33 @@ func TestVerifyBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fees, err := CheckBody(good, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Precheck(good, p); err != nil {
+		t.Fatalf("Precheck(good): %v", err)
+	}
+	if f, ok := good.BodyChecked(p); !ok || f != fees {
+		t.Fatalf("BodyChecked = %d, %v; want %d, true", f, ok, fees)
+	}
+	other, err := params.NewDevnet(params.DevnetOptions{Timestamp: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := good.BodyChecked(other); ok {
+		t.Fatal("a mark for one network counts for another")
+	}
+
 	bad, _ := block.Parse([]byte(line))
 	bad.Txs[0].Signature[10] ^= 1
 	bad.MerkleRoot = block.MerkleRoot(p.Hash(), &bad.Reward, bad.Txs)
 	bad.Size = 0
-	if strings.Contains(string(bad.JSON()), "\n") {
-		t.Fatal("unexpected newline")
+	if err := Precheck(bad, p); rule.CodeOf(err) != rule.BadSignature {
+		t.Fatalf("Precheck(bad) = %v, want bad-signature", err)
 	}
-
-	VerifyBlocks([]*block.Block{good, bad})
-	if !good.SigsVerified() || bad.SigsVerified() {
-		t.Fatalf("marks: good %v, bad %v", good.SigsVerified(), bad.SigsVerified())
-	}
-	if _, err := CheckBody(good, p); err != nil {
-		t.Errorf("CheckBody(good): %v", err)
+	if _, ok := bad.BodyChecked(p); ok {
+		t.Fatal("a block that failed is marked")
 	}
 	if _, err := CheckBody(bad, p); rule.CodeOf(err) != rule.BadSignature {
 		t.Errorf("CheckBody(bad) = %v, want bad-signature", err)
