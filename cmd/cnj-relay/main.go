@@ -124,7 +124,10 @@ func send(ctx context.Context, f *flags, s cli.Streams, logf func(string, ...any
 	if o.Genesis != "" {
 		cfg.Params, err = readGenesisFile(o.Genesis)
 	} else {
+		// A sender on a chain directory writes its counters there; one
+		// with --genesis (a wallet) has none.
 		cfg.Params, err = readNetwork(f.Dir())
+		cfg.Chain = f.Dir()
 	}
 	if err != nil {
 		return err

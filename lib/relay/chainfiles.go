@@ -16,19 +16,26 @@ import (
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
-// The files of the chain directory that the relay uses, as package
-// chaindir lays them out. chaindir offers them only through an opened Dir
-// (which loads the whole chain); these two names are the only paths the
-// relay joins inside a chain directory.
+// The files of the chain directory that the relay uses: peers and
+// rejects.log as package chaindir lays them out (chaindir offers them only
+// through an opened Dir, which loads the whole chain), and the relay's own
+// stats files (cnj-format(5)). These names are the only paths the relay
+// joins inside a chain directory.
 const (
-	peersName   = "peers"
-	rejectsName = "rejects.log"
+	peersName       = "peers"
+	rejectsName     = "rejects.log"
+	ListenStatsName = "relay-listen.json"
+	SendStatsName   = "relay-send.json"
 )
 
 // peersPath is the peers file of the chain directory dir.
-func peersPath(dir string) string { return filepath.Join(dir, peersName) }
+func peersPath(dir string) string { return chainPath(dir, peersName) }
 
-func rejectsPath(dir string) string { return filepath.Join(dir, rejectsName) }
+func rejectsPath(dir string) string { return chainPath(dir, rejectsName) }
+
+// chainPath is the file name, one of the constants above, in the chain
+// directory dir.
+func chainPath(dir, name string) string { return filepath.Join(dir, name) }
 
 // logReject appends one rejects.log line for a line the listener refused,
 // in the format of chaindir.Reject, with a single O_APPEND write.

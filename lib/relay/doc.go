@@ -58,6 +58,27 @@
 // it changes, connects to new peers and leaves removed ones; it never
 // connects to its own address (SendConfig.Self).
 //
+// # Counters
+//
+// A Listener and Send count their traffic in atomics (one add per event,
+// no lock on the path of a line): ListenStats and SendStats. With a chain
+// directory (ListenConfig.Chain, SendConfig.Chain) each writes its
+// counters there, ListenStatsName (relay-listen.json) and SendStatsName
+// (relay-send.json), one JSON object on one line,
+//
+//	{"time":T,"pid":P,"connected":N,...}
+//
+// for cnj-serve's /metrics (the fields are those of the two structs;
+// cnj-format(5) lists them). The file is replaced atomically (a temporary
+// file beside it, renamed; no fsync: it is not data), at most every
+// StatsEvery when a counter changed and at least every StatsHeartbeat, so
+// that a file older than StatsStale is that of a process that is gone;
+// and once more when the process stops, with its gauges at 0. One process
+// writes each file: another of the same kind on the same directory (the
+// second cnj-relay send of a node that mines) leaves it alone while the
+// process that wrote it runs and keeps it fresh, logs that once, and
+// takes the file over when that process is gone.
+//
 // # What it does not do
 //
 // It does not judge records (cnj-verify does), fetch missing blocks

@@ -24,10 +24,11 @@ import (
 type ListenConfig struct {
 	Addr   string         // IP:PORT to listen on; "" is every address on DefaultPort
 	Params *params.Params // the network: its genesis hash and line limits
-	// Chain is the chain directory whose peers file records the peers and
-	// whose rejects.log the listener appends to and follows; "" for none
-	// (then peers are not recorded and the listener's own rejects count
-	// directly).
+	// Chain is the chain directory whose peers file records the peers,
+	// whose rejects.log the listener appends to and follows, and where it
+	// writes its counters (ListenStatsName); "" for none (then peers are
+	// not recorded, the listener's own rejects count directly, and no
+	// stats file is written).
 	Chain string
 	Out   io.Writer            // the tagged lines, for cnj-verify
 	Logf  func(string, ...any) // one line per call; nil discards
@@ -53,6 +54,7 @@ type Listener struct {
 	seen    *Seen
 	bans    *Bans
 	out     chan []byte
+	stats   listenCounters
 
 	mu     sync.Mutex
 	conns  map[netip.Addr]map[net.Conn]context.CancelFunc
@@ -137,9 +139,18 @@ func (l *Listener) Serve(ctx context.Context) error {
 		}
 		werr <- err
 	}()
+	var sf *statsFile
+	statsDone := make(chan struct{})
 	if l.cfg.Chain != "" {
 		l.wg.Add(1)
-		go func() { defer l.wg.Done(); l.followRejects(ctx) }()
+		// The tail starts here, not in the goroutine: a reject logged once
+		// Serve accepts peers counts.
+		t := newRejectTail(rejectsPath(l.cfg.Chain))
+		go func() { defer l.wg.Done(); l.followRejects(ctx, t) }()
+		sf = newStatsFile(l.cfg.Chain, ListenStatsName, l.cfg.Logf)
+		go func() { defer close(statsDone); sf.run(ctx, func() any { return l.Stats() }) }()
+	} else {
+		close(statsDone)
 	}
 	go func() { <-ctx.Done(); l.ln.Close() }()
 	var err error
@@ -165,6 +176,10 @@ func (l *Listener) Serve(ctx context.Context) error {
 	}
 	l.closeAll()
 	l.wg.Wait()
+	<-statsDone
+	if sf != nil {
+		sf.update(l.Stats(), true)
+	}
 	if e := <-werr; e != nil {
 		err = e
 	}
@@ -196,6 +211,7 @@ func (l *Listener) writeOut(ctx context.Context) error {
 func (l *Listener) admit(ctx context.Context, c net.Conn) {
 	ip := remoteIP(c)
 	if banned, _ := l.bans.Banned(ip, l.cfg.Now()); banned {
+		l.stats.refusedCutOff.Add(1)
 		c.Close()
 		return
 	}
@@ -203,11 +219,13 @@ func (l *Listener) admit(ctx context.Context, c net.Conn) {
 	switch {
 	case l.total >= l.cfg.MaxConns:
 		l.mu.Unlock()
+		l.stats.refusedLimit.Add(1)
 		l.logEvery("conns", 10*time.Second, "%s: refused: %d connections, this node's limit", ip, l.cfg.MaxConns)
 		c.Close()
 		return
 	case len(l.conns[ip]) >= l.cfg.MaxConnsPerIP:
 		l.mu.Unlock()
+		l.stats.refusedLimit.Add(1)
 		l.logEvery("conns "+ip.String(), 10*time.Second, "%s: refused: %d connections from this address already", ip, l.cfg.MaxConnsPerIP)
 		c.Close()
 		return
@@ -234,6 +252,7 @@ func (l *Listener) admit(ctx context.Context, c net.Conn) {
 		l.limits[ip] = lim
 	}
 	l.mu.Unlock()
+	l.stats.accepted.Add(1)
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -280,6 +299,12 @@ func (l *Listener) closeAll() {
 // serveConn runs one connection: the hello exchange, then the lines.
 func (l *Listener) serveConn(ctx context.Context, c net.Conn, ip netip.Addr, lim *limiter) {
 	go func() { <-ctx.Done(); c.Close() }()
+	peer := false // the hellos were exchanged
+	defer func() {
+		if !peer && ctx.Err() == nil {
+			l.stats.helloFailed.Add(1)
+		}
+	}()
 	br := bufio.NewReaderSize(c, 16<<10)
 	c.SetDeadline(time.Now().Add(l.cfg.HandshakeTimeout))
 	line, err := readLine(br, wire.MaxHelloLine)
@@ -316,6 +341,9 @@ func (l *Listener) serveConn(ctx context.Context, c net.Conn, ip netip.Addr, lim
 		l.cfg.Logf("%s: refused: protocol version %d, this node speaks %d", ip, h.Version, wire.Version)
 		return
 	}
+	peer = true
+	l.stats.connected.Add(1)
+	defer l.stats.connected.Add(-1)
 	l.record(ip, h.Address, self)
 	l.readLines(ctx, c, br, ip, lim)
 }
@@ -362,6 +390,7 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 			}
 			return
 		}
+		l.stats.bytes.Add(uint64(len(line)) + 1)
 		if err := lim.wait(ctx, len(line)); err != nil {
 			return
 		}
@@ -377,6 +406,7 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 			continue
 		}
 		if !l.seen.Add(rec.Raw) {
+			l.stats.duplicates.Add(1)
 			continue
 		}
 		b := wire.Tag(ip, rec.Raw)
@@ -385,12 +415,18 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 		case <-ctx.Done():
 			return
 		}
+		if rec.Block != nil {
+			l.stats.linesBlock.Add(1)
+		} else {
+			l.stats.linesTx.Add(1)
+		}
 	}
 }
 
 // reject logs a refused line and counts it against the peer: through
 // rejects.log when there is a chain directory, directly otherwise.
 func (l *Listener) reject(ip netip.Addr, n int, err error) {
+	l.stats.badLines.Add(1)
 	l.cfg.Logf("%s: line %d dropped: %v", ip, n, err)
 	if l.cfg.Chain != "" {
 		werr := logReject(rejectsPath(l.cfg.Chain), ip, n, err, l.cfg.Now())
@@ -404,14 +440,14 @@ func (l *Listener) reject(ip netip.Addr, n int, err error) {
 
 func (l *Listener) strike(ip netip.Addr) {
 	if cut := l.bans.Strike(ip, l.cfg.Now()); cut != nil {
+		l.stats.cutOffs.Add(1)
 		l.cfg.Logf("%s: cut off for %s: %d rejects", ip, human(cut.For), cut.Rejects)
 		l.closeIP(ip)
 	}
 }
 
 // followRejects counts every reject of rejects.log against its sender.
-func (l *Listener) followRejects(ctx context.Context) {
-	t := newRejectTail(rejectsPath(l.cfg.Chain))
+func (l *Listener) followRejects(ctx context.Context, t *rejectTail) {
 	tick := time.NewTicker(RejectsPoll)
 	defer tick.Stop()
 	for {

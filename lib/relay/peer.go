@@ -27,7 +27,7 @@ type peer struct {
 	wake     chan struct{}
 
 	mu       sync.Mutex
-	q        [][]byte
+	q        []outLine
 	qBytes   int
 	writing  int      // lines taken from q, being written
 	conn     net.Conn // while connected (hello exchanged)
@@ -74,13 +74,17 @@ func (p *peer) remote() netip.Addr {
 // peer that took nothing for StallTimeout does not read: it is dropped (and
 // reconnected later) with its queue; a peer that reads, or is not
 // connected, misses the line.
-func (p *peer) enqueue(b []byte) {
+func (p *peer) enqueue(l outLine) {
+	b := l.b
 	p.mu.Lock()
 	if len(p.q) >= p.s.cfg.Queue || p.qBytes+len(b) > p.s.cfg.QueueBytes {
 		c := p.conn
+		p.s.st.queueFull.Add(1)
 		switch {
 		case c != nil && p.dropped == nil && time.Since(p.progress) > StallTimeout:
 			p.dropped = fmt.Errorf("dropped: not reading (%d lines, %d bytes queued, nothing taken for %s)", len(p.q)+p.writing, p.qBytes, human(StallTimeout))
+			p.s.st.queueFull.Add(uint64(len(p.q)))
+			p.s.st.notReading.Add(1)
 			p.q, p.qBytes = nil, 0
 			c.Close()
 		case c != nil:
@@ -93,7 +97,7 @@ func (p *peer) enqueue(b []byte) {
 		p.mu.Unlock()
 		return
 	}
-	p.q = append(p.q, b)
+	p.q = append(p.q, l)
 	p.qBytes += len(b)
 	p.mu.Unlock()
 	select {
@@ -103,7 +107,7 @@ func (p *peer) enqueue(b []byte) {
 }
 
 // take moves the queue into a batch to write.
-func (p *peer) take() [][]byte {
+func (p *peer) take() []outLine {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.q
@@ -206,7 +210,9 @@ func (p *peer) run() {
 		}
 		logged = ""
 		start := time.Now()
+		p.s.st.connected.Add(1)
 		err = p.serve(c)
+		p.s.st.connected.Add(-1)
 		c.Close()
 		p.mu.Lock()
 		if p.dropped != nil {
@@ -326,8 +332,9 @@ func (p *peer) serve(c net.Conn) error {
 			c.SetWriteDeadline(time.Now().Add(WriteTimeout))
 			w.WriteByte('\n')
 			if err := w.Flush(); err != nil {
-				return writeErr(err)
+				return p.writeErr(err)
 			}
+			p.s.st.bytes.Add(1)
 			ka.Reset(KeepAlive)
 			continue
 		case <-p.wake:
@@ -337,22 +344,33 @@ func (p *peer) serve(c net.Conn) error {
 			continue
 		}
 		c.SetWriteDeadline(time.Now().Add(WriteTimeout))
-		for _, b := range batch {
-			w.Write(b)
+		blocks, n := 0, 0
+		for _, l := range batch {
+			w.Write(l.b)
+			n += len(l.b)
+			if l.block {
+				blocks++
+			}
 		}
 		err := w.Flush()
 		if err != nil {
 			// The batch is lost for this peer, not counted as left over.
 			p.written(len(batch))
-			return writeErr(err)
+			return p.writeErr(err)
 		}
 		p.written(len(batch))
+		p.s.st.linesTx.Add(uint64(len(batch) - blocks))
+		p.s.st.linesBlock.Add(uint64(blocks))
+		p.s.st.bytes.Add(uint64(n))
 		ka.Reset(KeepAlive)
 	}
 }
 
-func writeErr(err error) error {
+// writeErr is the error of a failed write; a write that timed out drops
+// the peer for not reading.
+func (p *peer) writeErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
+		p.s.st.notReading.Add(1)
 		return fmt.Errorf("dropped: not reading (a write took over %s)", human(WriteTimeout))
 	}
 	return unwrapOp(err)

@@ -94,7 +94,12 @@ func addPeer(path, addr string) (bool, error) {
 
 // writeAtomic replaces path with data: a temporary file beside it, fsync,
 // rename, fsync of the directory.
-func writeAtomic(path string, data []byte) error {
+func writeAtomic(path string, data []byte) error { return replaceFile(path, data, true) }
+
+// replaceFile replaces path with data through a temporary file beside it
+// and a rename, so that a reader sees the old file or the new one, never
+// a part; durable adds the fsyncs of the file and of the directory.
+func replaceFile(path string, data []byte, durable bool) error {
 	dir, base := filepath.Split(path)
 	f, err := os.CreateTemp(dir, base+".tmp*")
 	if err != nil {
@@ -105,7 +110,7 @@ func writeAtomic(path string, data []byte) error {
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -116,6 +121,9 @@ func writeAtomic(path string, data []byte) error {
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	if dir == "" {
 		dir = "."

@@ -473,8 +473,9 @@ func TestNonReaderDropped(t *testing.T) {
 	pr, pw := io.Pipe()
 	log := &logBuf{}
 	done := make(chan error, 1)
+	dir := t.TempDir()
 	go func() {
-		done <- Send(context.Background(), SendConfig{Params: p, To: []string{l.Addr().String(), stuck}, Logf: log.logf}, pr)
+		done <- Send(context.Background(), SendConfig{Params: p, To: []string{l.Addr().String(), stuck}, Chain: dir, Logf: log.logf}, pr)
 	}()
 	start := time.Now()
 	for _, line := range lines {
@@ -487,6 +488,11 @@ func TestNonReaderDropped(t *testing.T) {
 	waitFor(t, "the stuck peer dropped", 3*time.Second, func() bool { return log.count(stuck+": disconnected: dropped: not reading") >= 1 })
 	pw.Close()
 	<-done
+	// The stats file counts the drop and the lines the stuck peer missed.
+	st, _ := readStats[SendStats](t, filepath.Join(dir, SendStatsName))
+	if c := st.Counters; c.NotReading < 1 || c.LinesTx < uint64(len(lines)) {
+		t.Errorf("counters %+v: want a peer dropped for not reading, %d lines written", c, len(lines))
+	}
 }
 
 func TestSendPeersFile(t *testing.T) {
@@ -613,11 +619,21 @@ func TestQueueBounded(t *testing.T) {
 					pr.progress = time.Now().Add(-StallTimeout - time.Second)
 				}
 			}
+			full, notReading := s.st.queueFull.Load(), s.st.notReading.Load()
 			for _, n := range tt.lines {
-				pr.enqueue(line(n))
+				pr.enqueue(outLine{b: line(n)})
 			}
 			if len(pr.q) != tt.queued || (pr.dropped != nil) != tt.dropped {
 				t.Fatalf("%d lines queued, dropped %v; want %d, %v", len(pr.q), pr.dropped, tt.queued, tt.dropped)
+			}
+			// Every line the peer does not get is counted: refused, or
+			// thrown away with the queue of a peer dropped.
+			full, notReading = s.st.queueFull.Load()-full, s.st.notReading.Load()-notReading
+			if want := uint64(len(tt.lines) - tt.queued); full != want {
+				t.Errorf("%d lines counted as missed, want %d", full, want)
+			}
+			if (notReading == 1) != tt.dropped || notReading > 1 {
+				t.Errorf("%d peers counted as dropped, want dropped %v", notReading, tt.dropped)
 			}
 			if tt.dropped {
 				if _, err := a.Write([]byte("x")); err == nil {

@@ -32,7 +32,10 @@ type SendConfig struct {
 	// a peers file whose addresses are peers too, re-read when it changes.
 	To        []string
 	PeersFile string
-	Logf      func(string, ...any) // one line per call; nil discards
+	// Chain is the chain directory where Send writes its counters
+	// (SendStatsName); "" writes none.
+	Chain string
+	Logf  func(string, ...any) // one line per call; nil discards
 
 	Queue            int // lines queued per peer
 	QueueBytes       int
@@ -85,7 +88,22 @@ func Send(ctx context.Context, cfg SendConfig, in io.Reader) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer func() { cancel(); s.stopAll() }()
+	statsDone := make(chan struct{})
+	var sf *statsFile
+	if cfg.Chain != "" {
+		sf = newStatsFile(cfg.Chain, SendStatsName, s.logf)
+		go func() { defer close(statsDone); sf.run(ctx, func() any { return s.stats() }) }()
+	} else {
+		close(statsDone)
+	}
+	defer func() {
+		cancel()
+		s.stopAll()
+		<-statsDone
+		if sf != nil {
+			sf.update(s.stats(), true)
+		}
+	}()
 	s.setPeers(nil)
 	if cfg.PeersFile != "" {
 		s.reloadPeers(true)
@@ -121,6 +139,7 @@ type sender struct {
 	seen    *Seen
 	self    string // Self as HOST:PORT, "" when unknown
 	logf    func(string, ...any)
+	st      sendCounters
 
 	peersStat os.FileInfo // the peers file when last read; used by one goroutine at a time
 
@@ -130,10 +149,18 @@ type sender struct {
 	wg     sync.WaitGroup // the peers' goroutines and the watcher
 }
 
-// item is one input line: its JSON, and the peer it came from if tagged.
+// item is one input line: its JSON, the peer it came from if tagged, and
+// whether it is a block.
 type item struct {
-	from netip.Addr
-	raw  []byte
+	from  netip.Addr
+	raw   []byte
+	block bool
+}
+
+// outLine is a line queued for a peer, with its newline.
+type outLine struct {
+	b     []byte
+	block bool
 }
 
 func newSender(cfg SendConfig) (*sender, error) {
@@ -173,6 +200,7 @@ func (s *sender) readInput(ctx context.Context, in io.Reader, lines chan<- item)
 		line, err := readLine(br, s.maxLine)
 		switch {
 		case errors.Is(err, errTooLong):
+			s.st.badLines.Add(1)
 			s.logf("input line %d: over %d bytes: skipped", n, s.maxLine)
 			for {
 				if _, err = br.ReadSlice('\n'); err != bufio.ErrBufferFull {
@@ -196,11 +224,12 @@ func (s *sender) readInput(ctx context.Context, in io.Reader, lines chan<- item)
 		}
 		rec, err := wire.Decode(line, s.cfg.Params)
 		if err != nil {
+			s.st.badLines.Add(1)
 			s.logf("input line %d: skipped: %v", n, err)
 			continue
 		}
 		select {
-		case lines <- item{rec.From.Unmap(), rec.Raw}:
+		case lines <- item{rec.From.Unmap(), rec.Raw, rec.Block != nil}:
 		case <-ctx.Done():
 			return nil
 		}
@@ -211,11 +240,13 @@ func (s *sender) readInput(ctx context.Context, in io.Reader, lines chan<- item)
 func (s *sender) broadcast(it item) {
 	from, raw := it.from, it.raw
 	if !s.seen.Add(raw) {
+		s.st.duplicates.Add(1)
 		return
 	}
 	b := make([]byte, len(raw)+1)
 	copy(b, raw)
 	b[len(raw)] = '\n'
+	line := outLine{b, it.block}
 	s.mu.Lock()
 	peers := make([]*peer, 0, len(s.peers))
 	for _, p := range s.peers {
@@ -226,7 +257,7 @@ func (s *sender) broadcast(it item) {
 		if from.IsValid() && p.remote() == from {
 			continue
 		}
-		p.enqueue(b)
+		p.enqueue(line)
 	}
 }
 

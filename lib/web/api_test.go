@@ -297,15 +297,23 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// checkExposition checks the text format's shape: HELP and TYPE before
-// each family's samples, every sample NAME[{LABELS}] VALUE.
+// checkExposition checks the text format's shape: HELP and TYPE once
+// before each family's samples, which are together, every sample
+// NAME[{LABEL="VALUE",...}] VALUE.
 func checkExposition(t *testing.T, body []byte) {
 	t.Helper()
-	sample := regexp.MustCompile(`^([a-z_]+)(\{[a-z_]+="(?:[^"\\]|\\.)*"\})? [0-9]+$`)
+	const label = `[a-z_]+="(?:[^"\\]|\\.)*"`
+	sample := regexp.MustCompile(`^([a-z_]+)(\{` + label + `(?:,` + label + `)*\})? [0-9]+$`)
 	typed := map[string]bool{}
+	done := map[string]bool{} // families whose samples ended
+	last := ""
 	for _, line := range strings.Split(strings.TrimSuffix(string(body), "\n"), "\n") {
 		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
-			typed[strings.Fields(rest)[0]] = true
+			name := strings.Fields(rest)[0]
+			if typed[name] {
+				t.Errorf("/metrics: a second TYPE for %s", name)
+			}
+			typed[name] = true
 			continue
 		}
 		if strings.HasPrefix(line, "# HELP ") {
@@ -318,6 +326,12 @@ func checkExposition(t *testing.T, body []byte) {
 		}
 		if !typed[m[1]] {
 			t.Errorf("/metrics: %s has no TYPE before it", m[1])
+		}
+		if m[1] != last {
+			if done[m[1]] {
+				t.Errorf("/metrics: the samples of %s are not together", m[1])
+			}
+			done[last], last = true, m[1]
 		}
 	}
 }

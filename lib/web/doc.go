@@ -48,8 +48,9 @@
 // No URL path is ever joined to a file path. The chain directory is read
 // through package node (one open node, refreshed at most every
 // RefreshEvery, under a read-write lock: queries share it, a refresh has it
-// alone, and no lock is held while writing to a client) and rejects.log
-// through an os.Root on the chain directory under its fixed name. /bin/NAME
+// alone, and no lock is held while writing to a client), and rejects.log
+// and the relay's stats files through an os.Root on the chain directory
+// under their fixed names. /bin/NAME
 // serves NAME only when it matches cnj-[a-z0-9-]+ and is a regular,
 // executable file directly in the binaries directory, opened through an
 // os.Root on that directory, so nothing outside it (key files, the chain,
@@ -59,5 +60,18 @@
 //
 // It never writes to the chain directory, accepts no transactions (they go
 // through cnj-relay), and never prints or logs unless handed a logger.
-// Relay traffic is not in /metrics: the relay writes no stats file yet.
+//
+// # Relay traffic
+//
+// /metrics reports the relay's traffic from the stats files cnj-relay
+// listen and send write in the chain directory (relay-listen.json and
+// relay-send.json, cnj-format(5)), labelled direction="in" and "out". A
+// missing file means no relay metrics of that direction; one that cannot
+// be read (not a regular file, over 64 KiB, not one JSON object with a
+// time and a pid, a negative or fractional count) is logged and left out,
+// and the rest of /metrics is answered. A file older than RelayStale is
+// that of a relay that stopped: cnj_relay_running is 0 and the gauges
+// (cnj_relay_peers, cnj_relay_peers_connected) are 0, while the counters
+// keep their last values. A restarted relay counts from 0 again, which
+// Prometheus takes as a counter reset.
 package web

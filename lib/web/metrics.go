@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // rejectsLog is the chain directory's reject log (cnj-format(5)), read
@@ -149,6 +150,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.log.Printf("metrics: %s: %v", rejectsLog, rerr)
 	}
+	s.relayMetrics(&b, metric)
 	metric("cnj_http_rate_limited_total", "counter", "Requests refused with 429.")
 	value("cnj_http_rate_limited_total", s.limited.Load())
 	metric("cnj_http_panics_total", "counter", "Requests whose handler panicked.")
@@ -158,3 +160,165 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 
 // labelEscaper escapes a label value of the text format.
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// The relay's stats files (cnj-format(5)): what cnj-relay listen and send
+// counted, read through the os.Root on the chain directory under these
+// fixed names only, each at most maxRelayStats bytes.
+const (
+	relayListenStats = "relay-listen.json"
+	relaySendStats   = "relay-send.json"
+	maxRelayStats    = 64 << 10
+)
+
+// RelayStale is the age of a relay stats file beyond which its relay is
+// taken as stopped: a running relay rewrites its file at least every 5
+// seconds. The gauges of a stale file are reported as 0.
+var RelayStale = 15 * time.Second
+
+// relayStats is a relay stats file: the fields of both directions; those
+// of the other direction stay zero. Unknown fields are ignored, so that
+// a newer relay's file is still read.
+type relayStats struct {
+	Time int64 `json:"time"`
+	PID  int64 `json:"pid"`
+	// Gauges.
+	Peers     uint64 `json:"peers"`
+	Connected uint64 `json:"connected"`
+	// listen
+	Accepted      uint64 `json:"accepted"`
+	RefusedCutOff uint64 `json:"refused_cut_off"`
+	RefusedLimit  uint64 `json:"refused_limit"`
+	HelloFailed   uint64 `json:"hello_failed"`
+	CutOffs       uint64 `json:"cut_offs"`
+	// both
+	LinesTx    uint64 `json:"lines_tx"`
+	LinesBlock uint64 `json:"lines_block"`
+	Bytes      uint64 `json:"bytes"`
+	Duplicates uint64 `json:"duplicates"`
+	BadLines   uint64 `json:"bad_lines"`
+	// send
+	QueueFull  uint64 `json:"queue_full"`
+	NotReading uint64 `json:"not_reading"`
+}
+
+// readRelayStats reads the stats file name: nil, nil when there is none.
+func (s *Server) readRelayStats(name string) (*relayStats, error) {
+	f, err := s.st.root.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxRelayStats+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxRelayStats {
+		return nil, errors.New("over " + strconv.Itoa(maxRelayStats) + " bytes")
+	}
+	var st relayStats
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, err
+	}
+	if st.Time <= 0 || st.PID <= 0 {
+		return nil, errors.New("no time or pid")
+	}
+	return &st, nil
+}
+
+// relayMetrics appends the relay traffic of the stats files that could be
+// read; a file that cannot is logged and left out.
+func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
+	type dir struct {
+		label string // the direction label
+		st    *relayStats
+		fresh bool
+	}
+	var dirs []dir
+	now := time.Now()
+	for _, d := range []struct{ name, label string }{{relayListenStats, "in"}, {relaySendStats, "out"}} {
+		st, err := s.readRelayStats(d.name)
+		if err != nil {
+			s.log.Printf("metrics: %s: %v", d.name, err)
+			continue
+		}
+		if st != nil {
+			dirs = append(dirs, dir{d.label, st, now.Sub(time.Unix(st.Time, 0)) <= RelayStale})
+		}
+	}
+	if len(dirs) == 0 {
+		return
+	}
+	type sample struct {
+		labels string // after direction
+		v      uint64
+	}
+	family := func(name, typ, help string, only string, samples func(d dir) []sample) {
+		header := false
+		for _, d := range dirs {
+			if only != "" && d.label != only {
+				continue
+			}
+			for _, x := range samples(d) {
+				if !header {
+					metric(name, typ, help)
+					header = true
+				}
+				b.WriteString(name + `{direction="` + d.label + `"` + x.labels + "} " + strconv.FormatUint(x.v, 10) + "\n")
+			}
+		}
+	}
+	one := func(v uint64) []sample { return []sample{{"", v}} }
+	gauge := func(d dir, v uint64) []sample {
+		if !d.fresh {
+			v = 0
+		}
+		return one(v)
+	}
+	family("cnj_relay_running", "gauge", "1 if the relay rewrote its stats file in the last "+RelayStale.String()+", else 0.", "",
+		func(d dir) []sample {
+			if d.fresh {
+				return one(1)
+			}
+			return one(0)
+		})
+	family("cnj_relay_stats_timestamp_seconds", "gauge", "When the relay last wrote its stats file.", "",
+		func(d dir) []sample { return one(uint64(d.st.Time)) })
+	family("cnj_relay_peers", "gauge", "Peers cnj-relay send keeps a connection to, connected or not (0 when it is not running).", "out",
+		func(d dir) []sample { return gauge(d, d.st.Peers) })
+	family("cnj_relay_peers_connected", "gauge", "Peers connected now, past their hello (0 when the relay is not running).", "",
+		func(d dir) []sample { return gauge(d, d.st.Connected) })
+	family("cnj_relay_connections_accepted_total", "counter", "Connections the listener took within its limits.", "in",
+		func(d dir) []sample { return one(d.st.Accepted) })
+	family("cnj_relay_connections_refused_total", "counter", "Connections the listener refused or closed before a hello of this network, by reason.", "in",
+		func(d dir) []sample {
+			return []sample{{`,reason="cut_off"`, d.st.RefusedCutOff}, {`,reason="limit"`, d.st.RefusedLimit}, {`,reason="hello"`, d.st.HelloFailed}}
+		})
+	family("cnj_relay_lines_total", "counter", "Transaction and block lines: new ones passed on (in), written to a peer, once per peer (out).", "",
+		func(d dir) []sample {
+			return []sample{{`,kind="tx"`, d.st.LinesTx}, {`,kind="block"`, d.st.LinesBlock}}
+		})
+	family("cnj_relay_bytes_total", "counter", "Bytes of lines read from peers (in) or written to them (out), keep-alives included.", "",
+		func(d dir) []sample { return one(d.st.Bytes) })
+	family("cnj_relay_dropped_total", "counter", "Lines not passed on (in) or not sent (out), by reason.", "",
+		func(d dir) []sample {
+			x := []sample{{`,reason="duplicate"`, d.st.Duplicates}, {`,reason="bad_line"`, d.st.BadLines}}
+			if d.label == "out" {
+				x = append(x, sample{`,reason="queue_full"`, d.st.QueueFull})
+			}
+			return x
+		})
+	family("cnj_relay_cut_offs_total", "counter", "Times the listener cut a peer IP off for its rejects.", "in",
+		func(d dir) []sample { return one(d.st.CutOffs) })
+	family("cnj_relay_peers_dropped_total", "counter", "Peers cnj-relay send dropped, by reason.", "out",
+		func(d dir) []sample { return []sample{{`,reason="not_reading"`, d.st.NotReading}} })
+}
