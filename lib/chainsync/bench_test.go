@@ -2,57 +2,25 @@ package chainsync_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hdevalence/ed25519consensus"
-
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainsync"
 	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
-	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
-	"github.com/coniunctum/cnj/lib/params"
-	"github.com/coniunctum/cnj/lib/tx"
 )
 
-// The benchmark's chain: benchBlocks blocks carrying benchTxs transfers
-// after the blocks that fund the senders. The defaults keep `make bench`
-// short; $CNJ_SYNC_BENCH_BLOCKS and $CNJ_SYNC_BENCH_TXS scale it (the
-// issue's figure is 10000 blocks and 1000000 transfers).
-func benchSize() (blocks, txs int) {
-	blocks, txs = 100, 10_000
-	if v, err := strconv.Atoi(os.Getenv("CNJ_SYNC_BENCH_BLOCKS")); err == nil && v > 0 {
-		blocks = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("CNJ_SYNC_BENCH_TXS")); err == nil && v >= 0 {
-		txs = v
-	}
-	return blocks, txs
-}
-
-const benchSenders = 50
-
 type benchChain struct {
-	p      *params.Params
-	root   string // removed by TestMain
-	dir    string
-	sample []*tx.Tx // transfers of the chain, for the raw verification rate
-	per    int      // transfers per block
-	txs    int
-	blocks int
+	*chainsynctest.Chain
+	root string // removed by TestMain
 }
 
 var (
@@ -68,115 +36,29 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildBench makes the benchmark's source chain: one block paying each
-// sender, Maturity blocks, then the blocks of transfers, each signed
-// while the node validates the one before.
+// buildBench makes the benchmark's source chain (chainsynctest.Build, of
+// chainsynctest.BenchSize).
 func buildBench(b *testing.B) *benchChain {
-	nBlocks, nTxs := benchSize()
-	p, err := params.NewDevnet(params.DevnetOptions{Timestamp: time.Now().Unix() - 60, NoRetarget: true})
-	if err != nil {
-		b.Fatal(err)
-	}
 	root, err := os.MkdirTemp("", "cnj-sync-bench-")
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := filepath.Join(root, "chain")
-	if err := chaindir.Create(dir, p); err != nil {
+	blocks, txs := chainsynctest.BenchSize()
+	c, err := chainsynctest.Build(filepath.Join(root, "chain"), blocks, txs)
+	if err != nil {
+		os.RemoveAll(root)
 		b.Fatal(err)
 	}
-	var senders []ed25519.PrivateKey
-	var addrs []string
-	for i := range benchSenders {
-		h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("sync-bench-sender"), uint64(i)))
-		k := ed25519.NewKeyFromSeed(h[:])
-		senders = append(senders, k)
-		addrs = append(addrs, keys.Address(p.AddressPrefix, k.Public().(ed25519.PublicKey)))
-	}
-	receiver := func(j int) string {
-		h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("sync-bench-receiver"), uint64(j%20_000)))
-		return keys.Address(p.AddressPrefix, ed25519.PublicKey(h[:]))
-	}
-	n, err := node.Open(dir)
+	return &benchChain{Chain: c, root: root}
+}
+
+// rawVerify is chainsynctest.RawVerifyRate on the chain's sample.
+func rawVerify(b *testing.B, bc *benchChain) float64 {
+	rate, err := chainsynctest.RawVerifyRate(bc.Sample, bc.PerTx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, a := range addrs {
-		add(b, n, forge(b, n, a, nil))
-	}
-	for range p.Maturity {
-		add(b, n, forge(b, n, addrs[0], nil))
-	}
-	per := (nTxs + nBlocks - 1) / nBlocks
-	signed := make(chan []*tx.Tx, 2)
-	go func() {
-		defer close(signed)
-		for done := 0; done < nBlocks; done++ {
-			k := min(per, nTxs-done*per)
-			txs := make([]*tx.Tx, max(k, 0))
-			var wg sync.WaitGroup
-			workers := runtime.GOMAXPROCS(0)
-			for w := range workers {
-				wg.Go(func() {
-					for i := w; i < len(txs); i += workers {
-						j := done*per + i
-						t := &tx.Tx{Sender: addrs[j%benchSenders], Receiver: receiver(j), Amount: 1 + uint64(j%1000),
-							Fee: p.MinFee, Timestamp: time.Now().Unix()}
-						rand.Read(t.ID[:])
-						t.Sign(p.Hash(), senders[j%benchSenders])
-						txs[i] = t
-					}
-				})
-			}
-			wg.Wait()
-			signed <- txs
-		}
-	}()
-	bc := &benchChain{p: p, root: root, dir: dir, per: per, txs: nTxs, blocks: nBlocks}
-	for txs := range signed {
-		add(b, n, forge(b, n, addrs[0], txs))
-		if len(bc.sample) < 20_000 {
-			bc.sample = append(bc.sample, txs...)
-		}
-	}
-	if err := n.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return bc
-}
-
-// rawVerify is the batch signature verification limit on every core:
-// batches of one block's transfers, verified on GOMAXPROCS goroutines.
-// It returns signatures per second.
-func rawVerify(b *testing.B, txs []*tx.Tx, per int) float64 {
-	per = max(per, 2)
-	var next atomic.Int64
-	var bad atomic.Bool
-	begin := time.Now()
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(int64(per))) - per
-				if i >= len(txs) {
-					return
-				}
-				batch := txs[i:min(i+per, len(txs))]
-				v := ed25519consensus.NewPreallocatedBatchVerifier(len(batch))
-				for _, t := range batch {
-					v.Add(t.PubKey[:], t.Hash[:], t.Signature[:])
-				}
-				if !v.Verify() {
-					bad.Store(true)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if bad.Load() {
-		b.Fatal("raw batch verification failed")
-	}
-	return float64(len(txs)) / time.Since(begin).Seconds()
+	return rate
 }
 
 // heapOf runs f and returns the peak of the live heap while it ran (as
@@ -232,7 +114,7 @@ func BenchmarkSync(b *testing.B) {
 		b.Fatal("building the chain failed")
 	}
 	bc := bench
-	fp, err := chainsynctest.FromDir(bc.dir)
+	fp, err := chainsynctest.FromDir(bc.Dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -244,14 +126,14 @@ func BenchmarkSync(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		dir := filepath.Join(b.TempDir(), "chain")
-		if err := chaindir.Create(dir, bc.p); err != nil {
+		if err := chaindir.Create(dir, bc.Params); err != nil {
 			b.Fatal(err)
 		}
 		n, err := node.Open(dir)
 		if err != nil {
 			b.Fatal(err)
 		}
-		rate := rawVerify(b, bc.sample, bc.per)
+		rate := rawVerify(b, bc)
 		b.StartTimer()
 		begin := time.Now()
 		var rep *chainsync.Report
@@ -270,8 +152,8 @@ func BenchmarkSync(b *testing.B) {
 		// The machine's limit is its best rate: measured before and after
 		// the sync, so that a burst of other load during one measurement
 		// does not flatter the ratio.
-		rate = max(rate, rawVerify(b, bc.sample, bc.per))
-		raw += time.Duration(float64(bc.txs) / rate * float64(time.Second))
+		rate = max(rate, rawVerify(b, bc))
+		raw += time.Duration(float64(bc.Txs) / rate * float64(time.Second))
 		synced += took
 		peak = max(peak, p)
 		b.StartTimer()
@@ -279,8 +161,8 @@ func BenchmarkSync(b *testing.B) {
 	b.StopTimer()
 	secs := synced.Seconds()
 	b.ReportMetric(float64(b.N*total)/secs, "blocks/s")
-	b.ReportMetric(float64(b.N*bc.txs)/secs, "txs/s")
-	b.ReportMetric(float64(b.N*bc.txs)/raw.Seconds(), "raw-verifies/s")
+	b.ReportMetric(float64(b.N*bc.Txs)/secs, "txs/s")
+	b.ReportMetric(float64(b.N*bc.Txs)/raw.Seconds(), "raw-verifies/s")
 	b.ReportMetric(raw.Seconds()/secs, "ratio-vs-raw-verify")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MB")
 	b.ReportMetric(float64(grew)/(1<<20), "live-heap-growth-MB")
@@ -290,7 +172,7 @@ func BenchmarkSync(b *testing.B) {
 // before verification (parse and proof), for reading BenchmarkSync.
 func BenchmarkBlockLines(b *testing.B) {
 	benchOnce.Do(func() { bench = buildBench(b) })
-	fp, err := chainsynctest.FromDir(bench.dir)
+	fp, err := chainsynctest.FromDir(bench.Dir)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,0 +1,105 @@
+package testscripts
+
+import (
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
+)
+
+// BenchmarkSyncLoopback measures the commands as a node runs them: a
+// `cnj-sync --from` joining the network into an empty directory from a
+// `cnj-serve` on 127.0.0.150 over loopback, both real processes sharing
+// the machine. The chain is chainsynctest.Build's, of
+// chainsynctest.BenchSize (the issue's figure: CNJ_SYNC_BENCH_BLOCKS=10000
+// CNJ_SYNC_BENCH_TXS=1000000). It reports transfers per second, the
+// machine's batch signature verification limit on every core
+// (chainsynctest.RawVerifyRate, the better of a measurement before and
+// one after each sync), their ratio, and the peak resident set of
+// cnj-sync (getrusage of the exited process).
+func BenchmarkSyncLoopback(b *testing.B) {
+	const ip = "127.0.0.150"
+	root := b.TempDir()
+	blocks, txs := chainsynctest.BenchSize()
+	src, err := chainsynctest.Build(filepath.Join(root, "src"), blocks, txs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srcDir, err := chaindir.Open(src.Dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := srcDir.Chain().Tip()
+	srcDir.Close()
+
+	startProc(b, root, "exec cnj-serve --listen "+ip+":56230 --chain src")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + ip + ":56230/api/blocks/tip/height")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("cnj-serve on %s did not answer: %v", ip, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	raw := func() float64 {
+		rate, err := chainsynctest.RawVerifyRate(src.Sample, src.PerTx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return rate
+	}
+	var synced, limit time.Duration
+	var peakRSS int64
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		rate := raw()
+		dst := filepath.Join(root, fmt.Sprint("dst", i))
+		cmd := exec.Command(filepath.Join(BinDir(), "cnj-sync"), "-q", "--chain", dst, "--from", ip+":56230")
+		cmd.Env = netEnv()
+		b.StartTimer()
+		begin := time.Now()
+		out, err := cmd.CombinedOutput()
+		took := time.Since(begin)
+		b.StopTimer()
+		if err != nil {
+			b.Fatalf("cnj-sync: %v\n%s", err, out)
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			peakRSS = max(peakRSS, ru.Maxrss) // KiB on Linux
+		}
+		d, err := chaindir.Open(dst)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got := d.Chain().Tip()
+		d.Close()
+		if got.Hash != want.Hash {
+			b.Fatalf("synced to height %d (%x), the source is at %d (%x)", got.Height, got.Hash[:8], want.Height, want.Hash[:8])
+		}
+		rate = max(rate, raw())
+		limit += time.Duration(float64(src.Txs) / rate * float64(time.Second))
+		synced += took
+		b.StartTimer()
+	}
+	b.StopTimer()
+	secs := synced.Seconds()
+	b.ReportMetric(float64(b.N*int(want.Height))/secs, "blocks/s")
+	b.ReportMetric(float64(b.N*src.Txs)/secs, "txs/s")
+	b.ReportMetric(float64(b.N*src.Txs)/limit.Seconds(), "raw-verifies/s")
+	b.ReportMetric(limit.Seconds()/secs, "ratio-vs-raw-verify")
+	b.ReportMetric(float64(peakRSS)/1024, "peak-RSS-MB")
+}
