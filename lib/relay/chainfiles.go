@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coniunctum/cnj/lib/chaindir"
@@ -19,13 +21,14 @@ import (
 // The files of the chain directory that the relay uses: peers and
 // rejects.log as package chaindir lays them out (chaindir offers them only
 // through an opened Dir, which loads the whole chain), and the relay's own
-// stats files (cnj-format(5)). These names are the only paths the relay
-// joins inside a chain directory.
+// stats files (cnj-format(5)), one per process: KIND-PID.json, where KIND
+// is listenStats or sendStats (statsName). These are the only paths the
+// relay joins inside a chain directory.
 const (
-	peersName       = "peers"
-	rejectsName     = "rejects.log"
-	ListenStatsName = "relay-listen.json"
-	SendStatsName   = "relay-send.json"
+	peersName   = "peers"
+	rejectsName = "rejects.log"
+	listenStats = "relay-listen"
+	sendStats   = "relay-send"
 )
 
 // peersPath is the peers file of the chain directory dir.
@@ -33,9 +36,49 @@ func peersPath(dir string) string { return chainPath(dir, peersName) }
 
 func rejectsPath(dir string) string { return chainPath(dir, rejectsName) }
 
-// chainPath is the file name, one of the constants above, in the chain
+// chainPath is the file name, one of the names above, in the chain
 // directory dir.
 func chainPath(dir, name string) string { return filepath.Join(dir, name) }
+
+// statsName is the stats file of the process pid of kind (listenStats or
+// sendStats): relay-listen-PID.json, relay-send-PID.json.
+func statsName(kind string, pid int) string { return kind + "-" + strconv.Itoa(pid) + ".json" }
+
+// parseStatsName tells whether name is a relay stats file of either kind,
+// or a temporary file of one (NAME.tmp*, see replaceFile), and returns
+// its process id: KIND-PID.json, PID a decimal over 0 without leading
+// zeros. KIND.json, the one file per kind that cnj-relay wrote before each
+// process had its own, is one too, of pid 0.
+func parseStatsName(name string) (pid int, tmp, ok bool) {
+	var rest string
+	switch {
+	case strings.HasPrefix(name, listenStats):
+		rest = name[len(listenStats):]
+	case strings.HasPrefix(name, sendStats):
+		rest = name[len(sendStats):]
+	default:
+		return 0, false, false
+	}
+	base, after, found := strings.Cut(rest, ".json")
+	switch {
+	case !found:
+		return 0, false, false
+	case after == "":
+	case strings.HasPrefix(after, ".tmp"):
+		tmp = true
+	default:
+		return 0, false, false
+	}
+	if base == "" {
+		return 0, tmp, true
+	}
+	digits, found := strings.CutPrefix(base, "-")
+	pid, err := strconv.Atoi(digits)
+	if !found || err != nil || pid <= 0 || strconv.Itoa(pid) != digits {
+		return 0, false, false
+	}
+	return pid, tmp, true
+}
 
 // logReject appends one rejects.log line for a line the listener refused,
 // in the format of chaindir.Reject, with a single O_APPEND write.

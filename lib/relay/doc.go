@@ -62,22 +62,34 @@
 //
 // A Listener and Send count their traffic in atomics (one add per event,
 // no lock on the path of a line): ListenStats and SendStats. With a chain
-// directory (ListenConfig.Chain, SendConfig.Chain) each writes its
-// counters there, ListenStatsName (relay-listen.json) and SendStatsName
-// (relay-send.json), one JSON object on one line,
+// directory (ListenConfig.Chain, SendConfig.Chain) each process writes its
+// counters there in a file of its own, relay-listen-PID.json or
+// relay-send-PID.json (PID its process id), one JSON object on one line,
 //
 //	{"time":T,"pid":P,"connected":N,...}
 //
-// for cnj-serve's /metrics (the fields are those of the two structs;
-// cnj-format(5) lists them). The file is replaced atomically (a temporary
-// file beside it, renamed; no fsync: it is not data), at most every
-// StatsEvery when a counter changed and at least every StatsHeartbeat, so
-// that a file older than StatsStale is that of a process that is gone;
-// and once more when the process stops, with its gauges at 0. One process
-// writes each file: another of the same kind on the same directory (the
-// second cnj-relay send of a node that mines) leaves it alone while the
-// process that wrote it runs and keeps it fresh, logs that once, and
-// takes the file over when that process is gone.
+// for cnj-serve's /metrics, which sums the files of each kind (the
+// fields are those of the two structs; cnj-format(5) lists them). Two
+// processes of a kind on one directory (the two cnj-relay send of a node
+// that mines) thus both count. The file is written as the process starts
+// and replaced atomically (a temporary file beside it, renamed; no fsync:
+// it is not data) at most every StatsEvery when a counter changed and at
+// least every StatsHeartbeat, so that a file older than StatsStale is that
+// of a process that is gone; it is removed when the process stops.
+//
+// A process that was killed leaves its file behind. Every relay process
+// on the directory, as it starts and then every StatsHeartbeat, removes
+// the stats files of other processes, of both kinds, whose time is more
+// than StatsStale from now, with their temporary files (by their
+// modification time) and relay-listen.json and relay-send.json, which
+// older relays wrote; it logs each ("relay-send-PID.json: removed, not
+// rewritten for 40s: its process is gone"). It never removes its own,
+// nor anything that is not a regular file, nor a file another process
+// replaced since it was read. A running process keeps its file fresh;
+// were it held up for longer than StatsStale and its file removed, it
+// writes it again at its next heartbeat. Process ids name the files:
+// relays in separate PID namespaces (containers) that share a chain
+// directory could share a name, and count as one.
 //
 // # What it does not do
 //

@@ -26,9 +26,9 @@ type ListenConfig struct {
 	Params *params.Params // the network: its genesis hash and line limits
 	// Chain is the chain directory whose peers file records the peers,
 	// whose rejects.log the listener appends to and follows, and where it
-	// writes its counters (ListenStatsName); "" for none (then peers are
-	// not recorded, the listener's own rejects count directly, and no
-	// stats file is written).
+	// writes its counters (relay-listen-PID.json); "" for none (then
+	// peers are not recorded, the listener's own rejects count directly,
+	// and no stats file is written).
 	Chain string
 	Out   io.Writer            // the tagged lines, for cnj-verify
 	Logf  func(string, ...any) // one line per call; nil discards
@@ -147,7 +147,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 		// Serve accepts peers counts.
 		t := newRejectTail(rejectsPath(l.cfg.Chain))
 		go func() { defer l.wg.Done(); l.followRejects(ctx, t) }()
-		sf = newStatsFile(l.cfg.Chain, ListenStatsName, l.cfg.Logf)
+		sf = newStatsFile(l.cfg.Chain, listenStats, l.cfg.Logf)
 		go func() { defer close(statsDone); sf.run(ctx, func() any { return l.Stats() }) }()
 	} else {
 		close(statsDone)
@@ -178,7 +178,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 	l.wg.Wait()
 	<-statsDone
 	if sf != nil {
-		sf.update(l.Stats(), true)
+		sf.remove()
 	}
 	if e := <-werr; e != nil {
 		err = e

@@ -33,7 +33,7 @@ type SendConfig struct {
 	To        []string
 	PeersFile string
 	// Chain is the chain directory where Send writes its counters
-	// (SendStatsName); "" writes none.
+	// (relay-send-PID.json); "" writes none.
 	Chain string
 	Logf  func(string, ...any) // one line per call; nil discards
 
@@ -91,7 +91,7 @@ func Send(ctx context.Context, cfg SendConfig, in io.Reader) error {
 	statsDone := make(chan struct{})
 	var sf *statsFile
 	if cfg.Chain != "" {
-		sf = newStatsFile(cfg.Chain, SendStatsName, s.logf)
+		sf = newStatsFile(cfg.Chain, sendStats, s.logf)
 		go func() { defer close(statsDone); sf.run(ctx, func() any { return s.stats() }) }()
 	} else {
 		close(statsDone)
@@ -101,7 +101,7 @@ func Send(ctx context.Context, cfg SendConfig, in io.Reader) error {
 		s.stopAll()
 		<-statsDone
 		if sf != nil {
-			sf.update(s.stats(), true)
+			sf.remove()
 		}
 	}()
 	s.setPeers(nil)

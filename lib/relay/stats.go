@@ -5,10 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -22,8 +23,8 @@ var (
 	// runs.
 	StatsHeartbeat = 5 * time.Second
 	// StatsStale is the age after which a stats file is taken for that of
-	// a process that is gone: another process may replace it. Readers
-	// (cnj-serve's /metrics) use the same age.
+	// a process that is gone: the other relay processes remove it, and
+	// readers (cnj-serve's /metrics) leave it out.
 	StatsStale = 15 * time.Second
 )
 
@@ -106,68 +107,70 @@ func (s *sender) stats() SendStats {
 	return st
 }
 
-// statsFile is the stats file of one process in the chain directory:
+// statsFile is the stats file of one process in the chain directory,
+// statsName(kind, pid):
 //
 //	{"time":T,"pid":P,COUNTERS...}
 //
-// one line, replaced atomically (a temporary file renamed over it) when
-// the counters changed, at most every StatsEvery, and at least every
-// StatsHeartbeat. It is not fsynced: it is not data, and a reader skips a
+// one line, written when the process starts, replaced atomically (a
+// temporary file renamed over it) when the counters changed, at most
+// every StatsEvery, and at least every StatsHeartbeat; removed when the
+// process stops. It is not fsynced: it is not data, and a reader skips a
 // file that a crash left empty.
 //
-// One process writes it. A process leaves alone a file that another
-// running process rewrote within StatsStale (two cnj-relay send on one
-// chain directory, as a node that mines runs), and says so once; it takes
-// the file over when that process is gone.
+// Each process has its own file, so that two of a kind on one chain
+// directory (the two cnj-relay send of a node that mines) both count;
+// readers sum them. The file of a process that could not remove it (it
+// was killed) is swept by the other relay processes on the directory.
 type statsFile struct {
-	path, name string
-	pid        int
-	logf       func(string, ...any)
+	dir, name, path string
+	pid             int
+	logf            func(string, ...any)
 
 	body      []byte    // the counters last written, as JSON
 	written   time.Time // when
-	yielded   int       // the process last logged as keeping the file
+	swept     time.Time // when the stale files were last looked for
 	errLogged time.Time
 }
 
-func newStatsFile(dir, name string, logf func(string, ...any)) *statsFile {
-	return &statsFile{path: chainPath(dir, name), name: name, pid: os.Getpid(), logf: logf}
+func newStatsFile(dir, kind string, logf func(string, ...any)) *statsFile {
+	pid := os.Getpid()
+	name := statsName(kind, pid)
+	return &statsFile{dir: dir, name: name, path: chainPath(dir, name), pid: pid, logf: logf}
 }
 
-// run updates the file with what counters returns every StatsEvery until
-// ctx is done. The caller makes the last update.
+// run writes the file with what counters returns at once, then updates
+// it every StatsEvery, and sweeps stale files at once and then every
+// StatsHeartbeat, until ctx is done. The caller then removes the file.
 func (f *statsFile) run(ctx context.Context, counters func() any) {
+	f.sweep(time.Now())
+	f.update(counters())
 	t := time.NewTicker(StatsEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			f.update(counters(), false)
+		case now := <-t.C:
+			f.update(counters())
+			if now.Sub(f.swept) >= StatsHeartbeat {
+				f.sweep(now)
+			}
 		}
 	}
 }
 
-// update writes the counters v if they changed since the last write, the
-// heartbeat is due, or final is set (the process stops).
-func (f *statsFile) update(v any, final bool) {
+// update writes the counters v if they changed since the last write or
+// the heartbeat is due.
+func (f *statsFile) update(v any) {
 	body, err := json.Marshal(v)
 	if err != nil || len(body) < 2 || body[0] != '{' {
 		return // the counter structs always marshal to an object
 	}
 	now := time.Now()
-	if !final && bytes.Equal(body, f.body) && now.Sub(f.written) < StatsHeartbeat {
+	if bytes.Equal(body, f.body) && now.Sub(f.written) < StatsHeartbeat {
 		return
 	}
-	if other := f.keeper(now); other != 0 {
-		if other != f.yielded {
-			f.logf("%s: kept by process %d, another cnj-relay on this chain directory: this one's counters are not written", f.name, other)
-			f.yielded = other
-		}
-		return
-	}
-	f.yielded = 0
 	line := make([]byte, 0, len(body)+48)
 	line = append(line, `{"time":`...)
 	line = strconv.AppendInt(line, now.Unix(), 10)
@@ -178,45 +181,95 @@ func (f *statsFile) update(v any, final bool) {
 	}
 	line = append(append(line, body[1:]...), '\n')
 	if err := replaceFile(f.path, line, false); err != nil {
-		if now.Sub(f.errLogged) >= time.Minute {
-			f.logf("%s: %v", f.name, err)
-			f.errLogged = now
-		}
+		f.errorf("%s: %v", f.name, err)
 		return
 	}
 	f.body, f.written = body, now
 }
 
-// keeper returns the process id of another running process that keeps
-// the file, or 0 when this one may write it: the file is missing,
-// unreadable, this process's, older than StatsStale, or of a process that
-// is gone.
-func (f *statsFile) keeper(now time.Time) int {
-	b, err := readSmall(f.path, maxStatsFile)
-	if err != nil {
-		return 0
+// remove removes the file as the process stops: its counts leave the sums
+// of the readers with it, which Prometheus takes as a counter reset.
+func (f *statsFile) remove() {
+	if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		f.logf("%s: %v", f.name, err)
 	}
-	var h struct {
-		Time int64 `json:"time"`
-		PID  int   `json:"pid"`
-	}
-	if json.Unmarshal(b, &h) != nil || h.PID <= 0 || h.PID == f.pid {
-		return 0
-	}
-	if now.Sub(time.Unix(h.Time, 0)) > StatsStale || !running(h.PID) {
-		return 0
-	}
-	return h.PID
 }
 
-// running reports whether a process pid exists (signal 0 reaches it, or
-// it belongs to another user).
-func running(pid int) bool {
-	p, err := os.FindProcess(pid)
+// sweep removes the stats files of other processes, of both kinds, that
+// were not rewritten for StatsStale, and their temporary files: those of
+// processes that were killed. A process that runs rewrites its file at
+// least every StatsHeartbeat, well within StatsStale; one held up for
+// longer that lost its file writes it again at its next heartbeat.
+func (f *statsFile) sweep(now time.Time) {
+	f.swept = now
+	ents, err := os.ReadDir(f.dir)
 	if err != nil {
-		return false
+		f.errorf("sweeping the stats files: %v", err)
+		return
 	}
-	defer p.Release()
-	err = p.Signal(syscall.Signal(0))
-	return err == nil || errors.Is(err, syscall.EPERM)
+	for _, e := range ents {
+		pid, tmp, ok := parseStatsName(e.Name())
+		if !ok || pid == f.pid || !e.Type().IsRegular() {
+			continue // not a stats file, this process's, or not a file a relay wrote
+		}
+		age, removed, err := removeStale(chainPath(f.dir, e.Name()), tmp, now)
+		switch {
+		case err != nil:
+			f.errorf("%s: not rewritten for %s, cannot be removed: %v", e.Name(), human(age.Abs().Round(time.Second)), err)
+		case removed:
+			f.logf("%s: removed, not rewritten for %s: its process is gone", e.Name(), human(age.Abs().Round(time.Second)))
+		}
+	}
+}
+
+// removeStale removes the stats file at path if it was not rewritten for
+// StatsStale: its time says when, or its modification time when it has
+// none (a temporary file, a file a crash left empty). A file written more
+// than StatsStale ahead of now (the clock was set back) is stale too: a
+// process that runs rewrites it at its next heartbeat. It returns how old
+// the file is and whether it removed it; the error is that of the removal
+// (a file that cannot be read, or is gone, is left to the next sweep).
+func removeStale(path string, tmp bool, now time.Time) (time.Duration, bool, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return 0, false, nil
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0, false, nil
+	}
+	written := fi.ModTime()
+	if !tmp {
+		b, _ := io.ReadAll(io.LimitReader(file, maxStatsFile+1))
+		var h struct {
+			Time int64 `json:"time"`
+		}
+		if len(b) <= maxStatsFile && json.Unmarshal(b, &h) == nil && h.Time > 0 {
+			written = time.Unix(h.Time, 0)
+		}
+	}
+	age := now.Sub(written)
+	if age.Abs() <= StatsStale {
+		return age, false, nil
+	}
+	// Unless a process replaced the file since it was read.
+	if cur, err := os.Lstat(path); err != nil || !os.SameFile(fi, cur) {
+		return age, false, nil
+	}
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil // another relay removed it
+		}
+		return age, false, err
+	}
+	return age, true, nil
+}
+
+// errorf logs an error of the stats file at most once a minute.
+func (f *statsFile) errorf(format string, args ...any) {
+	if now := time.Now(); now.Sub(f.errLogged) >= time.Minute {
+		f.logf(format, args...)
+		f.errLogged = now
+	}
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +27,9 @@ import (
 func lowerStats(t *testing.T) {
 	t.Helper()
 	every, beat, stale, ka := StatsEvery, StatsHeartbeat, StatsStale, KeepAlive
-	StatsEvery, StatsHeartbeat, StatsStale = 10*time.Millisecond, 200*time.Millisecond, time.Second
+	// The file's time is in seconds: a file rewritten every 200 ms can
+	// look over a second old. StatsStale keeps a margin over that.
+	StatsEvery, StatsHeartbeat, StatsStale = 10*time.Millisecond, 200*time.Millisecond, 2*time.Second
 	// No keep-alive byte in the counts.
 	KeepAlive = time.Minute
 	t.Cleanup(func() { StatsEvery, StatsHeartbeat, StatsStale, KeepAlive = every, beat, stale, ka })
@@ -107,7 +111,7 @@ func TestStatsFiles(t *testing.T) {
 	sendDir := t.TempDir()
 	lines := txLines(p, 3)
 	blk := blockLine(p)
-	spath := filepath.Join(sendDir, SendStatsName)
+	spath := filepath.Join(sendDir, statsName(sendStats, os.Getpid()))
 	pr, pw := io.Pipe()
 	log := &logBuf{}
 	done := make(chan error, 1)
@@ -126,19 +130,17 @@ func TestStatsFiles(t *testing.T) {
 	if s.Counters != want {
 		t.Errorf("send counters\n%+v, want\n%+v", s.Counters, want)
 	}
-	// Send writes its last counters as it returns: no peer then.
+	// Send removes its file as it returns.
 	pw.Close()
 	if err := <-done; err != nil {
 		t.Fatalf("Send: %v\n%s", err, log)
 	}
-	s, _ = readStats[SendStats](t, spath)
-	want.Peers, want.Connected = 0, 0
-	if s.Counters != want {
-		t.Errorf("send counters at the end\n%+v, want\n%+v", s.Counters, want)
+	if _, err := os.Stat(spath); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the stats file is left after Send returned: %v", err)
 	}
 
 	// The listener counts the same lines and bytes, and the connection.
-	lpath := filepath.Join(l.dir, ListenStatsName)
+	lpath := filepath.Join(l.dir, statsName(listenStats, os.Getpid()))
 	waitStats(t, lpath, "the sender's lines, its connection closed", func(c ListenStats) bool {
 		return c.LinesTx == 2 && c.LinesBlock == 1 && c.Connected == 0
 	})
@@ -168,13 +170,14 @@ func TestStatsFiles(t *testing.T) {
 	if ls.PID != os.Getpid() {
 		t.Errorf("pid %d, want %d", ls.PID, os.Getpid())
 	}
-	if strings.Contains(l.log.String(), ListenStatsName) {
+	if strings.Contains(l.log.String(), "relay-listen") {
 		t.Errorf("the listener logged about its stats file:\n%s", l.log)
 	}
 }
 
-// TestStatsFileLifetime: the file is rewritten on a heartbeat when nothing
-// changed, and once more when the listener stops, with no peer connected.
+// TestStatsFileLifetime: the file is written as the listener starts,
+// rewritten on a heartbeat when nothing changed, and removed when the
+// listener stops.
 func TestStatsFileLifetime(t *testing.T) {
 	lower(t)
 	lowerStats(t)
@@ -192,7 +195,8 @@ func TestStatsFileLifetime(t *testing.T) {
 	var serveErr error
 	stop := func() error { once.Do(func() { cancel(); serveErr = <-done }); return serveErr }
 	defer stop()
-	path := filepath.Join(dir, ListenStatsName)
+	path := filepath.Join(dir, statsName(listenStats, os.Getpid()))
+	waitStats(t, path, "the file of a listener with no peer", func(c ListenStats) bool { return c == ListenStats{} })
 	dial(t, l.Addr(), "127.0.0.1", p, "127.0.0.1:5050")
 	waitStats(t, path, "the peer connected", func(c ListenStats) bool { return c.Connected == 1 })
 	fi1, _ := os.Stat(path)
@@ -207,59 +211,258 @@ func TestStatsFileLifetime(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := readStats[ListenStats](t, path)
-	if s.Counters.Connected != 0 || s.Counters.Accepted != 1 {
-		t.Errorf("after Serve returned: %+v, want 1 accepted, none connected", s.Counters)
+	if left, _ := filepath.Glob(filepath.Join(dir, "relay-*")); len(left) != 0 {
+		t.Errorf("files left after Serve returned: %q", left)
 	}
-	if tmp, _ := filepath.Glob(filepath.Join(dir, "*tmp*")); len(tmp) != 0 {
-		t.Errorf("temporary files left: %q", tmp)
+	if logs.count("relay-listen") != 0 {
+		t.Errorf("logged about the stats file:\n%s", logs)
 	}
 }
 
-// TestStatsFileKeeper: a process leaves alone the file of another running
-// process, and takes over that of one that is gone or went quiet.
-func TestStatsFileKeeper(t *testing.T) {
+// TestStatsSweep: a relay process removes the stats files, of both kinds,
+// that other processes did not rewrite for StatsStale, and their
+// temporary files; it leaves alone fresh files, its own, and whatever is
+// not a stats file.
+func TestStatsSweep(t *testing.T) {
 	lowerStats(t)
 	dir := t.TempDir()
-	path := filepath.Join(dir, SendStatsName)
 	logs := &logBuf{}
-	f := newStatsFile(dir, SendStatsName, logs.logf)
-	other := func(pid int, age time.Duration) {
-		line := fmt.Sprintf(`{"time":%d,"pid":%d,"peers":9}`+"\n", time.Now().Add(-age).Unix(), pid)
-		if err := os.WriteFile(path, []byte(line), 0o644); err != nil {
+	f := newStatsFile(dir, sendStats, logs.logf)
+	now := time.Now()
+	old, ahead := now.Add(-2*StatsStale), now.Add(2*StatsStale)
+	line := func(at time.Time, pid int) string {
+		return fmt.Sprintf(`{"time":%d,"pid":%d,"peers":1}`+"\n", at.Unix(), pid)
+	}
+	own := statsName(sendStats, os.Getpid())
+	tests := []struct {
+		name, file, content string
+		mtime               time.Time // of the file
+		swept               bool
+	}{
+		{"a sender's, stale", "relay-send-7.json", line(old, 7), old, true},
+		{"a listener's, stale", "relay-listen-7.json", line(old, 7), old, true},
+		{"a running sender's", "relay-send-8.json", line(now, 8), now, false},
+		{"a running listener's", "relay-listen-8.json", line(now, 8), now, false},
+		{"fresh, with an old mtime: the time counts", "relay-send-9.json", line(now, 9), old, false},
+		{"stale, with a new mtime: the time counts", "relay-send-10.json", line(old, 10), now, true},
+		{"written ahead of the clock", "relay-send-11.json", line(ahead, 11), now, true},
+		{"this process's, stale", own, line(old, os.Getpid()), old, false},
+		{"empty, old", "relay-send-12.json", "", old, true},
+		{"empty, new", "relay-send-13.json", "", now, false},
+		{"garbage, old", "relay-send-14.json", "junk", old, true},
+		{"too big, old", "relay-send-15.json", strings.Repeat(" ", maxStatsFile+1), old, true},
+		{"a temporary file, old", "relay-send-16.json.tmp123", "{", old, true},
+		{"a temporary file, new", "relay-send-17.json.tmp123", "{", now, false},
+		{"this process's temporary file", own + ".tmp123", "{", old, false},
+		{"the one file of an older cnj-relay", "relay-send.json", line(old, 18), old, true},
+		{"a leading zero", "relay-send-019.json", line(old, 19), old, false},
+		{"pid 0", "relay-send-0.json", line(old, 1), old, false},
+		{"no pid", "relay-send-.json", line(old, 1), old, false},
+		{"not a number", "relay-send-x.json", line(old, 1), old, false},
+		{"another name", "relay-sends-20.json", line(old, 20), old, false},
+		{"another suffix", "relay-send-21.jsonl", line(old, 21), old, false},
+		{"the peers file", "peers", "", old, false},
+	}
+	for _, tt := range tests {
+		path := filepath.Join(dir, tt.file)
+		if err := os.WriteFile(path, []byte(tt.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, tt.mtime, tt.mtime); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mine := func() bool {
-		s, _ := readStats[SendStats](t, path)
-		return s.PID == os.Getpid()
-	}
-	gone := exec.Command("true")
-	if err := gone.Run(); err != nil {
-		t.Skip("no true(1):", err)
-	}
-	tests := []struct {
-		name  string
-		setup func()
-		mine  bool
-	}{
-		{"no file", func() { os.Remove(path) }, true},
-		{"this process's", func() {}, true},
-		{"a running process's", func() { other(os.Getppid(), 0) }, false},
-		{"a running process's, again", func() {}, false},
-		{"a running process's, stale", func() { other(os.Getppid(), 2*StatsStale) }, true},
-		{"a process that is gone", func() { other(gone.Process.Pid, 0) }, true},
-		{"garbage", func() { os.WriteFile(path, []byte("junk"), 0o644) }, true},
-		{"too big", func() { os.WriteFile(path, bytes.Repeat([]byte(" "), maxStatsFile+1), 0o644) }, true},
-	}
-	for i, tt := range tests {
-		tt.setup()
-		f.update(SendStats{Peers: int64(i)}, true)
-		if mine() != tt.mine {
-			t.Errorf("%s: written %v, want %v", tt.name, mine(), tt.mine)
+	// Not files a relay wrote: a directory, a link (to a stale file).
+	os.Mkdir(filepath.Join(dir, "relay-send-22.json"), 0o755)
+	outside := filepath.Join(t.TempDir(), "stats.json")
+	os.WriteFile(outside, []byte(line(old, 23)), 0o644)
+	os.Chtimes(outside, old, old)
+	os.Symlink(outside, filepath.Join(dir, "relay-send-23.json"))
+
+	f.sweep(now)
+	swept := 0
+	for _, tt := range tests {
+		_, err := os.Lstat(filepath.Join(dir, tt.file))
+		if gone := errors.Is(err, fs.ErrNotExist); gone != tt.swept {
+			t.Errorf("%s (%s): removed %v, want %v", tt.name, tt.file, gone, tt.swept)
+		}
+		if tt.swept {
+			swept++
+			if logs.count(tt.file+": removed, not rewritten for ") != 1 {
+				t.Errorf("%s (%s): removal not logged:\n%s", tt.name, tt.file, logs)
+			}
 		}
 	}
-	if n := logs.count("kept by process"); n != 1 {
-		t.Errorf("%d log lines about the other process, want 1:\n%s", n, logs)
+	for _, name := range []string{"relay-send-22.json", "relay-send-23.json"} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(outside); err != nil {
+		t.Errorf("the link's target: %v", err)
+	}
+	if n := logs.count(": removed"); n != swept {
+		t.Errorf("%d removals logged, want %d:\n%s", n, swept, logs)
+	}
+}
+
+// Environment of TestStatsHelperSender.
+const (
+	helperChain = "CNJ_RELAY_TEST_CHAIN" // the chain directory, with genesis.json
+	helperTo    = "CNJ_RELAY_TEST_TO"    // the listener
+)
+
+// TestStatsHelperSender is not a test: TestStatsTwoSenders runs the test
+// binary with it as a sender process of its own, on its stdin.
+func TestStatsHelperSender(t *testing.T) {
+	dir := os.Getenv(helperChain)
+	if dir == "" {
+		return
+	}
+	lower(t)
+	lowerStats(t)
+	b, err := os.ReadFile(filepath.Join(dir, "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := params.Parse(bytes.TrimSpace(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "sender %d: "+format+"\n", append([]any{os.Getpid()}, args...)...)
+	}
+	cfg := SendConfig{Params: p, To: []string{os.Getenv(helperTo)}, Chain: dir, Logf: logf}
+	if err := Send(context.Background(), cfg, os.Stdin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// helperSender is a sender process on the chain directory dir; it sends
+// what is written to in.
+type helperSender struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *procOut // its stdout and stderr
+	path string   // its stats file
+}
+
+// procOut is what a process writes, read while it runs.
+type procOut struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *procOut) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(b)
+}
+
+func (o *procOut) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+func (o *procOut) count(sub string) int { return strings.Count(o.String(), sub) }
+
+func startSender(t *testing.T, dir, to string) *helperSender {
+	t.Helper()
+	h := &helperSender{out: &procOut{}}
+	h.cmd = exec.Command(os.Args[0], "-test.run=^TestStatsHelperSender$", "-test.v")
+	h.cmd.Env = append(os.Environ(), helperChain+"="+dir, helperTo+"="+to)
+	h.cmd.Stdout, h.cmd.Stderr = h.out, h.out
+	var err error
+	if h.in, err = h.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.path = filepath.Join(dir, statsName(sendStats, h.cmd.Process.Pid))
+	t.Cleanup(func() {
+		if h.cmd.ProcessState == nil {
+			h.cmd.Process.Kill()
+			h.cmd.Wait()
+		}
+	})
+	return h
+}
+
+// TestStatsTwoSenders runs two senders on one chain directory, each in a
+// process of its own, as a node that mines does: each writes its own
+// file, and both count. The file of the one killed stays until the other
+// sweeps it, once stale; the other's own file stays all along.
+func TestStatsTwoSenders(t *testing.T) {
+	lower(t)
+	lowerStats(t)
+	p := devnet(t)
+	l := listen(t, p, "127.0.0.1", nil)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "genesis.json"), append(p.JSON(), '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines := txLines(p, 2)
+	a := startSender(t, dir, l.Addr().String())
+	b := startSender(t, dir, l.Addr().String())
+	fmt.Fprintf(a.in, "%s\n%s\n", lines[0], lines[1])
+	fmt.Fprintf(b.in, "%s\n", lines[0])
+
+	for _, x := range []struct {
+		h     *helperSender
+		lines uint64
+	}{{a, 2}, {b, 1}} {
+		s := waitStats(t, x.h.path, "the lines sent", func(c SendStats) bool { return c.LinesTx == x.lines && c.Connected == 1 })
+		if s.PID != x.h.cmd.Process.Pid {
+			t.Errorf("%s: pid %d, want %d", x.h.path, s.PID, x.h.cmd.Process.Pid)
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "relay-send-*.json")); len(files) != 2 {
+		t.Errorf("stats files %q, want two", files)
+	}
+	waitFor(t, "the listener got the line twice", 3*time.Second, func() bool {
+		st := l.Stats()
+		return st.LinesTx == 2 && st.Duplicates == 1
+	})
+
+	// a is killed: its file stays until b finds it stale.
+	killed := time.Now()
+	a.cmd.Process.Kill()
+	a.cmd.Wait()
+	if _, err := os.Stat(a.path); err != nil {
+		t.Fatalf("the killed sender's file is gone at once: %v", err)
+	}
+	deadline := killed.Add(StatsStale + 2*time.Second + 2*StatsHeartbeat)
+	for {
+		if _, err := os.Stat(b.path); err != nil {
+			t.Fatalf("the running sender's file: %v\n%s", err, b.out)
+		}
+		_, err := os.Stat(a.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed sender's file is still there %v after: %v\n%s", time.Since(killed), err, b.out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Its time is in whole seconds: the file can look up to a second
+	// older than it is.
+	if d := time.Since(killed); d < StatsStale-time.Second-2*StatsHeartbeat {
+		t.Errorf("the killed sender's file was swept %v after, before it was stale", d)
+	}
+
+	// b stops: no file is left.
+	b.in.Close()
+	if err := b.cmd.Wait(); err != nil {
+		t.Fatalf("sender: %v\n%s", err, b.out)
+	}
+	// All b wrote is read once it is waited for.
+	if b.out.count(filepath.Base(a.path)+": removed, not rewritten for ") != 1 {
+		t.Errorf("the sweep is not logged:\n%s", b.out)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "relay-*")); len(left) != 0 {
+		t.Errorf("files left: %q", left)
 	}
 }

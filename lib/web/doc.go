@@ -49,8 +49,9 @@
 // through package node (one open node, refreshed at most every
 // RefreshEvery, under a read-write lock: queries share it, a refresh has it
 // alone, and no lock is held while writing to a client), and rejects.log
-// and the relay's stats files through an os.Root on the chain directory
-// under their fixed names. /bin/NAME
+// and the relay's stats files through an os.Root on the chain directory,
+// rejects.log under its fixed name, the stats files under the names of
+// the directory's listing that match relay-(listen|send)-PID.json. /bin/NAME
 // serves NAME only when it matches cnj-[a-z0-9-]+ and is a regular,
 // executable file directly in the binaries directory, opened through an
 // os.Root on that directory, so nothing outside it (key files, the chain,
@@ -63,15 +64,21 @@
 //
 // # Relay traffic
 //
-// /metrics reports the relay's traffic from the stats files cnj-relay
-// listen and send write in the chain directory (relay-listen.json and
-// relay-send.json, cnj-format(5)), labelled direction="in" and "out". A
-// missing file means no relay metrics of that direction; one that cannot
-// be read (not a regular file, over 64 KiB, not one JSON object with a
-// time and a pid, a negative or fractional count) is logged and left out,
-// and the rest of /metrics is answered. A file older than RelayStale is
-// that of a relay that stopped: cnj_relay_running is 0 and the gauges
-// (cnj_relay_peers, cnj_relay_peers_connected) are 0, while the counters
-// keep their last values. A restarted relay counts from 0 again, which
-// Prometheus takes as a counter reset.
+// /metrics reports the relay's traffic from the stats files that each
+// cnj-relay listen and send process writes in the chain directory
+// (relay-listen-PID.json and relay-send-PID.json, cnj-format(5)),
+// labelled direction="in" and "out": the files are found by listing the
+// directory through the os.Root, and the counters and gauges of the fresh
+// files of a direction are summed. cnj_relay_running is the number of
+// fresh files of the direction, always reported (0: none runs); the other
+// relay metrics of a direction are reported only while one runs. A file
+// more than RelayStale away from now is that of a relay that was killed:
+// it is left out entirely, counters too, until a relay removes it. A
+// relay that stops removes its file, and its counts leave the sums; a
+// restarted relay counts from 0. Prometheus takes either as a counter
+// reset. At most 64 files of a direction are read, the newest by
+// modification time, and more are logged. A file that cannot be read
+// (not a regular file, over 64 KiB, not one JSON object with a time and
+// the pid of its name, a negative or fractional count) is logged and left
+// out, and the rest of /metrics is answered.
 package web

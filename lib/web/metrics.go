@@ -161,18 +161,26 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 // labelEscaper escapes a label value of the text format.
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
-// The relay's stats files (cnj-format(5)): what cnj-relay listen and send
-// counted, read through the os.Root on the chain directory under these
-// fixed names only, each at most maxRelayStats bytes.
+// The relay's stats files (cnj-format(5)): one per cnj-relay process,
+// relay-listen-PID.json and relay-send-PID.json, found by listing the chain
+// directory through the os.Root and read through it; at most
+// maxRelayFiles of each direction, each at most maxRelayStats bytes.
 const (
-	relayListenStats = "relay-listen.json"
-	relaySendStats   = "relay-send.json"
-	maxRelayStats    = 64 << 10
+	maxRelayStats = 64 << 10
+	maxRelayFiles = 64
 )
 
-// RelayStale is the age of a relay stats file beyond which its relay is
-// taken as stopped: a running relay rewrites its file at least every 5
-// seconds. The gauges of a stale file are reported as 0.
+// relayDirections are the two kinds of stats file, NAME-PID.json, and
+// the direction label of each.
+var relayDirections = []struct{ name, label string }{
+	{"relay-listen", "in"},
+	{"relay-send", "out"},
+}
+
+// RelayStale is the age of a relay stats file beyond which its process is
+// taken as gone: a running relay rewrites its file at least every 5
+// seconds, and removes it when it stops; the file of one that was killed
+// stays until another relay removes it. A stale file is left out.
 var RelayStale = 15 * time.Second
 
 // relayStats is a relay stats file: the fields of both directions; those
@@ -201,12 +209,73 @@ type relayStats struct {
 	NotReading uint64 `json:"not_reading"`
 }
 
-// readRelayStats reads the stats file name: nil, nil when there is none.
-func (s *Server) readRelayStats(name string) (*relayStats, error) {
-	f, err := s.st.root.Open(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+// add adds the counts and gauges of o to st.
+func (st *relayStats) add(o *relayStats) {
+	st.Peers += o.Peers
+	st.Connected += o.Connected
+	st.Accepted += o.Accepted
+	st.RefusedCutOff += o.RefusedCutOff
+	st.RefusedLimit += o.RefusedLimit
+	st.HelloFailed += o.HelloFailed
+	st.CutOffs += o.CutOffs
+	st.LinesTx += o.LinesTx
+	st.LinesBlock += o.LinesBlock
+	st.Bytes += o.Bytes
+	st.Duplicates += o.Duplicates
+	st.BadLines += o.BadLines
+	st.QueueFull += o.QueueFull
+	st.NotReading += o.NotReading
+}
+
+// relayStatsPID returns the process id of the stats file name of the
+// kind kind (KIND-PID.json, PID a decimal over 0 without leading zeros),
+// or false when name is not one.
+func relayStatsPID(kind, name string) (int64, bool) {
+	digits, ok := strings.CutPrefix(name, kind+"-")
+	if !ok {
+		return 0, false
 	}
+	digits, ok = strings.CutSuffix(digits, ".json")
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || pid <= 0 || strconv.FormatInt(pid, 10) != digits {
+		return 0, false
+	}
+	return pid, true
+}
+
+// listRelayStats returns the entries of the chain directory named as
+// stats files, by direction (the index in relayDirections).
+func (s *Server) listRelayStats() ([][]fs.DirEntry, error) {
+	d, err := s.st.root.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	files := make([][]fs.DirEntry, len(relayDirections))
+	for {
+		ents, err := d.ReadDir(256)
+		for _, e := range ents {
+			for i, k := range relayDirections {
+				if _, ok := relayStatsPID(k.name, e.Name()); ok {
+					files[i] = append(files[i], e)
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return files, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readRelayStats reads the stats file name of process pid.
+func (s *Server) readRelayStats(name string, pid int64) (*relayStats, error) {
+	f, err := s.st.root.Open(name)
 	if err != nil {
 		return nil, err
 	}
@@ -232,40 +301,89 @@ func (s *Server) readRelayStats(name string) (*relayStats, error) {
 	if st.Time <= 0 || st.PID <= 0 {
 		return nil, errors.New("no time or pid")
 	}
+	if st.PID != pid {
+		return nil, errors.New("pid " + strconv.FormatInt(st.PID, 10) + " in the file of process " + strconv.FormatInt(pid, 10))
+	}
 	return &st, nil
 }
 
-// relayMetrics appends the relay traffic of the stats files that could be
-// read; a file that cannot is logged and left out.
-func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
-	type dir struct {
-		label string // the direction label
-		st    *relayStats
-		fresh bool
+// relayDir is the traffic of one direction: the sum of its fresh files.
+type relayDir struct {
+	label   string // the direction label
+	running uint64 // fresh files summed
+	oldest  int64  // the time of the oldest
+	sum     relayStats
+}
+
+// readRelayDir sums the fresh stats files ents of the kind kind: the
+// maxRelayFiles newest by modification time when there are more
+// (logged). A file that cannot be read is logged and left out; a stale
+// one is left out.
+func (s *Server) readRelayDir(kind, label string, ents []fs.DirEntry, now time.Time) relayDir {
+	d := relayDir{label: label}
+	if len(ents) > maxRelayFiles {
+		s.log.Printf("metrics: %d %s-*.json files: reading the %d newest", len(ents), kind, maxRelayFiles)
+		mtime := make(map[string]time.Time, len(ents))
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil {
+				mtime[e.Name()] = fi.ModTime()
+			}
+		}
+		slices.SortFunc(ents, func(a, b fs.DirEntry) int { return mtime[b.Name()].Compare(mtime[a.Name()]) })
+		ents = ents[:maxRelayFiles]
 	}
-	var dirs []dir
-	now := time.Now()
-	for _, d := range []struct{ name, label string }{{relayListenStats, "in"}, {relaySendStats, "out"}} {
-		st, err := s.readRelayStats(d.name)
+	for _, e := range ents {
+		pid, _ := relayStatsPID(kind, e.Name())
+		var st *relayStats
+		var err error
+		if e.Type().IsRegular() { // not opened otherwise: a FIFO would block
+			st, err = s.readRelayStats(e.Name(), pid)
+		} else {
+			err = errors.New("not a regular file")
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // its relay stopped since the listing
+		}
 		if err != nil {
-			s.log.Printf("metrics: %s: %v", d.name, err)
+			s.log.Printf("metrics: %s: %v", e.Name(), err)
 			continue
 		}
-		if st != nil {
-			dirs = append(dirs, dir{d.label, st, now.Sub(time.Unix(st.Time, 0)) <= RelayStale})
+		if now.Sub(time.Unix(st.Time, 0)).Abs() > RelayStale {
+			continue
 		}
+		d.sum.add(st)
+		if d.running == 0 || st.Time < d.oldest {
+			d.oldest = st.Time
+		}
+		d.running++
 	}
-	if len(dirs) == 0 {
+	return d
+}
+
+// relayMetrics appends the relay traffic: for each direction, the sum of
+// the fresh stats files that could be read.
+func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
+	files, err := s.listRelayStats()
+	if err != nil {
+		s.log.Printf("metrics: relay stats files: %v", err)
 		return
+	}
+	now := time.Now()
+	dirs := make([]relayDir, len(relayDirections))
+	for i, k := range relayDirections {
+		dirs[i] = s.readRelayDir(k.name, k.label, files[i], now)
 	}
 	type sample struct {
 		labels string // after direction
 		v      uint64
 	}
-	family := func(name, typ, help string, only string, samples func(d dir) []sample) {
+	// family writes the samples of the directions with a relay running
+	// (of every direction with all) and of only when set.
+	family := func(name, typ, help string, only string, all bool, samples func(d *relayDir) []sample) {
 		header := false
-		for _, d := range dirs {
-			if only != "" && d.label != only {
+		for i := range dirs {
+			d := &dirs[i]
+			if only != "" && d.label != only || d.running == 0 && !all {
 				continue
 			}
 			for _, x := range samples(d) {
@@ -278,47 +396,36 @@ func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help strin
 		}
 	}
 	one := func(v uint64) []sample { return []sample{{"", v}} }
-	gauge := func(d dir, v uint64) []sample {
-		if !d.fresh {
-			v = 0
-		}
-		return one(v)
-	}
-	family("cnj_relay_running", "gauge", "1 if the relay rewrote its stats file in the last "+RelayStale.String()+", else 0.", "",
-		func(d dir) []sample {
-			if d.fresh {
-				return one(1)
-			}
-			return one(0)
+	family("cnj_relay_running", "gauge", "Relay processes of the direction that rewrote their stats file in the last "+RelayStale.String()+".", "", true,
+		func(d *relayDir) []sample { return one(d.running) })
+	family("cnj_relay_stats_timestamp_seconds", "gauge", "When the least recent of the stats files summed was written.", "", false,
+		func(d *relayDir) []sample { return one(uint64(d.oldest)) })
+	family("cnj_relay_peers", "gauge", "Peers the cnj-relay send processes keep a connection to, connected or not, summed.", "out", false,
+		func(d *relayDir) []sample { return one(d.sum.Peers) })
+	family("cnj_relay_peers_connected", "gauge", "Peers connected now, past their hello, summed over the processes.", "", false,
+		func(d *relayDir) []sample { return one(d.sum.Connected) })
+	family("cnj_relay_connections_accepted_total", "counter", "Connections the listeners took within their limits.", "in", false,
+		func(d *relayDir) []sample { return one(d.sum.Accepted) })
+	family("cnj_relay_connections_refused_total", "counter", "Connections the listeners refused or closed before a hello of this network, by reason.", "in", false,
+		func(d *relayDir) []sample {
+			return []sample{{`,reason="cut_off"`, d.sum.RefusedCutOff}, {`,reason="limit"`, d.sum.RefusedLimit}, {`,reason="hello"`, d.sum.HelloFailed}}
 		})
-	family("cnj_relay_stats_timestamp_seconds", "gauge", "When the relay last wrote its stats file.", "",
-		func(d dir) []sample { return one(uint64(d.st.Time)) })
-	family("cnj_relay_peers", "gauge", "Peers cnj-relay send keeps a connection to, connected or not (0 when it is not running).", "out",
-		func(d dir) []sample { return gauge(d, d.st.Peers) })
-	family("cnj_relay_peers_connected", "gauge", "Peers connected now, past their hello (0 when the relay is not running).", "",
-		func(d dir) []sample { return gauge(d, d.st.Connected) })
-	family("cnj_relay_connections_accepted_total", "counter", "Connections the listener took within its limits.", "in",
-		func(d dir) []sample { return one(d.st.Accepted) })
-	family("cnj_relay_connections_refused_total", "counter", "Connections the listener refused or closed before a hello of this network, by reason.", "in",
-		func(d dir) []sample {
-			return []sample{{`,reason="cut_off"`, d.st.RefusedCutOff}, {`,reason="limit"`, d.st.RefusedLimit}, {`,reason="hello"`, d.st.HelloFailed}}
+	family("cnj_relay_lines_total", "counter", "Transaction and block lines: new ones passed on (in), written to a peer, once per peer (out).", "", false,
+		func(d *relayDir) []sample {
+			return []sample{{`,kind="tx"`, d.sum.LinesTx}, {`,kind="block"`, d.sum.LinesBlock}}
 		})
-	family("cnj_relay_lines_total", "counter", "Transaction and block lines: new ones passed on (in), written to a peer, once per peer (out).", "",
-		func(d dir) []sample {
-			return []sample{{`,kind="tx"`, d.st.LinesTx}, {`,kind="block"`, d.st.LinesBlock}}
-		})
-	family("cnj_relay_bytes_total", "counter", "Bytes of lines read from peers (in) or written to them (out), keep-alives included.", "",
-		func(d dir) []sample { return one(d.st.Bytes) })
-	family("cnj_relay_dropped_total", "counter", "Lines not passed on (in) or not sent (out), by reason.", "",
-		func(d dir) []sample {
-			x := []sample{{`,reason="duplicate"`, d.st.Duplicates}, {`,reason="bad_line"`, d.st.BadLines}}
+	family("cnj_relay_bytes_total", "counter", "Bytes of lines read from peers (in) or written to them (out), keep-alives included.", "", false,
+		func(d *relayDir) []sample { return one(d.sum.Bytes) })
+	family("cnj_relay_dropped_total", "counter", "Lines not passed on (in) or not sent (out), by reason.", "", false,
+		func(d *relayDir) []sample {
+			x := []sample{{`,reason="duplicate"`, d.sum.Duplicates}, {`,reason="bad_line"`, d.sum.BadLines}}
 			if d.label == "out" {
-				x = append(x, sample{`,reason="queue_full"`, d.st.QueueFull})
+				x = append(x, sample{`,reason="queue_full"`, d.sum.QueueFull})
 			}
 			return x
 		})
-	family("cnj_relay_cut_offs_total", "counter", "Times the listener cut a peer IP off for its rejects.", "in",
-		func(d dir) []sample { return one(d.st.CutOffs) })
-	family("cnj_relay_peers_dropped_total", "counter", "Peers cnj-relay send dropped, by reason.", "out",
-		func(d dir) []sample { return []sample{{`,reason="not_reading"`, d.st.NotReading}} })
+	family("cnj_relay_cut_offs_total", "counter", "Times the listeners cut a peer IP off for its rejects.", "in", false,
+		func(d *relayDir) []sample { return one(d.sum.CutOffs) })
+	family("cnj_relay_peers_dropped_total", "counter", "Peers the cnj-relay send processes dropped, by reason.", "out", false,
+		func(d *relayDir) []sample { return []sample{{`,reason="not_reading"`, d.sum.NotReading}} })
 }
