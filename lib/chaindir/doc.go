@@ -21,6 +21,9 @@
 //	peers                 HOST:PORT, one per line
 //	rejects.log           JSON lines: what was refused, from whom, why
 //	lost/                 block lines Reindex set aside (see Reindex)
+//	relay-listen-PID.json, relay-send-PID.json
+//	                      a running cnj-relay's traffic counters, for
+//	                      cnj-serve's /metrics (package relay; not read here)
 //
 // Segments are numbered from 000000 without a gap. A writer appends to the
 // last one until it reaches SegmentSize (16 MiB), then starts the next; the
