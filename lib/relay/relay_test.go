@@ -232,6 +232,10 @@ func TestExchange(t *testing.T) {
 		b, _ := os.ReadFile(peersPath(l.dir))
 		return string(b) == "127.0.0.1:5050\n"
 	})
+	// The listener logs after it wrote the file: wait for the line too.
+	waitFor(t, "the peer logged", time.Second, func() bool {
+		return l.log.count("127.0.0.1: new peer 127.0.0.1:5050 recorded") >= 1
+	})
 	if l.log.count("127.0.0.1: new peer 127.0.0.1:5050 recorded") != 1 {
 		t.Errorf("listener log:\n%s", l.log)
 	}
