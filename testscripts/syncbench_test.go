@@ -1,10 +1,14 @@
 package testscripts
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,8 +25,9 @@ import (
 // CNJ_SYNC_BENCH_TXS=1000000). It reports transfers per second, the
 // machine's batch signature verification limit on every core
 // (chainsynctest.RawVerifyRate, the better of a measurement before and
-// one after each sync), their ratio, and the peak resident set of
-// cnj-sync (getrusage of the exited process).
+// one after each sync), their ratio, the peak resident set of cnj-sync
+// (getrusage of the exited process), and the CPU time each of the two
+// processes spent.
 func BenchmarkSyncLoopback(b *testing.B) {
 	const ip = "127.0.0.150"
 	root := b.TempDir()
@@ -38,7 +43,7 @@ func BenchmarkSyncLoopback(b *testing.B) {
 	want := srcDir.Chain().Tip()
 	srcDir.Close()
 
-	startProc(b, root, "exec cnj-serve --listen "+ip+":56230 --chain src")
+	srv := startProc(b, root, "exec cnj-serve --listen "+ip+":56230 --chain src")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get("http://" + ip + ":56230/api/blocks/tip/height")
@@ -61,7 +66,7 @@ func BenchmarkSyncLoopback(b *testing.B) {
 		}
 		return rate
 	}
-	var synced, limit time.Duration
+	var synced, limit, syncCPU, serveCPU time.Duration
 	var peakRSS int64
 	b.ResetTimer()
 	for i := range b.N {
@@ -70,6 +75,7 @@ func BenchmarkSyncLoopback(b *testing.B) {
 		dst := filepath.Join(root, fmt.Sprint("dst", i))
 		cmd := exec.Command(filepath.Join(BinDir(), "cnj-sync"), "-q", "--chain", dst, "--from", ip+":56230")
 		cmd.Env = netEnv()
+		served := cpuTime(b, srv.cmd.Process.Pid)
 		b.StartTimer()
 		begin := time.Now()
 		out, err := cmd.CombinedOutput()
@@ -81,6 +87,8 @@ func BenchmarkSyncLoopback(b *testing.B) {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			peakRSS = max(peakRSS, ru.Maxrss) // KiB on Linux
 		}
+		syncCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		serveCPU += cpuTime(b, srv.cmd.Process.Pid) - served
 		d, err := chaindir.Open(dst)
 		if err != nil {
 			b.Fatal(err)
@@ -102,4 +110,25 @@ func BenchmarkSyncLoopback(b *testing.B) {
 	b.ReportMetric(float64(b.N*src.Txs)/limit.Seconds(), "raw-verifies/s")
 	b.ReportMetric(limit.Seconds()/secs, "ratio-vs-raw-verify")
 	b.ReportMetric(float64(peakRSS)/1024, "peak-RSS-MB")
+	b.ReportMetric(syncCPU.Seconds()/float64(b.N), "sync-cpu-s")
+	b.ReportMetric(serveCPU.Seconds()/float64(b.N), "serve-cpu-s")
+}
+
+// cpuTime is the CPU time (user and system) a running process has used,
+// from /proc/PID/stat.
+func cpuTime(b *testing.B, pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses: utime
+	// and stime are the 12th and 13th of them, in clock ticks (100 a
+	// second on Linux).
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(f) < 13 {
+		b.Fatalf("/proc/%d/stat: %q", pid, data)
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
 }

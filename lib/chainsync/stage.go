@@ -90,59 +90,60 @@ func (s *syncer) download(ctx context.Context, ps *peerState, fork *chain.Node) 
 
 	r := jsonl.NewReader(body, maxLine)
 	report := s.progress(ps.addr, Download, want)
+	// The lines come in batches, decoded and their proofs (and, while the
+	// branch is a side branch, their bodies) checked on every core; then
+	// each is checked against the one before, in order.
 	for {
-		line, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		n := r.Line()
-		if err != nil {
-			if rule.CodeOf(err) != "" {
+		batch, readErr := s.readLines(r)
+		blocks := s.decode(batch, full)
+		for i, line := range batch {
+			if height == to {
+				return nil, fmt.Errorf("/api/chain: more than the %d blocks asked for", want)
+			}
+			n, b := line.n, blocks[i]
+			if b.err != nil {
+				return nil, fmt.Errorf("/api/chain line %d: %w", n, b.err)
+			}
+			if err := s.checkLink(b.b, prev, height); err != nil {
 				return nil, fmt.Errorf("/api/chain line %d: %w", n, err)
 			}
-			return nil, err
-		}
-		if r.Torn() {
-			return nil, fmt.Errorf("/api/chain: cut short: line %d has no newline", n)
-		}
-		if height == to {
-			return nil, fmt.Errorf("/api/chain: more than the %d blocks asked for", want)
-		}
-		b, err := block.Parse(line)
-		if err != nil {
-			return nil, fmt.Errorf("/api/chain line %d: %w", n, err)
-		}
-		b.Size = len(line)
-		if err := s.checkLink(b, prev, height); err != nil {
-			return nil, fmt.Errorf("/api/chain line %d: %w", n, err)
-		}
-		if full {
-			ctx := &consensus.Context{Branch: points, ParentIndex: height, Now: s.n.Now()}
-			err := consensus.CheckHeader(b, ctx, s.p)
-			if err == nil {
-				_, err = consensus.CheckBody(b, s.p)
+			if b.proofErr != nil {
+				return nil, fmt.Errorf("/api/chain line %d: %w", n, b.proofErr)
 			}
-			if err != nil {
-				return nil, fmt.Errorf("block %d (%x): %w", b.Index, b.Hash[:8], err)
+			if full {
+				ctx := &consensus.Context{Branch: points, ParentIndex: height, Now: s.n.Now()}
+				err := consensus.CheckHeader(b.b, ctx, s.p)
+				if err == nil {
+					_, err = consensus.CheckBody(b.b, s.p) // prechecked by decode
+				}
+				if err != nil {
+					return nil, fmt.Errorf("block %d (%x): %w", b.b.Index, b.b.Hash[:8], err)
+				}
+				points = append(points, pow.Point{Timestamp: b.b.Timestamp, Target: b.b.Target})
+				if len(points) > 2*span {
+					points = append(points[:0:0], points[len(points)-span:]...)
+				}
 			}
-			points = append(points, pow.Point{Timestamp: b.Timestamp, Target: b.Target})
-			if len(points) > 2*span {
-				points = append(points[:0:0], points[len(points)-span:]...)
+			work.Add(work, pow.Work(&b.b.Target))
+			if full && work.Cmp(localWork) > 0 {
+				full = false // from here on the blocks extend the new tip
 			}
+			if _, err := w.Write(line.raw); err != nil {
+				return nil, local(err)
+			}
+			if err := w.WriteByte('\n'); err != nil {
+				return nil, local(err)
+			}
+			prev, height = b.b.Hash, b.b.Index
+			st.blocks++
 		}
-		work.Add(work, pow.Work(&b.Target))
-		if full && work.Cmp(localWork) > 0 {
-			full = false // from here on the blocks extend the new tip
-		}
-		if _, err := w.Write(line); err != nil {
-			return nil, local(err)
-		}
-		if err := w.WriteByte('\n'); err != nil {
-			return nil, local(err)
-		}
-		prev, height = b.Hash, b.Index
-		st.blocks++
 		report(st.blocks)
+		if readErr == io.EOF {
+			break
+		}
+		if readErr != nil {
+			return nil, readErr
+		}
 	}
 	if height != to {
 		return nil, fmt.Errorf("/api/chain: cut short: %d of the %d blocks asked for", st.blocks, want)
@@ -163,8 +164,8 @@ func (s *syncer) download(ctx context.Context, ps *peerState, fork *chain.Node) 
 }
 
 // checkLink checks what a block line of the download must be without any
-// context but its parent: the next height on prev, a proof of work that
-// is its header's and meets a target within the network's limit.
+// context but its parent: the next height on prev, a target within the
+// network's limit. Its proof of work is checked by decode.
 func (s *syncer) checkLink(b *block.Block, prev [32]byte, height uint64) error {
 	if b.Index != height+1 {
 		return rule.Errorf(rule.BadIndex, "block %x has index %d, want %d", b.Hash[:8], b.Index, height+1)
@@ -175,7 +176,93 @@ func (s *syncer) checkLink(b *block.Block, prev [32]byte, height uint64) error {
 	if bytes.Compare(b.Target[:], s.p.InitialTarget[:]) > 0 {
 		return rule.Errorf(rule.BadTarget, "block %d (%x): target %x above the network's limit", b.Index, b.Hash[:8], b.Target[:8])
 	}
-	return consensus.CheckProof(b)
+	return nil
+}
+
+// A downloaded line, and its number in the answer.
+type rawLine struct {
+	raw []byte
+	n   int
+}
+
+// downloadBatch bounds a batch of downloaded lines: blocks and bytes.
+const (
+	downloadBatch      = 256
+	downloadBatchBytes = 4 << 20
+)
+
+// readLines reads the next batch of lines of the download. With the lines
+// read before it, it returns io.EOF at the end of the answer, or the error
+// that ended it: a line over the limit, a read error, a last line cut
+// short.
+func (s *syncer) readLines(r *jsonl.Reader) ([]rawLine, error) {
+	var batch []rawLine
+	size := 0
+	for len(batch) < downloadBatch && size < downloadBatchBytes {
+		line, err := r.Next()
+		if err == io.EOF {
+			return batch, io.EOF
+		}
+		n := r.Line()
+		if err != nil {
+			if rule.CodeOf(err) != "" {
+				return batch, fmt.Errorf("/api/chain line %d: %w", n, err)
+			}
+			return batch, err
+		}
+		if r.Torn() {
+			return batch, fmt.Errorf("/api/chain: cut short: line %d has no newline", n)
+		}
+		batch = append(batch, rawLine{bytes.Clone(line), n})
+		size += len(line)
+	}
+	return batch, nil
+}
+
+// decoded is a downloaded line decoded, or why it is not a block, and
+// whether its proof of work holds.
+type decoded struct {
+	b        *block.Block
+	err      error
+	proofErr error
+}
+
+// decode decodes a batch of lines and checks each proof of work, on every
+// core; with bodies set, it also prechecks each block's body (signatures
+// included: consensus.Precheck), for CheckBody to find done.
+func (s *syncer) decode(batch []rawLine, bodies bool) []decoded {
+	out := make([]decoded, len(batch))
+	each(len(batch), func(i int) {
+		b, err := block.Parse(batch[i].raw)
+		if err != nil {
+			out[i].err = err
+			return
+		}
+		out[i].b = b
+		out[i].proofErr = consensus.CheckProof(b)
+		if bodies && out[i].proofErr == nil {
+			consensus.Precheck(b, s.p) // an error is found again by CheckBody
+		}
+	})
+	return out
+}
+
+// each runs f(0) ... f(n-1) on every core and waits for them.
+func each(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.NumCPU(), n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // submit hands the staged blocks to the node in batches (node.Submit,
@@ -297,27 +384,15 @@ func (s *syncer) readBatches(ctx context.Context, st *staged, from netip.Addr, o
 func (s *syncer) prepare(lines [][]byte, first int, from netip.Addr) ([]node.Item, error) {
 	items := make([]node.Item, len(lines))
 	errs := make([]error, len(lines))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.NumCPU(), len(lines)) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(lines) {
-					return
-				}
-				b, err := block.Parse(lines[i])
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				b.Size = len(lines[i])
-				consensus.Precheck(b, s.p) // an error is found again by Submit
-				items[i] = node.Item{Line: &wire.Line{Raw: lines[i], Block: b}, Number: first + i, From: from}
-			}
-		})
-	}
-	wg.Wait()
+	each(len(lines), func(i int) {
+		b, err := block.Parse(lines[i])
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		consensus.Precheck(b, s.p) // an error is found again by Submit
+		items[i] = node.Item{Line: &wire.Line{Raw: lines[i], Block: b}, Number: first + i, From: from}
+	})
 	for i, err := range errs {
 		if err != nil {
 			return nil, local(fmt.Errorf("reading the stage file back: line %d: %w", first+i, err))
