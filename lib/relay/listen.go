@@ -397,6 +397,13 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 		if len(line) == 0 {
 			continue // keep-alive
 		}
+		// In a full mesh most lines are echoes of one already passed on:
+		// the very same bytes decoded well then, so drop them before
+		// decoding again.
+		if l.seen.Has(line) {
+			l.stats.duplicates.Add(1)
+			continue
+		}
 		rec, err := wire.Decode(line, l.cfg.Params)
 		if err == nil && rec.From.IsValid() {
 			err = rule.Errorf(rule.BadJSON, "a peer's line carries a sender tag")

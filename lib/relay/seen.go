@@ -58,6 +58,15 @@ func (s *Seen) Add(line []byte) bool {
 	return true
 }
 
+// Has reports whether line is in the set, without adding it.
+func (s *Seen) Has(line []byte) bool {
+	k := s.Key(line)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.set[k]
+	return ok
+}
+
 // Len returns the number of lines remembered.
 func (s *Seen) Len() int {
 	s.mu.Lock()

@@ -23,8 +23,14 @@ func TestSeen(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewSeen(tt.size)
 			for i, a := range tt.adds {
+				if has := s.Has([]byte(a)); has == tt.want[i] {
+					t.Errorf("Has #%d (%q) = %v before an Add that reports %v", i, a, has, tt.want[i])
+				}
 				if got := s.Add([]byte(a)); got != tt.want[i] {
 					t.Errorf("Add #%d (%q) = %v, want %v", i, a, got, tt.want[i])
+				}
+				if !s.Has([]byte(a)) {
+					t.Errorf("Has #%d (%q) = false after Add", i, a)
 				}
 			}
 			if s.Len() > max(tt.size, 1) {
