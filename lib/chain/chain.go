@@ -26,9 +26,11 @@ type Loc struct {
 
 // Store keeps blocks durably. package chaindir implements it on disk.
 type Store interface {
-	// Put makes b durable (fsync) and returns where it is. The chain calls
-	// it once for every block it keeps (main or side branch), before it
-	// reports the block accepted. line is b's JSON line.
+	// Put stores b and returns where it is. The chain calls it once for
+	// every block it keeps (main or side branch). The block must be
+	// durable (fsync) before the caller reports it accepted: at once, or
+	// for a batch (package chaindir: when its Write ends). line is b's
+	// JSON line.
 	Put(b *block.Block, line []byte) (Loc, error)
 	// Get reads back the block stored at loc.
 	Get(loc Loc) (*block.Block, error)

@@ -558,6 +558,21 @@ func parseBlock(genesis [32]byte, line []byte) (*block.Block, error) {
 	return b, nil
 }
 
+// Line returns the stored line of block n of the chain, as it was
+// accepted, checking only that it is whole (length and newline), not that
+// it decodes to n: for passing blocks on to a peer, which checks them all.
+// chain.Chain.Block reads a block and checks it.
+func (d *Dir) Line(n *chain.Node) ([]byte, error) {
+	if n.Parent == nil {
+		return nil, errors.New("chaindir: genesis has no block line")
+	}
+	line, err := d.segs.readLine(n.Loc.Segment, n.Loc.Offset, n.Loc.Length)
+	if errors.Is(err, errShort) || errors.Is(err, errNoNewline) {
+		return nil, corruptf(d.segFile(n.Loc.Segment), d.lineOf(n.Loc), "%v: %s", err, reindexHint)
+	}
+	return line, err
+}
+
 // get reads and checks the block at loc (Store.Get).
 func (d *Dir) get(loc chain.Loc) (*block.Block, error) {
 	var want *[32]byte

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/klauspost/compress/zstd"
 )
@@ -47,7 +46,9 @@ func acceptsZstd(h []string) bool {
 
 // download answers /api/chain?from=H[&to=H2]: the main-chain block lines
 // from height H (default 1) to H2 (default the tip; above it, the tip), as
-// the chain was when the request came. The body is written a piece at a
+// the chain was when the request came, each line as the directory stores
+// it (the syncing peer checks every block; this side checks each line is
+// whole). The body is written a piece at a
 // time, never held whole; an error after the first piece cuts the
 // connection.
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
@@ -103,8 +104,8 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		out = enc
 	}
 	buf := make([]byte, 0, scanBytes+64<<10)
-	err = s.st.scan(path, func(nd *chain.Node, b *block.Block) error {
-		buf = append(b.AppendJSON(buf), '\n')
+	err = s.st.scanLines(path, func(nd *chain.Node, line []byte) error {
+		buf = append(append(buf, line...), '\n')
 		return nil
 	}, func() error {
 		extendWrite(rc, end)

@@ -266,19 +266,39 @@ var scanBytes = 1 << 20
 // piece, and at the end, it calls flush without the lock. fn may return
 // errStop to end the scan early (scan then returns nil).
 func (st *chainState) scan(path []*chain.Node, fn func(*chain.Node, *block.Block) error, flush func() error) error {
+	return st.scanEach(path, func(n *node.Node, nd *chain.Node) error {
+		b, err := n.Chain().Block(nd)
+		if err != nil {
+			return err
+		}
+		return fn(nd, b)
+	}, flush)
+}
+
+// scanLines is scan with each block's line as stored (chaindir.Dir.Line:
+// checked whole, not decoded), for passing blocks on.
+func (st *chainState) scanLines(path []*chain.Node, fn func(*chain.Node, []byte) error, flush func() error) error {
+	return st.scanEach(path, func(n *node.Node, nd *chain.Node) error {
+		line, err := n.Dir.Line(nd)
+		if err != nil {
+			return err
+		}
+		return fn(nd, line)
+	}, flush)
+}
+
+// scanEach runs read on each block of path under the read lock, in pieces
+// of about scanBytes, calling flush without the lock after each piece.
+func (st *chainState) scanEach(path []*chain.Node, read func(*node.Node, *chain.Node) error, flush func() error) error {
 	for i := 0; i < len(path); {
 		n := st.rlock()
 		if n == nil {
 			return errUnavailable
 		}
-		c := n.Chain()
 		var err error
-		for read := 0; i < len(path) && read < scanBytes && err == nil; i++ {
-			var b *block.Block
-			if b, err = c.Block(path[i]); err == nil {
-				err = fn(path[i], b)
-			}
-			read += int(path[i].Loc.Length)
+		for size := 0; i < len(path) && size < scanBytes && err == nil; i++ {
+			err = read(n, path[i])
+			size += int(path[i].Loc.Length)
 		}
 		st.runlock()
 		if errors.Is(err, errStop) {
