@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -23,7 +22,6 @@ import (
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
-	"github.com/coniunctum/cnj/lib/pow/midstate"
 	"github.com/coniunctum/cnj/lib/tx"
 	"github.com/coniunctum/cnj/lib/wire"
 )
@@ -84,31 +82,19 @@ func open(t testing.TB, dir string) *node.Node {
 // stored.
 func forge(t testing.TB, n *node.Node, miner string, txs []*tx.Tx) *block.Block {
 	t.Helper()
-	p := n.Params()
-	b := n.Template(miner)
-	if txs != nil {
-		var fees uint64
-		for _, x := range txs {
-			fees += x.Fee
-		}
-		b.Txs = txs
-		b.Reward.Amount = p.Subsidy(b.Index) + fees
-		b.MerkleRoot = block.MerkleRoot(p.Hash(), &b.Reward, b.Txs)
+	b, err := chainsynctest.Forge(n, miner, txs)
+	if err != nil {
+		t.Fatal(err)
 	}
-	prove(t, b)
 	return b
 }
 
 // prove finds the proof of b's header.
 func prove(t testing.TB, b *block.Block) {
 	t.Helper()
-	prefix := b.Prefix()
-	ms := midstate.New(prefix[:])
-	proof, hash, ok := ms.Search(block.PrefixSize, 0, math.MaxUint64, &b.Target)
-	if !ok {
-		t.Fatal("no proof")
+	if err := chainsynctest.Prove(b); err != nil {
+		t.Fatal(err)
 	}
-	b.Proof, b.Hash = proof, hash
 }
 
 // mine adds k blocks paying miner on n's tip, with the mempool's transfers.

@@ -136,9 +136,10 @@ func Build(dir string, blocks, txs int) (*Chain, error) {
 	return c, n.Close()
 }
 
-// addForged builds the next block on n's tip paying miner and carrying
-// txs (nil: the mempool's), finds its proof and stores it.
-func addForged(n *node.Node, miner string, txs []*tx.Tx) error {
+// Forge builds the next block on n's tip paying miner and carrying txs
+// (nil: the mempool's, as cnj-mine takes them) and finds its proof; it is
+// not stored.
+func Forge(n *node.Node, miner string, txs []*tx.Tx) (*block.Block, error) {
 	p := n.Params()
 	b := n.Template(miner)
 	if txs != nil {
@@ -150,6 +151,11 @@ func addForged(n *node.Node, miner string, txs []*tx.Tx) error {
 		b.Reward.Amount = p.Subsidy(b.Index) + fees
 		b.MerkleRoot = block.MerkleRoot(p.Hash(), &b.Reward, b.Txs)
 	}
+	return b, Prove(b)
+}
+
+// Prove finds the proof of b's header and sets b's Proof and Hash.
+func Prove(b *block.Block) error {
 	prefix := b.Prefix()
 	ms := midstate.New(prefix[:])
 	proof, hash, ok := ms.Search(block.PrefixSize, 0, math.MaxUint64, &b.Target)
@@ -157,6 +163,15 @@ func addForged(n *node.Node, miner string, txs []*tx.Tx) error {
 		return errors.New("chainsynctest: no proof found")
 	}
 	b.Proof, b.Hash = proof, hash
+	return nil
+}
+
+// addForged forges the next block (Forge) and stores it.
+func addForged(n *node.Node, miner string, txs []*tx.Tx) error {
+	b, err := Forge(n, miner, txs)
+	if err != nil {
+		return err
+	}
 	v, _, err := n.AddMined(b)
 	if err != nil {
 		return err
