@@ -38,11 +38,13 @@ var (
 func codecs() (*zstd.Encoder, *zstd.Decoder) {
 	encOnce.Do(func() {
 		var err error
-		// Block lines are mostly random hex (ids, keys, signatures): the
-		// fastest level packs a 16 MiB segment as small as the "better"
-		// one (0.287 against 0.288 of the plain size, measured) in a
-		// thirteenth of the time (0.11 s against 1.4 s), time a syncing
-		// node spends once per segment.
+		// The fastest level, for the CPU of a syncing node, which seals a
+		// segment every 16 MiB. Measured on 16 MiB segments: with 50
+		// senders it packs as small as "better" (0.287 of the plain size
+		// against 0.288) in a tenth of the time; with 1000 senders and
+		// 50,000 receivers it packs to 0.351 against 0.288 (188 against
+		// 152 bytes a transfer) in 0.13 s against 0.77 s. Disk is the
+		// cheaper of the two.
 		enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 		if err != nil {
 			panic(err) // only bad options fail
