@@ -5,10 +5,16 @@ import (
 	"path/filepath"
 )
 
-// writeAtomic replaces path with data: a temporary file in the same
-// directory, fsync, rename, fsync of the directory. A crash at any instant
-// leaves either the old file or the new one.
-func writeAtomic(path string, data []byte) error {
+// writeAtomic replaces path with data durably (ReplaceFile).
+func writeAtomic(path string, data []byte) error { return ReplaceFile(path, data, true) }
+
+// ReplaceFile replaces path with data through a temporary file beside it
+// (mode 0644) and a rename, so that a reader, or a crash at any instant,
+// finds the old file or the new one, never a part. durable adds the fsync
+// of the file before the rename and of the directory after it, so that
+// the new file also survives power loss. Package relay writes the peers
+// file and its stats files with it.
+func ReplaceFile(path string, data []byte, durable bool) error {
 	dir, base := filepath.Split(path)
 	f, err := os.CreateTemp(dir, base+".tmp*")
 	if err != nil {
@@ -24,9 +30,11 @@ func writeAtomic(path string, data []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -34,6 +42,9 @@ func writeAtomic(path string, data []byte) error {
 	crash("rename "+base, nil, nil, 0)
 	if err := os.Rename(tmp, path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 // maxPeersFile bounds the size of a peers file read.
@@ -92,49 +93,5 @@ func addPeer(path, addr string) (bool, error) {
 	return true, writeAtomic(path, append(b, '\n'))
 }
 
-// writeAtomic replaces path with data: a temporary file beside it, fsync,
-// rename, fsync of the directory.
-func writeAtomic(path string, data []byte) error { return replaceFile(path, data, true) }
-
-// replaceFile replaces path with data through a temporary file beside it
-// and a rename, so that a reader sees the old file or the new one, never
-// a part; durable adds the fsyncs of the file and of the directory.
-func replaceFile(path string, data []byte, durable bool) error {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, base+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // a no-op once renamed
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil && durable {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if !durable {
-		return nil
-	}
-	if dir == "" {
-		dir = "."
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+// writeAtomic replaces path with data durably (chaindir.ReplaceFile).
+func writeAtomic(path string, data []byte) error { return chaindir.ReplaceFile(path, data, true) }

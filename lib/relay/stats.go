@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 // How the counters reach the stats files. Tests lower them.
@@ -180,7 +182,7 @@ func (f *statsFile) update(v any) {
 		line = append(line, ',')
 	}
 	line = append(append(line, body[1:]...), '\n')
-	if err := replaceFile(f.path, line, false); err != nil {
+	if err := chaindir.ReplaceFile(f.path, line, false); err != nil {
 		f.errorf("%s: %v", f.name, err)
 		return
 	}

@@ -19,12 +19,11 @@ import (
 
 	"github.com/hdevalence/ed25519consensus"
 
-	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
-	"github.com/coniunctum/cnj/lib/pow/midstate"
 	"github.com/coniunctum/cnj/lib/tx"
 	"github.com/coniunctum/cnj/lib/verify"
 )
@@ -125,24 +124,10 @@ func fund(b *testing.B, dir string) *funded {
 // mempool's, as cnj-mine takes them), finds its proof and stores it.
 func mine(b *testing.B, n *node.Node, miner string, txs []*tx.Tx) {
 	b.Helper()
-	p := n.Params()
-	blk := n.Template(miner)
-	if txs != nil {
-		var fees uint64
-		for _, t := range txs {
-			fees += t.Fee
-		}
-		blk.Txs = txs
-		blk.Reward.Amount = p.Subsidy(blk.Index) + fees
-		blk.MerkleRoot = block.MerkleRoot(p.Hash(), &blk.Reward, blk.Txs)
+	blk, err := chainsynctest.Forge(n, miner, txs)
+	if err != nil {
+		b.Fatal(err)
 	}
-	prefix := blk.Prefix()
-	ms := midstate.New(prefix[:])
-	proof, hash, ok := ms.Search(block.PrefixSize, 0, math.MaxUint64, &blk.Target)
-	if !ok {
-		b.Fatal("no proof")
-	}
-	blk.Proof, blk.Hash = proof, hash
 	v, _, err := n.AddMined(blk)
 	if err != nil {
 		b.Fatal(err)
