@@ -59,8 +59,9 @@
 // the whole chain.
 //
 // mempool.jsonl: a writer appends accepted transfers (O_APPEND, one write,
-// under the lock) and rewrites the file atomically when transfers leave
-// (mined, evicted, invalid after a reorganization). rejects.log takes one
+// under the lock, not fsynced: a power cut may lose the last ones, a kill
+// none) and rewrites the file atomically when transfers leave (mined,
+// evicted, invalid after a reorganization). rejects.log takes one
 // O_APPEND write per line, no lock:
 //
 //	{"time":T,"from":"IP","reason":CODE,"id":HEX32,"msg":"..."}

@@ -23,7 +23,6 @@ type Writer struct {
 	segDirty   bool // seg was appended to: fsync before the index and the end
 	idx        *os.File
 	memChecked bool // mempool.jsonl's torn tail was cut
-	memDirty   bool // mempool.jsonl was appended to: fsync at the end
 	saveState  bool // write the state file at the end
 	putDone    bool // put stored a line during the current AddBlock
 	done       bool
@@ -422,7 +421,8 @@ func (w *Writer) writeIndex() error {
 }
 
 // flush ends a Write: make the new blocks durable and index them, write
-// the state file when due, fsync the mempool.
+// the state file when due. Appended mempool lines are not fsynced (see
+// AddMempool).
 func (d *Dir) flush(w *Writer) error {
 	if err := w.syncIndex(); err != nil {
 		return err
@@ -433,19 +433,6 @@ func (d *Dir) flush(w *Writer) error {
 	}
 	if w.saveState || due {
 		if err := w.writeState(); err != nil {
-			return err
-		}
-	}
-	if w.memDirty {
-		f, err := os.OpenFile(filepath.Join(d.path, mempoolFile), os.O_RDWR, 0)
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
 			return err
 		}
 	}

@@ -224,7 +224,7 @@ const streamLines = 4096
 
 // BenchmarkStream measures cnj-verify's stream (verify.Stream: decode,
 // batch signature check, node.Submit under the lock, mempool.jsonl
-// appended and fsynced per batch) on 4096 valid transfer lines from 50
+// appended per batch) on 4096 valid transfer lines from 50
 // funded senders; ns/op is the whole stream, each op on a fresh copy of the
 // funded directory. It reports the rate against raw single Ed25519
 // verification (ed25519consensus.Verify) timed in the same run:
