@@ -52,6 +52,7 @@ type flags struct {
 func (f *flags) SetCommand(c string) { f.command = c }
 
 func main() {
+	cli.OneThread()
 	os.Exit(cli.Main("cnj-relay", "Gossip transaction and block lines with peers over TCP.", &flags{}, run))
 }
 
@@ -132,7 +133,9 @@ func send(ctx context.Context, f *flags, s cli.Streams, logf func(string, ...any
 	if err != nil {
 		return err
 	}
-	if err := relay.Send(ctx, cfg, s.In); err != nil {
+	in, restore := cli.PollIn(s.In)
+	defer restore()
+	if err := relay.Send(ctx, cfg, in); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
 	return nil

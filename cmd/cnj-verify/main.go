@@ -20,6 +20,7 @@ type flags struct {
 }
 
 func main() {
+	cli.OneThread()
 	os.Exit(cli.Main("cnj-verify", "Pass valid transaction and block lines through; keep them; log rejects.", &flags{}, run))
 }
 
@@ -29,9 +30,11 @@ func run(f *flags, s cli.Streams) error {
 		return err
 	}
 	defer n.Close()
+	in, restore := cli.PollIn(s.In)
+	defer restore()
 	out := bufio.NewWriterSize(s.Out, 64<<10)
 	rejected := 0
-	err = verify.Stream(n, s.In, f.DryRun, func(it node.Item, v node.Verdict) error {
+	err = verify.Stream(n, in, f.DryRun, func(it node.Item, v node.Verdict) error {
 		switch {
 		case v.Known:
 			return nil
