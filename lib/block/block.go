@@ -189,34 +189,29 @@ func Parse(line []byte) (*Block, error) {
 	return b, nil
 }
 
+// ParseHeader decodes the header fields of a block line. It checks the
+// line as Parse does but for what the transactions hold: their JSON is
+// checked (a line that is not JSON gets Parse's error) and not decoded. The
+// block has no reward and no transactions; its Size is the line's length.
+// cnj-sync reads a download with it, checking links and proofs of work
+// before the blocks are decoded in full.
+func ParseHeader(line []byte) (*Block, error) {
+	v, err := jsonl.ParseSkipping(line, "transactions")
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := header(v)
+	if err != nil {
+		return nil, err
+	}
+	b.Size = len(line)
+	return b, nil
+}
+
 // FromValue decodes a block from a parsed JSON value.
 func FromValue(v jsonl.Value) (*Block, error) {
-	o, err := v.Object()
+	b, arr, err := header(v)
 	if err != nil {
-		return nil, err
-	}
-	typ, err := tx.Type(o)
-	if err != nil {
-		return nil, err
-	}
-	if typ != "block" {
-		return nil, rule.Errorf(rule.BadType, "type %q where a block was expected", typ)
-	}
-	b := &Block{}
-	f := jsonl.NewFields(o)
-	b.Index = f.Uint("index")
-	b.Timestamp = tx.Timestamp(f, "timestamp")
-	b.Miner = f.Str("miner")
-	if len(b.Miner) > MaxMinerLen {
-		f.Keep(rule.Errorf(rule.BadAddress, "miner address of %d bytes", len(b.Miner)))
-	}
-	b.Proof = f.Uint("proof")
-	f.Hex("previous_hash", b.PrevHash[:])
-	f.Hex("target", b.Target[:])
-	f.Hex("merkle_root", b.MerkleRoot[:])
-	f.Hex("hash", b.Hash[:])
-	arr := f.Array("transactions")
-	if err := f.Done(); err != nil {
 		return nil, err
 	}
 	if len(arr) == 0 {
@@ -241,4 +236,38 @@ func FromValue(v jsonl.Value) (*Block, error) {
 		b.Txs = append(b.Txs, t)
 	}
 	return b, nil
+}
+
+// header decodes a block's fields but for its transactions, and returns
+// their values.
+func header(v jsonl.Value) (*Block, []jsonl.Value, error) {
+	o, err := v.Object()
+	if err != nil {
+		return nil, nil, err
+	}
+	typ, err := tx.Type(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if typ != "block" {
+		return nil, nil, rule.Errorf(rule.BadType, "type %q where a block was expected", typ)
+	}
+	b := &Block{}
+	f := jsonl.NewFields(o)
+	b.Index = f.Uint("index")
+	b.Timestamp = tx.Timestamp(f, "timestamp")
+	b.Miner = f.Str("miner")
+	if len(b.Miner) > MaxMinerLen {
+		f.Keep(rule.Errorf(rule.BadAddress, "miner address of %d bytes", len(b.Miner)))
+	}
+	b.Proof = f.Uint("proof")
+	f.Hex("previous_hash", b.PrevHash[:])
+	f.Hex("target", b.Target[:])
+	f.Hex("merkle_root", b.MerkleRoot[:])
+	f.Hex("hash", b.Hash[:])
+	arr := f.Array("transactions")
+	if err := f.Done(); err != nil {
+		return nil, nil, err
+	}
+	return b, arr, nil
 }

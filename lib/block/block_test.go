@@ -3,6 +3,7 @@ package block
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -97,27 +98,55 @@ func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		name, line string
 		code       rule.Code
+		header     bool // ParseHeader accepts it: the fault is in what a transaction holds
 	}{
-		{"not a block", strings.Replace(good, `"type":"block"`, `"type":"tx"`, 1), rule.BadType},
-		{"no transactions", strings.Replace(good, good[strings.Index(good, `"transactions"`):], `"transactions":[]}`, 1), rule.NoReward},
-		{"tx first", strings.Replace(good, `"transactions":[{"type":"reward"`, `"transactions":[{"type":"tx"`, 1), rule.NoReward},
-		{"second reward", strings.Replace(good, `]}`, ","+reward+`]}`, 1), rule.ExtraReward},
-		{"bad tx inside", strings.Replace(good, `"amount":1,`, `"amount":-1,`, 1), rule.BadNumber},
-		{"long miner", strings.Replace(good, `"miner":"dcnj1`, `"miner":"dcnj1`+strings.Repeat("a", 30), 1), rule.BadAddress},
-		{"short hash", strings.Replace(good, `"hash":"`, `"hash":"0`, 1), rule.BadHex},
-		{"unknown field", strings.Replace(good, `"proof":`, `"nonce":1,"proof":`, 1), rule.UnknownField},
-		{"transactions not array", strings.Replace(good, good[strings.Index(good, `"transactions"`):], `"transactions":{}}`, 1), rule.BadField},
+		{"not a block", strings.Replace(good, `"type":"block"`, `"type":"tx"`, 1), rule.BadType, false},
+		{"no transactions", strings.Replace(good, good[strings.Index(good, `"transactions"`):], `"transactions":[]}`, 1), rule.NoReward, true},
+		{"tx first", strings.Replace(good, `"transactions":[{"type":"reward"`, `"transactions":[{"type":"tx"`, 1), rule.NoReward, true},
+		{"second reward", strings.Replace(good, `]}`, ","+reward+`]}`, 1), rule.ExtraReward, true},
+		{"unknown field in a tx", strings.Replace(good, `"fee":`, `"nonce":1,"fee":`, 1), rule.UnknownField, true},
+		{"bad tx inside", strings.Replace(good, `"amount":1,`, `"amount":-1,`, 1), rule.BadNumber, false},
+		{"long miner", strings.Replace(good, `"miner":"dcnj1`, `"miner":"dcnj1`+strings.Repeat("a", 30), 1), rule.BadAddress, false},
+		{"short hash", strings.Replace(good, `"hash":"`, `"hash":"0`, 1), rule.BadHex, false},
+		{"unknown field", strings.Replace(good, `"proof":`, `"nonce":1,"proof":`, 1), rule.UnknownField, false},
+		{"transactions not array", strings.Replace(good, good[strings.Index(good, `"transactions"`):], `"transactions":{}}`, 1), rule.BadField, false},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.line))
 		if got := rule.CodeOf(err); got != c.code {
 			t.Errorf("%s: code %q (%v), want %q", c.name, got, err, c.code)
 		}
+		_, herr := ParseHeader([]byte(c.line))
+		switch {
+		case c.header && herr != nil:
+			t.Errorf("%s: ParseHeader: %v", c.name, herr)
+		case !c.header && fmt.Sprint(herr) != fmt.Sprint(err):
+			t.Errorf("%s: ParseHeader: %v, Parse: %v", c.name, herr, err)
+		}
 	}
-	// Every cut of a valid line is refused.
+	// Every cut of a valid line is refused, by both.
 	for i := 0; i < len(good); i += 7 {
 		if _, err := Parse([]byte(good[:i])); err == nil {
 			t.Fatalf("cut at %d accepted", i)
+		}
+		if _, err := ParseHeader([]byte(good[:i])); err == nil {
+			t.Fatalf("ParseHeader: cut at %d accepted", i)
+		}
+	}
+}
+
+// TestParseHeader checks that ParseHeader reads what Parse reads but the
+// transactions.
+func TestParseHeader(t *testing.T) {
+	for _, n := range []int{0, 1, 5} {
+		b := sampleBlock(n)
+		line := b.JSON()
+		h, err := ParseHeader(line)
+		if err != nil {
+			t.Fatalf("%d txs: %v", n, err)
+		}
+		if h.Header != b.Header || h.Hash != b.Hash || h.Size != len(line) || h.Txs != nil || h.Reward != (tx.Reward{}) {
+			t.Fatalf("%d txs: got %+v, want the header of %+v", n, h, b)
 		}
 	}
 }

@@ -42,9 +42,10 @@ var errLessWork = errors.New("less work")
 
 // download fetches the peer's main chain from fork+1 to its claimed tip
 // into a stage file, checking on the way what needs no ledger: each line
-// is one block of at most the block size limit, at the next height, on the
-// previous one, with a hash that is its header's and meets its target (not
-// above the network's limit). Until the branch's work passes the local
+// is one block of at most the block size limit (its header decoded, the
+// JSON of its transactions checked), at the next height, on the previous
+// one, with a hash that is its header's and meets its target (not above
+// the network's limit). Until the branch's work passes the local
 // tip's, each block is also checked in full but for the ledger
 // (consensus.CheckHeader against the branch, CheckBody with signatures):
 // those are the blocks node.Submit would keep on a side branch, so none of
@@ -228,12 +229,19 @@ type decoded struct {
 }
 
 // decode decodes a batch of lines and checks each proof of work, on every
-// core; with bodies set, it also prechecks each block's body (signatures
-// included: consensus.Precheck), for CheckBody to find done.
+// core. Without bodies it decodes headers only (block.ParseHeader: the JSON
+// of the transactions is checked, what they hold is decoded once, when the
+// blocks are submitted); with bodies it decodes the blocks in full and
+// prechecks each body (signatures included: consensus.Precheck), for
+// CheckBody to find done.
 func (s *syncer) decode(batch []rawLine, bodies bool) []decoded {
+	parse := block.ParseHeader
+	if bodies {
+		parse = block.Parse
+	}
 	out := make([]decoded, len(batch))
 	each(len(batch), func(i int) {
-		b, err := block.Parse(batch[i].raw)
+		b, err := parse(batch[i].raw)
 		if err != nil {
 			out[i].err = err
 			return

@@ -90,7 +90,18 @@ var class = func() (t [256]uint8) {
 // retain line: every string in the Value is a copy, so the caller may reuse
 // the buffer. It is safe for concurrent use.
 func Parse(line []byte) (Value, error) {
+	return ParseSkipping(line, "")
+}
+
+// ParseSkipping is Parse, except that the value of the top-level key skip
+// is checked and not kept: it is scanned by the same code under the same
+// limits, so a line gets the very error Parse gives it, but the result
+// holds that key's value as its Kind alone, with nothing in it. On a block
+// line whose transactions are skipped it costs a fraction of Parse (no
+// string or container is copied out). An empty skip skips nothing.
+func ParseSkipping(line []byte, skip string) (Value, error) {
 	p := parsers.Get().(*parser)
+	p.skip = skip
 	v, err := p.parse(line)
 	p.release()
 	return v, err
@@ -105,6 +116,10 @@ type parser struct {
 	// sem is the first bad-number or duplicate-key. Parsing goes on after
 	// it, because a syntax error anywhere in the line takes precedence.
 	sem error
+	// skip is ParseSkipping's top-level key; discard counts the values
+	// being scanned inside it, which are checked but not kept.
+	skip    string
+	discard int
 
 	// Objects and arrays collect their members on these shared stacks and
 	// copy them out at the closing bracket, so each container costs one
@@ -132,6 +147,7 @@ func (p *parser) release() {
 	p.fields, p.vals = p.fields[:0], p.vals[:0]
 	p.fHi, p.vHi = 0, 0
 	p.b, p.key, p.sem = nil, "", nil
+	p.skip, p.discard = "", 0
 	if cap(p.vals) > maxPooledArr {
 		return
 	}
@@ -186,6 +202,9 @@ func (p *parser) value(depth int) (Value, error) {
 		s, err := p.str()
 		if err != nil {
 			return Value{}, err
+		}
+		if p.discard > 0 {
+			return Value{Kind: String}, nil
 		}
 		return Value{Kind: String, Str: string(s)}, nil
 	case 't':
@@ -245,7 +264,15 @@ func (p *parser) object(depth int) (Value, error) {
 		}
 		p.i++
 		p.ws()
+		skipped := depth == 1 && p.skip != "" && key == p.skip
+		if skipped {
+			p.discard++
+		}
 		v, err := p.value(depth)
+		if skipped {
+			p.discard--
+			v = Value{Kind: v.Kind}
+		}
 		if err != nil {
 			return Value{}, err
 		}
@@ -265,11 +292,15 @@ func (p *parser) object(depth int) (Value, error) {
 		}
 		p.ws()
 	}
+	p.fHi = max(p.fHi, len(p.fields))
+	p.key = outer
+	if p.discard > 0 {
+		p.fields = p.fields[:base]
+		return Value{Kind: Object}, nil
+	}
 	obj := make([]Field, len(p.fields)-base)
 	copy(obj, p.fields[base:])
-	p.fHi = max(p.fHi, len(p.fields))
 	p.fields = p.fields[:base]
-	p.key = outer
 	return Value{Kind: Object, Obj: obj}, nil
 }
 
@@ -306,9 +337,13 @@ func (p *parser) array(depth int) (Value, error) {
 		}
 		p.ws()
 	}
+	p.vHi = max(p.vHi, len(p.vals))
+	if p.discard > 0 {
+		p.vals = p.vals[:base]
+		return Value{Kind: Array}, nil
+	}
 	arr := make([]Value, len(p.vals)-base)
 	copy(arr, p.vals[base:])
-	p.vHi = max(p.vHi, len(p.vals))
 	p.vals = p.vals[:base]
 	return Value{Kind: Array, Arr: arr}, nil
 }

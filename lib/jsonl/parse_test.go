@@ -174,6 +174,7 @@ func TestParseCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			checkSkipping(t, []byte(tt.in))
 			v, err := Parse([]byte(tt.in))
 			if got := rule.CodeOf(err); got != tt.code {
 				t.Fatalf("Parse(%.80q) = %v, want code %q", tt.in, err, tt.code)
@@ -460,5 +461,36 @@ func TestParseConcurrent(t *testing.T) {
 	}
 	for range 4 {
 		<-done
+	}
+}
+
+// checkSkipping checks ParseSkipping against Parse on line, skipping each
+// top-level key in turn and a key it lacks: the very same error, or the
+// same value with the skipped key's value reduced to its kind.
+func checkSkipping(t *testing.T, line []byte) {
+	t.Helper()
+	v, err := Parse(line)
+	keys := []string{"transactions"}
+	for _, f := range v.Obj {
+		keys = append(keys, f.Key)
+	}
+	for _, key := range keys {
+		if key == "" {
+			continue // skips nothing: that is Parse
+		}
+		w, werr := ParseSkipping(line, key)
+		if fmt.Sprint(err) != fmt.Sprint(werr) {
+			t.Fatalf("%.80q skipping %q: error %v, Parse gives %v", line, key, werr, err)
+		}
+		want := Value{Kind: v.Kind}
+		for _, f := range v.Obj {
+			if f.Key == key {
+				f.Val = Value{Kind: f.Val.Kind}
+			}
+			want.Obj = append(want.Obj, f)
+		}
+		if !equal(want, w) {
+			t.Fatalf("%.80q skipping %q: %+v, want %+v", line, key, w, want)
+		}
 	}
 }
