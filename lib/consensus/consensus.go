@@ -41,13 +41,19 @@ func CheckTx(t *tx.Tx, p *params.Params) error {
 // CheckTxForm is CheckTx without the signature, for callers that verify
 // signatures in a batch.
 func CheckTxForm(t *tx.Tx, p *params.Params) error {
-	if err := keys.CheckAddress(t.Sender, p.AddressPrefix); err != nil {
-		return fmt.Errorf("sender: %w", err)
+	// The pubkey's address is a valid address of this network: a sender
+	// equal to it needs no parsing. Otherwise the sender's own fault, if
+	// any, is reported before the receiver's and before the mismatch.
+	own := keys.Address(p.AddressPrefix, ed25519.PublicKey(t.PubKey[:]))
+	if own != t.Sender {
+		if err := keys.CheckAddress(t.Sender, p.AddressPrefix); err != nil {
+			return fmt.Errorf("sender: %w", err)
+		}
 	}
 	if err := keys.CheckAddress(t.Receiver, p.AddressPrefix); err != nil {
 		return fmt.Errorf("receiver: %w", err)
 	}
-	if keys.Address(p.AddressPrefix, ed25519.PublicKey(t.PubKey[:])) != t.Sender {
+	if own != t.Sender {
 		return rule.Errorf(rule.SenderMismatch, "sender %s is not the address of pubkey", t.Sender)
 	}
 	if t.Amount == 0 {
