@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -82,6 +83,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, string(rule.CodeOf(err)), err.Error())
 	case errors.Is(err, errUnavailable):
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error())
+	case errors.As(err, new(*busyError)):
+		w.Header()["Retry-After"] = hdrRetry
+		writeError(w, http.StatusServiceUnavailable, codeBusy, err.Error())
 	default:
 		s.log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
 		writeError(w, http.StatusInternalServerError, codeInternal, "internal error")
@@ -309,7 +313,12 @@ func (s *Server) address(w http.ResponseWriter, r *http.Request) {
 
 // findTx looks for a transfer as explore.FindTx does, newest block first,
 // then in the mempool, reading the chain a piece at a time.
-func (s *Server) findTx(id [16]byte) (explore.TxFound, error) {
+func (s *Server) findTx(ctx context.Context, id [16]byte) (explore.TxFound, error) {
+	release, err := s.scanTurn(ctx)
+	if err != nil {
+		return explore.TxFound{}, err
+	}
+	defer release()
 	path, err := s.st.path(1, ^uint64(0))
 	if err != nil {
 		return explore.TxFound{}, err
@@ -353,7 +362,7 @@ func (s *Server) tx(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, _ := explore.ParseTxID(v)
-	f, err := s.findTx(id)
+	f, err := s.findTx(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -377,7 +386,12 @@ func (s *Server) checkAddress(addr string) error {
 // events calls fn for each event of addr (explore.Events), reading the
 // chain a piece at a time and calling flush between pieces, without the
 // lock.
-func (s *Server) events(addr string, fn func(explore.Event) error, flush func() error) error {
+func (s *Server) events(ctx context.Context, addr string, fn func(explore.Event) error, flush func() error) error {
+	release, err := s.scanTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	path, err := s.st.path(1, ^uint64(0))
 	if err != nil {
 		return err
@@ -413,7 +427,7 @@ func (s *Server) addressTxs(w http.ResponseWriter, r *http.Request) {
 	defer putBuf(buf)
 	buf.b = append(buf.b, '[')
 	first := true
-	err := s.events(addr, func(e explore.Event) error {
+	err := s.events(r.Context(), addr, func(e explore.Event) error {
 		if !first {
 			buf.b = append(buf.b, ',')
 		}

@@ -155,6 +155,9 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		status, title, msg = http.StatusBadRequest, "Bad request", err.Error()
 	case errors.Is(err, errUnavailable):
 		status, title, msg = http.StatusServiceUnavailable, "Unavailable", err.Error()
+	case errors.As(err, new(*busyError)):
+		w.Header()["Retry-After"] = hdrRetry
+		status, title, msg = http.StatusServiceUnavailable, "Busy", err.Error()
 	default:
 		s.log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
 	}
@@ -224,7 +227,7 @@ func (s *Server) pageTx(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, _ := explore.ParseTxID(v)
-	f, err := s.findTx(id)
+	f, err := s.findTx(r.Context(), id)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -259,7 +262,7 @@ func (s *Server) pageAddress(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Keep the newest maxPageEvents events, newest first.
-	err = s.events(addr, func(e explore.Event) error {
+	err = s.events(r.Context(), addr, func(e explore.Event) error {
 		data.Total++
 		if len(data.Events) == 2*maxPageEvents {
 			data.Events = append(data.Events[:0], data.Events[maxPageEvents:]...)

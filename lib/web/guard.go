@@ -19,6 +19,7 @@ const (
 	codeRateLimited  = "rate-limited"
 	codeInternal     = "internal"
 	codeUnavailable  = "unavailable"
+	codeBusy         = "busy"
 	allowedMethods   = "GET, HEAD"
 	contentTypeJSON  = "application/json"
 	contentTypeText  = "text/plain; charset=utf-8"

@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -404,5 +405,55 @@ func TestConnLimit(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not stop")
+	}
+}
+
+// TestScanTurns: requests that read the whole chain (transfer lookups,
+// address histories) take turns; one that finds no turn within ScanWait is
+// refused with 503 busy and Retry-After, and the rest of the app is not held
+// up. A request whose turn comes in time is served.
+func TestScanTurns(t *testing.T) {
+	s, ts, _ := newServer(t, Config{MaxScans: 1, ScanWait: 100 * time.Millisecond})
+	f := getFixture(t)
+	id := hex.EncodeToString(f.mined.ID[:])
+	s.scans <- struct{}{} // a long read holds the only turn
+	for _, c := range []struct {
+		path string
+		api  bool
+	}{
+		{"/api/tx/" + id, true},
+		{"/api/address/" + f.alice.addr + "/txs", true},
+		{"/tx/" + id, false},
+		{"/address/" + f.alice.addr, false},
+	} {
+		resp, body := get(t, "GET", ts.URL+c.path)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s with no turn free: %d, Retry-After %q", c.path, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		if c.api {
+			checkError(t, c.path, resp, body, "busy")
+		} else if !strings.Contains(string(body), "busy") {
+			t.Errorf("%s: the page does not say busy", c.path)
+		}
+	}
+	if resp, _ := get(t, "GET", ts.URL+"/api/address/"+f.alice.addr); resp.StatusCode != 200 {
+		t.Errorf("a balance while the chain is being read: %d", resp.StatusCode)
+	}
+	if got := s.busy.Load(); got != 4 {
+		t.Errorf("%d refusals counted, want 4", got)
+	}
+	if _, body := get(t, "GET", ts.URL+"/metrics"); !strings.Contains(string(body), "\ncnj_http_busy_total 4\n") {
+		t.Error("/metrics lacks cnj_http_busy_total 4")
+	}
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		<-s.scans // the long read ends
+	}()
+	resp, body := get(t, "GET", ts.URL+"/api/address/"+f.alice.addr+"/txs")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), id) {
+		t.Fatalf("a turn given back in time: %d %.200s", resp.StatusCode, body)
+	}
+	if len(s.scans) != 0 {
+		t.Errorf("%d turns still taken after the requests ended", len(s.scans))
 	}
 }

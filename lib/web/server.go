@@ -45,6 +45,12 @@ type Config struct {
 	// make, Burst how many at once; Rate <= 0 means no limit.
 	Rate  float64
 	Burst int
+	// MaxScans is how many requests may read the whole chain at once
+	// (transfer lookups, address histories); <= 0 means DefaultMaxScans.
+	// ScanWait is how long a request waits for its turn before a 503;
+	// <= 0 means DefaultScanWait.
+	MaxScans int
+	ScanWait time.Duration
 	// Log receives one line per problem (a panic, a failed refresh); nil
 	// is silent.
 	Log *log.Logger
@@ -63,6 +69,9 @@ type Server struct {
 	// Counters for /metrics.
 	limited atomic.Uint64
 	panics  atomic.Uint64
+	busy    atomic.Uint64 // requests refused for want of a turn to read the chain
+
+	scans chan struct{} // one token per read of the whole chain running
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -72,7 +81,14 @@ type Server struct {
 // New opens the chain directory and returns a Server on it. It starts
 // following the directory (every RefreshEvery) until Close.
 func New(cfg Config) (*Server, error) {
-	s := &Server{cfg: cfg, log: cfg.Log, stop: make(chan struct{}), done: make(chan struct{})}
+	if cfg.MaxScans <= 0 {
+		cfg.MaxScans = DefaultMaxScans()
+	}
+	if cfg.ScanWait <= 0 {
+		cfg.ScanWait = DefaultScanWait
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, stop: make(chan struct{}), done: make(chan struct{}),
+		scans: make(chan struct{}, cfg.MaxScans)}
 	if s.log == nil {
 		s.log = log.New(io.Discard, "", 0)
 	}
