@@ -21,10 +21,10 @@ const DefaultScanWait = 5 * time.Second
 func DefaultMaxScans() int { return max(1, runtime.NumCPU()/2) }
 
 // busyError refuses a request that found no turn to read the chain.
-type busyError struct{ running int }
+type busyError struct{ turns int }
 
 func (e *busyError) Error() string {
-	return fmt.Sprintf("busy: %d reads of the whole chain are running; try again shortly", e.running)
+	return fmt.Sprintf("busy: every turn to read the whole chain is taken (%d at once); try again shortly", e.turns)
 }
 
 // scanTurn waits for a turn to read the whole chain and returns the
