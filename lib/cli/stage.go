@@ -54,8 +54,8 @@ func PollIn(in io.Reader) (io.Reader, func()) {
 // per core, every line handed from one goroutine to another wakes a second
 // thread, and a machine running ten nodes spends more on those wake-ups
 // than on the lines (BenchmarkPropagation in testscripts measures it).
-// Signature checks and sync, which use every core, are in cnj-sync and
-// cnj-mine, which do not call this.
+// cnj-sync and cnj-mine, which spread their work over every core, do not
+// call this.
 func OneThread() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
