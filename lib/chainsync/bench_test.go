@@ -8,6 +8,7 @@ import (
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,7 +108,9 @@ func heapOf(f func()) (peak, grew uint64) {
 // signature verification rate on every core measured in the same run,
 // their ratio, the peak live heap during a sync above the live heap before
 // it (which holds the fake peer's chain) and how much the live heap grew
-// (the ledger's new state: the sync's own buffers are gone).
+// (the ledger's new state: the sync's own buffers are gone), and the share
+// of the cores the process kept busy while it synced, the fake peer's
+// serving included (the rest of those core-seconds were idle).
 func BenchmarkSync(b *testing.B) {
 	benchOnce.Do(func() { bench = buildBench(b) })
 	if bench == nil {
@@ -120,7 +123,7 @@ func BenchmarkSync(b *testing.B) {
 	}
 	addr := serve(b, fp)
 	total := len(fp.Lines())
-	var synced, raw time.Duration
+	var synced, raw, cpu time.Duration
 	var peak, grew uint64
 	b.ResetTimer()
 	for range b.N {
@@ -135,6 +138,7 @@ func BenchmarkSync(b *testing.B) {
 		}
 		rate := rawVerify(b, bc)
 		b.StartTimer()
+		cpu0 := cpuTime()
 		begin := time.Now()
 		var rep *chainsync.Report
 		var p, g uint64
@@ -142,6 +146,7 @@ func BenchmarkSync(b *testing.B) {
 			rep, err = chainsync.Sync(context.Background(), n, chainsync.Options{Peers: []string{addr}, KeepPeers: true})
 		})
 		took := time.Since(begin) // heapOf's two collections included: they are small
+		cpu += cpuTime() - cpu0
 		grew = max(grew, g)
 		b.StopTimer()
 		if err != nil || rep.Blocks != total {
@@ -166,6 +171,16 @@ func BenchmarkSync(b *testing.B) {
 	b.ReportMetric(raw.Seconds()/secs, "ratio-vs-raw-verify")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MB")
 	b.ReportMetric(float64(grew)/(1<<20), "live-heap-growth-MB")
+	b.ReportMetric(cpu.Seconds()/secs/float64(runtime.NumCPU()), "cores-busy")
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkBlockLines is the cost of what the download does to every line
