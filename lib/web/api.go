@@ -384,28 +384,50 @@ func (s *Server) checkAddress(addr string) error {
 }
 
 // events calls fn for each event of addr (explore.Events), reading the
-// chain a piece at a time and calling flush between pieces, without the
-// lock.
+// chain a piece at a time, in its turn (scanTurn), and calling flush
+// between pieces, without the lock and without the turn.
 func (s *Server) events(ctx context.Context, addr string, fn func(explore.Event) error, flush func() error) error {
 	release, err := s.scanTurn(ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
+	held := true
+	defer func() {
+		if held {
+			release()
+		}
+	}()
+	// A piece written to a slow client must not keep the turn from others:
+	// give it back while flushing, and wait for it again (without a limit:
+	// the answer has begun) before reading on.
+	flushFree := func() error {
+		release()
+		held = false
+		if err := flush(); err != nil {
+			return err
+		}
+		select {
+		case s.scans <- struct{}{}:
+			held = true
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	path, err := s.st.path(1, ^uint64(0))
 	if err != nil {
 		return err
 	}
 	err = s.st.scan(path, func(nd *chain.Node, b *block.Block) error {
 		return explore.BlockEvents(addr, nd, b, fn)
-	}, flush)
+	}, flushFree)
 	if err != nil {
 		return err
 	}
 	if err := explore.PoolEvents(addr, s.st.snap.Load().pool.Txs(), fn); err != nil {
 		return err
 	}
-	return flush()
+	return flushFree()
 }
 
 // addressTxs answers the history of an address as a JSON array, streamed:

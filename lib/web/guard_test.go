@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/coniunctum/cnj/lib/explore"
 	"io"
 	"net"
 	"net/http"
@@ -455,5 +456,33 @@ func TestScanTurns(t *testing.T) {
 	}
 	if len(s.scans) != 0 {
 		t.Errorf("%d turns still taken after the requests ended", len(s.scans))
+	}
+}
+
+// TestScanTurnFreeWhileWriting: an address history holds its turn while it
+// reads the chain, not while a piece goes out to the client, so that a
+// client that reads slowly does not keep the turn from the others.
+func TestScanTurnFreeWhileWriting(t *testing.T) {
+	s, _, _ := newServer(t, Config{MaxScans: 1, ScanWait: time.Second})
+	f := getFixture(t)
+	events, flushes := 0, 0
+	err := s.events(context.Background(), f.alice.addr, func(explore.Event) error {
+		events++
+		if len(s.scans) != 1 {
+			t.Errorf("event %d read without the turn", events)
+		}
+		return nil
+	}, func() error {
+		flushes++
+		if len(s.scans) != 0 {
+			t.Errorf("flush %d holds the turn", flushes)
+		}
+		return nil
+	})
+	if err != nil || events == 0 || flushes == 0 {
+		t.Fatalf("events: %v, %d events, %d flushes", err, events, flushes)
+	}
+	if len(s.scans) != 0 {
+		t.Error("the turn was not given back")
 	}
 }

@@ -12,7 +12,9 @@ import (
 // and any client may ask for it. A Server runs at most Config.MaxScans such
 // reads at once; a request waits up to Config.ScanWait for a turn and is
 // then refused with 503 (busy, with Retry-After), so that clients cannot
-// take every core from the node's validator.
+// take every core from the node's validator. A request holds its turn
+// while it reads the chain, not while its answer goes out, so that a
+// client that reads slowly does not keep the turn from the others.
 
 // DefaultScanWait is how long a request waits for a turn to read the chain.
 const DefaultScanWait = 5 * time.Second
