@@ -150,3 +150,33 @@ func TestParseHeader(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseHeader checks ParseHeader against Parse on any line: a line
+// Parse accepts has the same header, hash and size, and a line ParseHeader
+// refuses gets the very error Parse gives it.
+func FuzzParseHeader(f *testing.F) {
+	for _, n := range []int{0, 1, 5} {
+		f.Add(sampleBlock(n).JSON())
+	}
+	good := string(sampleBlock(1).JSON())
+	f.Add([]byte(strings.Replace(good, `"amount":1,`, `"amount":-1,`, 1)))
+	f.Add([]byte(strings.Replace(good, `"proof":`, `"nonce":1,"proof":`, 1)))
+	f.Add([]byte(strings.Replace(good, `"fee":`, `"fee":1,"Fee":`, 1)))
+	f.Add([]byte(good[:len(good)/2]))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		b, err := Parse(line)
+		h, herr := ParseHeader(line)
+		if herr != nil {
+			if fmt.Sprint(herr) != fmt.Sprint(err) {
+				t.Fatalf("ParseHeader: %v, Parse: %v", herr, err)
+			}
+			return
+		}
+		if err == nil && (h.Header != b.Header || h.Hash != b.Hash || h.Size != b.Size) {
+			t.Fatalf("ParseHeader read %+v, Parse %+v", h.Header, b.Header)
+		}
+		if h.Txs != nil {
+			t.Fatal("ParseHeader decoded transactions")
+		}
+	})
+}
