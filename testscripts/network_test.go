@@ -897,7 +897,9 @@ func TestNetworkLyingSync(t *testing.T) {
 // takes no CPU from the nodes (polling ten files every 100 µs did, and
 // woke late itself on the two loaded cores). Blocks are mined in-process, out
 // of the timer, on a chain directory that follows the same chain, and
-// carry no transfers, so the mempools only grow.
+// carry no transfers, so the mempools only grow. nodes-cpu-ms/round is the
+// CPU the nodes' processes spent per round (a transfer, a block and the
+// idle gaps), read from /proc before and after the rounds.
 func BenchmarkPropagation(b *testing.B) {
 	const (
 		netBenchSamples = 50
@@ -1023,12 +1025,14 @@ func BenchmarkPropagation(b *testing.B) {
 		blockLat = append(blockLat, arrive(line, indexes, 144))
 		blockHop = append(blockHop, first)
 	}
+	cpu0 := cnjCPU()
 	for b.Loop() {
 		round()
 	}
 	for len(txLat) < netBenchSamples {
 		round()
 	}
+	cpu := cnjCPU() - cpu0
 	q := func(l []time.Duration, f float64) float64 {
 		s := slices.Clone(l)
 		slices.Sort(s)
@@ -1041,11 +1045,40 @@ func BenchmarkPropagation(b *testing.B) {
 	b.ReportMetric(q(txHop, 0.5), "tx-hop1-p50-ms")
 	b.ReportMetric(q(blockHop, 0.5), "block-hop1-p50-ms")
 	b.ReportMetric(float64(len(txLat)), "samples")
+	b.ReportMetric(float64(cpu)/float64(len(txLat))/float64(time.Millisecond), "nodes-cpu-ms/round")
 	for _, nd := range n.nodes {
 		if rs := n.rejects(nd); len(rs) > 0 {
 			b.Errorf("%s refused %d lines, the first for %s", nd.ip, len(rs), rs[0].Reason)
 		}
 	}
+}
+
+// cnjCPU is the CPU time the cnj-* processes on the machine have used so
+// far (/proc/PID/task/TID/schedstat, nanoseconds on a CPU): the nodes of a
+// benchmark, read before and after its rounds, so that the cost of a
+// transfer and a block over the whole mesh can be followed from run to
+// run. It reads /proc only outside the measured rounds.
+func cnjCPU() time.Duration {
+	var total time.Duration
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		comm, err := os.ReadFile("/proc/" + p.Name() + "/comm")
+		if err != nil || !strings.HasPrefix(string(comm), "cnj-") {
+			continue
+		}
+		tasks, _ := os.ReadDir("/proc/" + p.Name() + "/task")
+		for _, t := range tasks {
+			s, err := os.ReadFile("/proc/" + p.Name() + "/task/" + t.Name() + "/schedstat")
+			if err != nil {
+				continue
+			}
+			var ns int64
+			if _, err := fmt.Sscan(string(s), &ns); err == nil {
+				total += time.Duration(ns)
+			}
+		}
+	}
+	return total
 }
 
 // watchDirs watches the chain directories of nodes with inotify: the
