@@ -32,7 +32,8 @@
 // wrong-network), 404 (not-found), 405 (method-not-allowed, with Allow:
 // GET, HEAD), 414 (uri-too-long), 429 (rate-limited, with Retry-After), 500
 // (internal) or 503 (unavailable: the chain directory could not be read;
-// busy, with Retry-After: no turn to read the whole chain, see scans.go).
+// busy, with Retry-After: no turn to read the whole chain or to download
+// it, see scans.go).
 //
 // # What it guards
 //

@@ -83,6 +83,14 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if r.Method != http.MethodHead {
+		release, err := s.downloadTurn(r.Context(), r.RemoteAddr)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		defer release()
+	}
 	zst := acceptsZstd(r.Header["Accept-Encoding"])
 	h := w.Header()
 	h["Content-Type"] = []string{contentTypeLines}

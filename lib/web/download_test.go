@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -282,5 +283,49 @@ func TestConcurrent(t *testing.T) {
 	}
 	if l := logs.String(); l != "" {
 		t.Errorf("the server logged:\n%s", l)
+	}
+}
+
+// TestDownloadTurns: one client runs at most DownloadsPerClient downloads
+// at once; one more waits for a turn and is refused 503 busy when none
+// comes in time. HEAD and other clients are not held up, and a turn given
+// back in time is taken.
+func TestDownloadTurns(t *testing.T) {
+	s, ts, _ := newServer(t, Config{ScanWait: 100 * time.Millisecond})
+	ctx := context.Background()
+	var held []func()
+	for range DownloadsPerClient {
+		r, err := s.downloadTurn(ctx, "127.0.0.1:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, r)
+	}
+	resp, body := get(t, "GET", ts.URL+"/api/chain?from=1")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a download too many: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	checkError(t, "a download too many", resp, body, "busy")
+	if resp, _ := get(t, "HEAD", ts.URL+"/api/chain?from=1"); resp.StatusCode != 200 {
+		t.Errorf("HEAD while the client's turns are taken: %d", resp.StatusCode)
+	}
+	other, err := s.downloadTurn(ctx, "127.0.0.2:1")
+	if err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+	other()
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		held[0]()
+	}()
+	resp, body = get(t, "GET", ts.URL+"/api/chain?from=1")
+	if resp.StatusCode != 200 || bytes.Count(body, []byte("\n")) != len(getFixture(t).lines)-1 {
+		t.Fatalf("a turn given back in time: %d, %d lines", resp.StatusCode, bytes.Count(body, []byte("\n")))
+	}
+	held[1]()
+	s.downloads.mu.Lock()
+	defer s.downloads.mu.Unlock()
+	if len(s.downloads.held) != 0 {
+		t.Errorf("turns still counted: %v", s.downloads.held)
 	}
 }

@@ -155,7 +155,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	value("cnj_http_rate_limited_total", s.limited.Load())
 	metric("cnj_http_panics_total", "counter", "Requests whose handler panicked.")
 	value("cnj_http_panics_total", s.panics.Load())
-	metric("cnj_http_busy_total", "counter", "Requests refused with 503 busy: no turn to read the whole chain.")
+	metric("cnj_http_busy_total", "counter", "Requests refused with 503 busy: no turn to read or download the whole chain.")
 	value("cnj_http_busy_total", s.busy.Load())
 	write(w, []string{"text/plain; version=0.0.4; charset=utf-8"}, b.Bytes())
 }

@@ -71,7 +71,8 @@ type Server struct {
 	panics  atomic.Uint64
 	busy    atomic.Uint64 // requests refused for want of a turn to read the chain
 
-	scans chan struct{} // one token per read of the whole chain running
+	scans     chan struct{} // one token per read of the whole chain running
+	downloads *clientTurns  // chain downloads running, per client
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -88,7 +89,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.ScanWait = DefaultScanWait
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, stop: make(chan struct{}), done: make(chan struct{}),
-		scans: make(chan struct{}, cfg.MaxScans)}
+		scans: make(chan struct{}, cfg.MaxScans), downloads: newClientTurns()}
 	if s.log == nil {
 		s.log = log.New(io.Discard, "", 0)
 	}
