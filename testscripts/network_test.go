@@ -132,6 +132,20 @@ func netEventually(tb testing.TB, what string, d, every time.Duration, cond func
 	}
 }
 
+// netAnswers waits up to 10 s for url to answer 200 (a web app that has
+// just started).
+func netAnswers(tb testing.TB, url string) {
+	tb.Helper()
+	netEventually(tb, url+" answers 200", 10*time.Second, 20*time.Millisecond, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
 // netNew makes the shared genesis, the wallet key and one chain directory
 // per address, each holding the genesis and a peers file naming all the
 // other nodes (a full mesh). Nothing runs yet.

@@ -3,7 +3,6 @@ package testscripts
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,20 +43,7 @@ func BenchmarkSyncLoopback(b *testing.B) {
 	srcDir.Close()
 
 	srv := startProc(b, root, "exec cnj-serve --listen "+ip+":56230 --chain src")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + ip + ":56230/api/blocks/tip/height")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("cnj-serve on %s did not answer: %v", ip, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	netAnswers(b, "http://"+ip+":56230/api/blocks/tip/height")
 
 	raw := func() float64 {
 		rate, err := chainsynctest.RawVerifyRate(src.Sample, src.PerTx)

@@ -56,20 +56,7 @@ func BenchmarkWrkAddress(b *testing.B) {
 
 	addrURL := "http://" + serveIP + ":56230/api/address/" + addr
 	helloURL := "http://" + helloIP + ":8080/"
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(addrURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("cnj-serve does not answer %s: %v", addrURL, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	netAnswers(b, addrURL)
 
 	run := func(url string) (rps float64, p99 time.Duration) {
 		out, err := exec.Command(wrk, "-t2", "-c32", "-d3s", "--latency", url).CombinedOutput()

@@ -96,7 +96,8 @@ func (l *logBuf) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-// outBuf is a listener's stdout.
+// outBuf is what a listener or a helper process writes, read while it
+// runs.
 type outBuf struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -106,6 +107,12 @@ func (o *outBuf) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.b.Write(p)
+}
+
+func (o *outBuf) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }
 
 func (o *outBuf) lines() []string {

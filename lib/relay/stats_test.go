@@ -343,33 +343,15 @@ func TestStatsHelperSender(t *testing.T) {
 type helperSender struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
-	out  *procOut // its stdout and stderr
-	path string   // its stats file
+	out  *outBuf // its stdout and stderr
+	path string  // its stats file
 }
 
-// procOut is what a process writes, read while it runs.
-type procOut struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *procOut) Write(b []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(b)
-}
-
-func (o *procOut) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
-func (o *procOut) count(sub string) int { return strings.Count(o.String(), sub) }
+func (o *outBuf) count(sub string) int { return strings.Count(o.String(), sub) }
 
 func startSender(t *testing.T, dir, to string) *helperSender {
 	t.Helper()
-	h := &helperSender{out: &procOut{}}
+	h := &helperSender{out: &outBuf{}}
 	h.cmd = exec.Command(os.Args[0], "-test.run=^TestStatsHelperSender$", "-test.v")
 	h.cmd.Env = append(os.Environ(), helperChain+"="+dir, helperTo+"="+to)
 	h.cmd.Stdout, h.cmd.Stderr = h.out, h.out
