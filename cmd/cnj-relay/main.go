@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/coniunctum/cnj/lib/wire"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -105,7 +106,7 @@ func send(ctx context.Context, f *flags, s cli.Streams, logf func(string, ...any
 	}
 	cfg := relay.SendConfig{PeersFile: o.Peers, Logf: logf, Queue: o.Queue}
 	for _, to := range o.To {
-		hp, err := relay.HostPort(to)
+		hp, err := wire.HostPort(to, relay.DefaultPort)
 		if err != nil {
 			return cli.Usagef("--to: %v", err)
 		}

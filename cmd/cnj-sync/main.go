@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/coniunctum/cnj/lib/wire"
 	"os"
 	"os/signal"
 	"strconv"
@@ -46,7 +47,7 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 	}
 	var o chainsync.Options
 	if f.Self != "" {
-		self, err := chainsync.HostPort(f.Self, chainsync.RelayPort)
+		self, err := wire.HostPort(f.Self, wire.RelayPort)
 		if err != nil {
 			return cli.Usagef("--self: %v", err)
 		}
@@ -54,7 +55,7 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 	}
 	joined := ""
 	if f.From != "" {
-		from, err := chainsync.HostPort(f.From, webPort)
+		from, err := wire.HostPort(f.From, webPort)
 		if err != nil {
 			return cli.Usagef("--from: %v", err)
 		}
@@ -147,7 +148,7 @@ func peerEntries(f *flags, n *node.Node) ([]string, error) {
 func webPort() (int, error) {
 	s := os.Getenv("CNJ_WEB_PORT")
 	if s == "" {
-		return chainsync.WebPort, nil
+		return wire.WebPort, nil
 	}
 	p, err := strconv.Atoi(s)
 	if err != nil || p < 1 || p > 65535 {

@@ -11,7 +11,7 @@ import (
 // network of the node whose web app is at from (HOST:PORT): it takes the
 // genesis from /api/genesis and records from as the source node
 // (http://HOST:PORT in the file source) and the node's relay
-// (HOST:RelayPort) as the first peer, all at once (chaindir.Join). The
+// (HOST:wire.RelayPort) as the first peer, all at once (chaindir.Join). The
 // chain itself comes with Sync. A failure to reach the node is a
 // *PeerError.
 func Join(ctx context.Context, dir, from string, o Options) (*params.Params, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/coniunctum/cnj/lib/wire"
 	"math/big"
 	"net/http"
 	"slices"
@@ -18,7 +19,7 @@ import (
 
 // Options tune Sync and Join. A zero field takes its default.
 type Options struct {
-	// Peers are the web apps to ask, HOST:PORT (see WebAddr and HostPort).
+	// Peers are the web apps to ask, HOST:PORT (see WebAddr and wire.HostPort).
 	Peers []string
 	// Client makes the requests; default NewClient(Timeout).
 	Client *http.Client
@@ -403,7 +404,7 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 			return
 		}
 		for _, e := range list {
-			hp, err := HostPort(e, RelayPort)
+			hp, err := wire.HostPort(e, wire.RelayPort)
 			if err != nil {
 				ps.bad++
 				continue

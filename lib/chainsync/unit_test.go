@@ -1,56 +1,11 @@
 package chainsync
 
 import (
+	"github.com/coniunctum/cnj/lib/wire"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestHostPort(t *testing.T) {
-	for _, c := range []struct {
-		in, want string // want "" means an error
-	}{
-		{"127.0.0.2", "127.0.0.2:56230"},
-		{"127.0.0.2:80", "127.0.0.2:80"},
-		{"Node.Example.ORG", "node.example.org:56230"},
-		{"node-1.example:1", "node-1.example:1"},
-		{"::1", "[::1]:56230"},
-		{"[::1]", "[::1]:56230"},
-		{"[::1]:5050", "[::1]:5050"},
-		{"[0:0:0:0:0:0:0:1]:5050", "[::1]:5050"},
-		{"[::ffff:127.0.0.2]:5", "127.0.0.2:5"},
-		{"", ""},
-		{":5050", ""},
-		{"127.0.0.2:", ""},
-		{"127.0.0.2:0", ""},
-		{"127.0.0.2:65536", ""},
-		{"127.0.0.2:05050", ""},
-		{"127.0.0.2:+5", ""},
-		{"0.0.0.0:5050", ""},
-		{"[::]:5050", ""},
-		{"224.0.0.1:5050", ""},
-		{"[fe80::1%eth0]:5050", ""},
-		{"a b:5050", ""},
-		{"-bad.example", ""},
-		{"bad-.example", ""},
-		{"a..b", ""},
-		{"under_score.example", ""},
-		{"http://127.0.0.2", ""},
-		{"127.0.0.2:5050\n", ""},
-		{strings.Repeat("a", 64) + ".example", ""},
-	} {
-		got, err := HostPort(c.in, WebPort)
-		if c.want == "" {
-			if err == nil {
-				t.Errorf("HostPort(%q) = %q, want an error", c.in, got)
-			}
-			continue
-		}
-		if err != nil || got != c.want {
-			t.Errorf("HostPort(%q) = %q, %v, want %q", c.in, got, err, c.want)
-		}
-	}
-}
 
 func TestWebAddr(t *testing.T) {
 	for in, want := range map[string]string{
@@ -59,7 +14,7 @@ func TestWebAddr(t *testing.T) {
 		"[::1]:5051":     "[::1]:56230",
 		"n.example:9":    "n.example:56230",
 	} {
-		if got, err := WebAddr(in, WebPort); err != nil || got != want {
+		if got, err := WebAddr(in, wire.WebPort); err != nil || got != want {
 			t.Errorf("WebAddr(%q) = %q, %v, want %q", in, got, err, want)
 		}
 	}
@@ -132,25 +87,6 @@ func TestBar(t *testing.T) {
 	if strings.Count(s, "\r") != 4 || strings.Contains(s, " 2/4") || !strings.Contains(s, " 4/4") || !strings.HasSuffix(s, "\r") {
 		t.Fatalf("drawn %q", s)
 	}
-}
-
-func FuzzHostPort(f *testing.F) {
-	for _, s := range []string{"127.0.0.2", "[::1]:5050", "node.example:80", "a b", "::", "x:0", "[::ffff:1.2.3.4]"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		hp, err := HostPort(s, RelayPort)
-		if err != nil {
-			return
-		}
-		again, err := HostPort(hp, 1)
-		if err != nil || again != hp {
-			t.Fatalf("HostPort(%q) = %q, which gives %q, %v", s, hp, again, err)
-		}
-		if strings.ContainsAny(hp, " \t\r\n#/") {
-			t.Fatalf("HostPort(%q) = %q", s, hp)
-		}
-	})
 }
 
 func FuzzParseWork(f *testing.F) {

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/coniunctum/cnj/lib/wire"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,9 +15,6 @@ import (
 
 	"github.com/coniunctum/cnj/lib/jsonl"
 )
-
-// WebPort is the web app's default port.
-const WebPort = 56230
 
 // maxRemoteBody bounds what a remote answer may be (a history or a block).
 const maxRemoteBody = 64 << 20
@@ -32,12 +29,9 @@ type Remote struct {
 
 // NewRemote returns a Remote for HOST[:PORT] or http://HOST[:PORT].
 func NewRemote(source string) (*Remote, error) {
-	s := strings.TrimSuffix(strings.TrimPrefix(source, "http://"), "/")
-	if s == "" || strings.ContainsAny(s, "/?#@ ") {
-		return nil, fmt.Errorf("--remote %q: want HOST or HOST:PORT", source)
-	}
-	if _, _, err := net.SplitHostPort(s); err != nil {
-		s = net.JoinHostPort(strings.Trim(s, "[]"), strconv.Itoa(WebPort))
+	s, err := wire.HostPort(strings.TrimSuffix(strings.TrimPrefix(source, "http://"), "/"), wire.WebPort)
+	if err != nil {
+		return nil, fmt.Errorf("--remote: %w", err)
 	}
 	return &Remote{Base: "http://" + s, client: &http.Client{
 		Timeout:       15 * time.Second,

@@ -5,28 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"testing"
 )
-
-// FuzzHostPort: an accepted address is HOST:PORT and maps to itself.
-func FuzzHostPort(f *testing.F) {
-	for _, s := range []string{"127.0.0.2", "[::1]:7", "node.example", "a:b:c", "[fe80::1%lo]:1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		hp, err := HostPort(s)
-		if err != nil {
-			return
-		}
-		if _, _, err := net.SplitHostPort(hp); err != nil {
-			t.Fatalf("HostPort(%q) = %q, not HOST:PORT: %v", s, hp, err)
-		}
-		if again, err := HostPort(hp); err != nil || again != hp {
-			t.Fatalf("HostPort(%q) = %q, which maps to %q, %v", s, hp, again, err)
-		}
-	})
-}
 
 // FuzzReadLine: the lines read are the input's lines up to the first one
 // over the cap, each within it.

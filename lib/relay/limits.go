@@ -1,13 +1,14 @@
 package relay
 
 import (
+	"github.com/coniunctum/cnj/lib/wire"
 	"time"
 
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
 // DefaultPort is the relay's TCP port (the whitepaper's fixed port).
-const DefaultPort = 5050
+const DefaultPort = wire.RelayPort
 
 // Defaults of the limits. Tests lower them; ListenConfig and SendConfig
 // fields left zero take these values.

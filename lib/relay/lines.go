@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -41,54 +39,6 @@ func readLine(r *bufio.Reader, max int) ([]byte, error) {
 		line = append(line, buf...)
 		r.Discard(len(buf))
 	}
-}
-
-// HostPort returns a peer address as HOST:PORT, with DefaultPort when addr
-// has none; an IP address is written in its canonical form ("[::1]:5050",
-// an IPv4-mapped address as IPv4), a host name in lowercase.
-func HostPort(addr string) (string, error) {
-	addr = strings.TrimSpace(addr)
-	if addr == "" {
-		return "", errors.New("empty address")
-	}
-	if a, err := netip.ParseAddr(strings.Trim(addr, "[]")); err == nil && a.Zone() == "" {
-		return netip.AddrPortFrom(a.Unmap(), DefaultPort).String(), nil
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		if strings.Contains(addr, ":") {
-			return "", fmt.Errorf("%q is not HOST[:PORT]", addr)
-		}
-		host, port = addr, strconv.Itoa(DefaultPort)
-	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil || n == 0 {
-		return "", fmt.Errorf("%q: port %q is not 1-65535", addr, port)
-	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		if a.Zone() != "" {
-			return "", fmt.Errorf("%q: an address with a zone", addr)
-		}
-		return netip.AddrPortFrom(a.Unmap(), uint16(n)).String(), nil
-	}
-	if !hostName(host) {
-		return "", fmt.Errorf("%q is not HOST[:PORT]", addr)
-	}
-	return net.JoinHostPort(strings.ToLower(host), strconv.FormatUint(n, 10)), nil
-}
-
-// hostName reports whether s can be a DNS name: letters, digits, '-',
-// '_' and '.', at most 253 bytes.
-func hostName(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // remoteIP is the IP address of a connection's other end, IPv4 unmapped.

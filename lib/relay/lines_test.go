@@ -56,45 +56,6 @@ func TestReadLineCopies(t *testing.T) {
 	}
 }
 
-func TestHostPort(t *testing.T) {
-	tests := []struct {
-		in, want string // want "" for an error
-	}{
-		{"127.0.0.2", "127.0.0.2:5050"},
-		{"127.0.0.2:6000", "127.0.0.2:6000"},
-		{" 127.0.0.2:5050 ", "127.0.0.2:5050"},
-		{"::1", "[::1]:5050"},
-		{"[::1]", "[::1]:5050"},
-		{"[::1]:7", "[::1]:7"},
-		{"[2001:DB8::7]:5050", "[2001:db8::7]:5050"},
-		{"::ffff:127.0.0.2", "127.0.0.2:5050"},
-		{"[::ffff:127.0.0.2]:9", "127.0.0.2:9"},
-		{"node.example", "node.example:5050"},
-		{"Node.Example:80", "node.example:80"},
-		{"", ""},
-		{"127.0.0.2:0", ""},
-		{"127.0.0.2:65536", ""},
-		{"127.0.0.2:x", ""},
-		{":5050", ""},
-		{"a b:5050", ""},
-		{"fe80::1%eth0", ""},
-		{"[fe80::1%eth0]:5050", ""},
-		{"1:2:3", ""},
-	}
-	for _, tt := range tests {
-		got, err := HostPort(tt.in)
-		if tt.want == "" {
-			if err == nil {
-				t.Errorf("HostPort(%q) = %q, want an error", tt.in, got)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("HostPort(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-}
-
 func TestHuman(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		time.Minute: "1m", 90 * time.Second: "1m30s", 10 * time.Second: "10s", 200 * time.Millisecond: "200ms",

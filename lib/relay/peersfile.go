@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/coniunctum/cnj/lib/wire"
 	"io/fs"
 	"os"
 	"strings"
@@ -38,7 +39,7 @@ func parsePeers(b []byte) (peers, bad []string) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		hp, err := HostPort(line)
+		hp, err := wire.HostPort(line, DefaultPort)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("line %d: %v", i+1, err))
 			continue

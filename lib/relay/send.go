@@ -184,7 +184,7 @@ func newSender(cfg SendConfig) (*sender, error) {
 	}
 	s.cfg.To = nil
 	for _, t := range cfg.To {
-		hp, err := HostPort(t)
+		hp, err := wire.HostPort(t, DefaultPort)
 		if err != nil {
 			return nil, err
 		}
