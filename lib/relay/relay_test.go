@@ -125,12 +125,19 @@ func (o *outBuf) lines() []string {
 	return strings.Split(s, "\n")
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+// eventually bounds waitFor: on a loaded machine (make test runs the
+// packages side by side on two cores) a few milliseconds of work can take
+// seconds, and a test must not fail for it.
+const eventually = 15 * time.Second
+
+// waitFor waits until cond holds, and fails the test when it still does
+// not after eventually.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	deadline := time.Now().Add(eventually)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
+			t.Fatalf("after %v: %s", eventually, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -216,7 +223,7 @@ func TestExchange(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Send: %v\n%s", err, log)
 	}
-	waitFor(t, "3 lines at the listener", 2*time.Second, func() bool { return len(l.out.lines()) >= 3 })
+	waitFor(t, "3 lines at the listener", func() bool { return len(l.out.lines()) >= 3 })
 	time.Sleep(20 * time.Millisecond)
 	got := l.out.lines()
 	want := []string{"127.0.0.1 " + string(lines[0]), "127.0.0.1 " + string(lines[1]), "127.0.0.1 " + string(lines[2])}
@@ -235,12 +242,12 @@ func TestExchange(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Send: %v\n%s", err, log)
 	}
-	waitFor(t, "the peer recorded", time.Second, func() bool {
+	waitFor(t, "the peer recorded", func() bool {
 		b, _ := os.ReadFile(peersPath(l.dir))
 		return string(b) == "127.0.0.1:5050\n"
 	})
 	// The listener logs after it wrote the file: wait for the line too.
-	waitFor(t, "the peer logged", time.Second, func() bool {
+	waitFor(t, "the peer logged", func() bool {
 		return l.log.count("127.0.0.1: new peer 127.0.0.1:5050 recorded") >= 1
 	})
 	if l.log.count("127.0.0.1: new peer 127.0.0.1:5050 recorded") != 1 {
@@ -276,7 +283,7 @@ func TestOtherNetwork(t *testing.T) {
 	if log.count("refused: other network") != 1 {
 		t.Errorf("send log:\n%s", log)
 	}
-	waitFor(t, "the listener's log line", time.Second, func() bool {
+	waitFor(t, "the listener's log line", func() bool {
 		return l.log.count(fmt.Sprintf("127.0.0.1: refused: other network %x, this node is on %x", other.Hash(), p.Hash())) == 1
 	})
 	if len(l.out.lines()) != 0 {
@@ -299,7 +306,7 @@ func TestRateLimit(t *testing.T) {
 	for _, line := range txLines(p, 11) {
 		c.Write(append(line, '\n'))
 	}
-	waitFor(t, "11 lines", 3*time.Second, func() bool { return len(l.out.lines()) == 11 })
+	waitFor(t, "11 lines", func() bool { return len(l.out.lines()) == 11 })
 	// 50 lines a second, one at once: ten waits of 20 ms.
 	if d := time.Since(start); d < 180*time.Millisecond {
 		t.Fatalf("11 lines read in %v, faster than 50 a second", d)
@@ -311,7 +318,7 @@ func TestRateLimit(t *testing.T) {
 		c.Write(append(line, '\n'))
 		c2.Write(append(line, '\n'))
 	}
-	waitFor(t, "22 lines", 3*time.Second, func() bool { return len(l.out.lines()) == 22 })
+	waitFor(t, "22 lines", func() bool { return len(l.out.lines()) == 22 })
 	if d := time.Since(start); d < 380*time.Millisecond {
 		t.Fatalf("22 lines on two connections read in %v, faster than 50 a second", d)
 	}
@@ -329,7 +336,7 @@ func TestConnectionLimits(t *testing.T) {
 	if _, _, h := dial(t, l.Addr(), "127.0.0.2", p, "127.0.0.2:5050"); h != nil {
 		t.Fatal("a third connection from one IP answered")
 	}
-	waitFor(t, "the per-IP log line", time.Second, func() bool {
+	waitFor(t, "the per-IP log line", func() bool {
 		return l.log.count("127.0.0.2: refused: 2 connections from this address already") == 1
 	})
 	if _, _, h := dial(t, l.Addr(), "127.0.0.3", p, "127.0.0.3:5050"); h == nil {
@@ -338,7 +345,7 @@ func TestConnectionLimits(t *testing.T) {
 	if _, _, h := dial(t, l.Addr(), "127.0.0.4", p, "127.0.0.4:5050"); h != nil {
 		t.Fatal("a fourth connection answered")
 	}
-	waitFor(t, "the total log line", time.Second, func() bool {
+	waitFor(t, "the total log line", func() bool {
 		return l.log.count("127.0.0.4: refused: 3 connections, this node's limit") == 1
 	})
 }
@@ -384,14 +391,14 @@ func TestHostilePeers(t *testing.T) {
 		bad.Write(append(b, '\n'))
 	}
 	honest.Write(append(lines[2], '\n'))
-	waitFor(t, "three drops logged", time.Second, func() bool { return l.log.count("127.0.0.7: line") == 3 })
+	waitFor(t, "three drops logged", func() bool { return l.log.count("127.0.0.7: line") == 3 })
 	huge := bytes.Repeat([]byte("x"), wire.MaxLine(p)+100)
 	bad.Write(huge) // the listener closes when the cap is passed
-	waitFor(t, "the oversized line logged", 2*time.Second, func() bool {
+	waitFor(t, "the oversized line logged", func() bool {
 		return l.log.count(fmt.Sprintf("127.0.0.7: line 4 dropped: too-large: line over %d bytes, connection closed", wire.MaxLine(p))) == 1
 	})
 	honest.Write(append(lines[3], '\n'))
-	waitFor(t, "the honest lines", time.Second, func() bool { return len(l.out.lines()) == 3 })
+	waitFor(t, "the honest lines", func() bool { return len(l.out.lines()) == 3 })
 	for i, want := range []int{0, 2, 3} {
 		if got := l.out.lines()[i]; got != "127.0.0.5 "+string(lines[want]) {
 			t.Fatalf("line %d printed: %.60s", i, got)
@@ -430,7 +437,7 @@ func TestCutOff(t *testing.T) {
 		fmt.Fprintf(f, `{"time":1,"from":"127.0.0.8","reason":"bad-signature","id":"00000000000000000000000000000000","msg":""}`+"\n")
 	}
 	f.Close()
-	waitFor(t, "the cut-off logged", time.Second, func() bool { return l.log.count("127.0.0.8: cut off for 300ms: 3 rejects") == 1 })
+	waitFor(t, "the cut-off logged", func() bool { return l.log.count("127.0.0.8: cut off for 300ms: 3 rejects") == 1 })
 	rogue.SetReadDeadline(time.Now().Add(time.Second))
 	if _, err := br.ReadByte(); err != io.EOF {
 		t.Fatalf("the rogue's connection is open: %v", err)
@@ -440,7 +447,7 @@ func TestCutOff(t *testing.T) {
 	}
 	lines := txLines(p, 1)
 	honest.Write(append(lines[0], '\n'))
-	waitFor(t, "the honest line", time.Second, func() bool { return len(l.out.lines()) == 1 })
+	waitFor(t, "the honest line", func() bool { return len(l.out.lines()) == 1 })
 	time.Sleep(300 * time.Millisecond)
 	if _, _, h := dial(t, l.Addr(), "127.0.0.8", p, "127.0.0.8:5050"); h == nil {
 		t.Fatal("the cut-off did not end")
@@ -496,11 +503,11 @@ func TestNonReaderDropped(t *testing.T) {
 	for _, line := range lines {
 		pw.Write(append(line, '\n'))
 	}
-	waitFor(t, "every line at the reading peer", 5*time.Second, func() bool { return len(l.out.lines()) == len(lines) })
+	waitFor(t, "every line at the reading peer", func() bool { return len(l.out.lines()) == len(lines) })
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("the reading peer got its lines in %v", d)
 	}
-	waitFor(t, "the stuck peer dropped", 3*time.Second, func() bool { return log.count(stuck+": disconnected: dropped: not reading") >= 1 })
+	waitFor(t, "the stuck peer dropped", func() bool { return log.count(stuck+": disconnected: dropped: not reading") >= 1 })
 	// The stats file counts the drop and the lines written.
 	path := filepath.Join(dir, statsName(sendStats, os.Getpid()))
 	waitStats(t, path, "the drop and the lines written", func(c SendStats) bool {
@@ -528,18 +535,18 @@ func TestSendPeersFile(t *testing.T) {
 	}()
 	lines := txLines(p, 3)
 	pw.Write(append(lines[0], '\n'))
-	waitFor(t, "line 1 at a", time.Second, func() bool { return len(a.out.lines()) == 1 })
+	waitFor(t, "line 1 at a", func() bool { return len(a.out.lines()) == 1 })
 	if got := a.out.lines()[0]; !strings.HasPrefix(got, "127.0.0.3 {") {
 		t.Fatalf("a printed %.40s, want the bind address as tag", got)
 	}
 	os.WriteFile(file, []byte(a.Addr().String()+"\n# b joined\n"+b.Addr().String()+"\n"), 0o644)
-	waitFor(t, "b's connection", time.Second, func() bool { return b.log.count("127.0.0.3: new peer 127.0.0.3:5050 recorded") == 1 })
+	waitFor(t, "b's connection", func() bool { return b.log.count("127.0.0.3: new peer 127.0.0.3:5050 recorded") == 1 })
 	pw.Write(append(lines[1], '\n'))
-	waitFor(t, "line 2 at a and b", time.Second, func() bool { return len(a.out.lines()) == 2 && len(b.out.lines()) == 1 })
+	waitFor(t, "line 2 at a and b", func() bool { return len(a.out.lines()) == 2 && len(b.out.lines()) == 1 })
 	os.WriteFile(file, []byte(b.Addr().String()+"\n"), 0o644)
-	waitFor(t, "a left", time.Second, func() bool { return log.count(a.Addr().String()+": no longer a peer") == 1 })
+	waitFor(t, "a left", func() bool { return log.count(a.Addr().String()+": no longer a peer") == 1 })
 	pw.Write(append(lines[2], '\n'))
-	waitFor(t, "line 3 at b", time.Second, func() bool { return len(b.out.lines()) == 2 })
+	waitFor(t, "line 3 at b", func() bool { return len(b.out.lines()) == 2 })
 	pw.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -561,7 +568,7 @@ func TestSendOriginAndSelf(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log)
 	}
-	waitFor(t, "the lines", time.Second, func() bool { return len(a.out.lines()) == 1 && len(b.out.lines()) == 2 })
+	waitFor(t, "the lines", func() bool { return len(a.out.lines()) == 1 && len(b.out.lines()) == 2 })
 	// A peer that answers with this node's own address is left.
 	self := a.Addr()
 	err, log = send(t, SendConfig{Params: p, Self: self, To: []string{"localhost:" + fmt.Sprint(self.Port())}}, txLines(p, 3)[2])
@@ -588,7 +595,7 @@ func TestKeepAlive(t *testing.T) {
 	pw.Write(append(lines[0], '\n'))
 	time.Sleep(600 * time.Millisecond)
 	pw.Write(append(lines[1], '\n'))
-	waitFor(t, "both lines", time.Second, func() bool { return len(l.out.lines()) == 2 })
+	waitFor(t, "both lines", func() bool { return len(l.out.lines()) == 2 })
 	pw.Close()
 	<-done
 	if l.log.count("idle") != 0 || log.count("disconnected") != 0 {
@@ -600,7 +607,7 @@ func TestKeepAlive(t *testing.T) {
 	if _, err := br.ReadByte(); err != io.EOF {
 		t.Fatalf("idle connection: %v", err)
 	}
-	waitFor(t, "the idle log line", time.Second, func() bool { return l.log.count("127.0.0.1: closed: idle for 200ms") == 1 })
+	waitFor(t, "the idle log line", func() bool { return l.log.count("127.0.0.1: closed: idle for 200ms") == 1 })
 }
 
 func TestQueueBounded(t *testing.T) {

@@ -403,7 +403,7 @@ func TestStatsTwoSenders(t *testing.T) {
 	if files, _ := filepath.Glob(filepath.Join(dir, "relay-send-*.json")); len(files) != 2 {
 		t.Errorf("stats files %q, want two", files)
 	}
-	waitFor(t, "the listener got the line twice", 3*time.Second, func() bool {
+	waitFor(t, "the listener got the line twice", func() bool {
 		st := l.Stats()
 		return st.LinesTx == 2 && st.Duplicates == 1
 	})
