@@ -573,6 +573,38 @@ func (d *Dir) Line(n *chain.Node) ([]byte, error) {
 	return line, err
 }
 
+// SealedFrame returns sealed segment seg as stored, one zstd frame, read
+// into buf when it fits, or nil when the segment is not sealed (yet). It
+// is for passing a whole segment on without decompressing it (cnj-serve's
+// chain download); the caller knows from the index which blocks it holds.
+// Sealing writes the file once; only cnj-chain reindex moves it aside.
+func (d *Dir) SealedFrame(seg uint32, buf []byte) ([]byte, error) {
+	f, err := os.Open(filepath.Join(d.path, sealedName(seg)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > maxSegment {
+		return nil, corruptf(sealedName(seg), 0, "larger than a segment can be: %s", reindexHint)
+	}
+	size := int(fi.Size())
+	if cap(buf) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("%s: %w", sealedName(seg), err)
+	}
+	return buf, nil
+}
+
 // get reads and checks the block at loc (Store.Get).
 func (d *Dir) get(loc chain.Loc) (*block.Block, error) {
 	var want *[32]byte

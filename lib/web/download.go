@@ -8,8 +8,44 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/node"
 	"github.com/klauspost/compress/zstd"
 )
+
+// maxPassWindow is the largest zstd window a stored frame may need to be
+// passed on in a download: 8 MiB, the limit RFC 9659 sets for the zstd
+// content coding (browsers and curl keep to it). Sealed segments use 4 MiB.
+const maxPassWindow = 8 << 20
+
+// sealedRun returns, when rest starts with the whole of a sealed segment
+// (its first block at offset 0, every later block right after the one
+// before, the last one ending the segment) and the segment's frame can be
+// passed on as stored, the frame (read into buf) and how many blocks of
+// rest it holds. Otherwise it returns k = 0: the blocks are read one by one.
+func sealedRun(d *chaindir.Dir, rest []*chain.Node, buf []byte) (frame []byte, k int, err error) {
+	seg := rest[0].Loc.Segment
+	if rest[0].Loc.Offset != 0 {
+		return buf, 0, nil
+	}
+	end := uint64(0)
+	for k < len(rest) && rest[k].Loc.Segment == seg && rest[k].Loc.Offset == end {
+		end += uint64(rest[k].Loc.Length) + 1
+		k++
+	}
+	frame, err = d.SealedFrame(seg, buf)
+	if err != nil || frame == nil {
+		return buf, 0, err
+	}
+	var h zstd.Header
+	if h.Decode(frame) != nil || !h.HasFCS || h.FrameContentSize != end || h.Skippable ||
+		h.WindowSize > maxPassWindow || h.SingleSegment && h.FrameContentSize > maxPassWindow {
+		// Other blocks share the segment (a side branch), or the frame is
+		// not one this server would send as it is.
+		return frame, 0, nil
+	}
+	return frame, k, nil
+}
 
 // encoders are zstd encoders kept between downloads: making one costs far
 // more than resetting it.
@@ -111,19 +147,62 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		enc.Reset(w)
 		out = enc
 	}
-	buf := make([]byte, 0, scanBytes+64<<10)
-	err = s.st.scanLines(path, func(nd *chain.Node, line []byte) error {
-		buf = append(append(buf, line...), '\n')
-		return nil
+	var (
+		buf   = make([]byte, 0, scanBytes+64<<10) // block lines to write
+		frame []byte                              // or a sealed segment's frame
+		whole []byte                              // frame's buffer, kept
+		open  = enc != nil                        // enc has a frame open
+	)
+	err = s.st.scanPieces(path, func(n *node.Node, rest []*chain.Node) (int, error) {
+		if enc != nil {
+			f, k, err := sealedRun(n.Dir, rest, whole)
+			if err != nil || k > 0 {
+				whole, frame = f, f
+				return k, err
+			}
+		}
+		k := 0
+		for size := 0; k < len(rest) && size < scanBytes; k++ {
+			if k > 0 && enc != nil && rest[k].Loc.Offset == 0 {
+				break // a segment starts: it may go whole
+			}
+			line, err := n.Dir.Line(rest[k])
+			if err != nil {
+				return k, err
+			}
+			buf = append(append(buf, line...), '\n')
+			size += len(line)
+		}
+		return k, nil
 	}, func() error {
 		extendWrite(rc, end)
-		if err := writeOut(out, buf); err != nil {
-			return err
-		}
-		buf = buf[:0]
-		if enc != nil {
-			if err := enc.Flush(); err != nil {
-				return &writeErr{err}
+		switch {
+		case frame != nil:
+			// The encoder's frame ends, the stored one follows as it is:
+			// a zstd stream is a sequence of frames.
+			if open {
+				if err := enc.Close(); err != nil {
+					return &writeErr{err}
+				}
+				open = false
+			}
+			if err := writeOut(w, frame); err != nil {
+				return err
+			}
+			frame = nil
+		case len(buf) > 0:
+			if enc != nil && !open {
+				enc.Reset(w)
+				open = true
+			}
+			if err := writeOut(out, buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+			if enc != nil {
+				if err := enc.Flush(); err != nil {
+					return &writeErr{err}
+				}
 			}
 		}
 		if err := rc.Flush(); err != nil {
@@ -132,7 +211,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if enc != nil {
-		if err == nil {
+		if err == nil && open {
 			if cerr := enc.Close(); cerr != nil {
 				err = &writeErr{cerr}
 			}

@@ -4,16 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/tx"
+	"github.com/coniunctum/cnj/lib/wire"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -120,6 +125,91 @@ func TestDownload(t *testing.T) {
 			t.Errorf("?%s: %d, want 400", c.query, resp.StatusCode)
 		}
 		checkError(t, "?"+c.query, resp, body, c.code)
+	}
+	if l := logs.String(); l != "" {
+		t.Errorf("the server logged:\n%s", l)
+	}
+}
+
+// TestDownloadSealed: a zstd download passes a sealed segment that holds
+// only main-chain blocks on as it is stored, one zstd frame among those
+// the server compresses, and a sealed segment holding a side branch's block
+// is read block by block; either way the body decodes to the same lines
+// as the plain one, whatever the range.
+func TestDownloadSealed(t *testing.T) {
+	defer func(n int64) { chaindir.SegmentSize = n }(chaindir.SegmentSize)
+	chaindir.SegmentSize = 1200 // two or three blocks a segment
+	dir := copyFixture(t)
+	f := getFixture(t)
+	n, err := node.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := append([][]byte(nil), f.lines...)
+	ts := n.Chain().Tip().Timestamp
+	var side *block.Block
+	for h := fixtureHeight + 1; h <= 20; h++ {
+		ts += 2
+		b := mineOn(n, f.miner.addr, ts, nil)
+		ls := []*wire.Line{{Raw: b.JSON(), Block: b}}
+		if h == 14 {
+			// A block of bob's at the same height: kept on a side branch,
+			// in the same segment as the main chain's.
+			side = mineOn(n, f.bob.addr, ts, nil)
+			ls = append(ls, &wire.Line{Raw: side.JSON(), Block: side})
+		}
+		if err := submit(n, ls...); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, ls[0].Raw)
+	}
+	if n.Chain().Node(side.Hash) == nil {
+		t.Fatal("the side block was not stored")
+	}
+	sideSeg := n.Chain().Node(side.Hash).Loc.Segment
+	n.Close()
+	frames, _ := filepath.Glob(filepath.Join(dir, "blocks", "*.jsonl.zst"))
+	if len(frames) < 4 {
+		t.Fatalf("%d sealed segments, want at least 4", len(frames))
+	}
+	_, srv, logs := newServer(t, Config{Chain: dir})
+	want := func(from, to int) []byte {
+		var b bytes.Buffer
+		for h := from; h <= to && h < len(lines); h++ {
+			b.Write(lines[h])
+			b.WriteByte('\n')
+		}
+		return b.Bytes()
+	}
+	var passed, sideSent bool
+	for _, c := range [][2]int{{1, 20}, {1, 8}, {2, 20}, {9, 20}, {9, 13}, {12, 19}, {20, 20}} {
+		url := fmt.Sprintf("%s/api/chain?from=%d&to=%d", srv.URL, c[0], c[1])
+		_, plain := get(t, "GET", url)
+		if !bytes.Equal(plain, want(c[0], c[1])) {
+			t.Fatalf("GET %s: the plain body is not the main chain's lines", url)
+		}
+		_, z := get(t, "GET", url, "Accept-Encoding", "zstd")
+		if got := unzstd(t, z); !bytes.Equal(got, plain) {
+			t.Fatalf("GET %s (zstd): %d bytes, the plain body has %d", url, len(got), len(plain))
+		}
+		for _, name := range frames {
+			frame, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(z, frame) {
+				passed = true
+				if name == filepath.Join(dir, "blocks", fmt.Sprintf("%06d.jsonl.zst", sideSeg)) {
+					sideSent = true
+				}
+			}
+		}
+	}
+	if !passed {
+		t.Error("no sealed segment was passed on as stored")
+	}
+	if sideSent {
+		t.Error("the segment holding a side block was sent whole")
 	}
 	if l := logs.String(); l != "" {
 		t.Errorf("the server logged:\n%s", l)

@@ -275,32 +275,34 @@ func (st *chainState) scan(path []*chain.Node, fn func(*chain.Node, *block.Block
 	}, flush)
 }
 
-// scanLines is scan with each block's line as stored (chaindir.Dir.Line:
-// checked whole, not decoded), for passing blocks on.
-func (st *chainState) scanLines(path []*chain.Node, fn func(*chain.Node, []byte) error, flush func() error) error {
-	return st.scanEach(path, func(n *node.Node, nd *chain.Node) error {
-		line, err := n.Dir.Line(nd)
-		if err != nil {
-			return err
-		}
-		return fn(nd, line)
-	}, flush)
-}
-
 // scanEach runs read on each block of path under the read lock, in pieces
 // of about scanBytes, calling flush without the lock after each piece.
 func (st *chainState) scanEach(path []*chain.Node, read func(*node.Node, *chain.Node) error, flush func() error) error {
+	return st.scanPieces(path, func(n *node.Node, rest []*chain.Node) (int, error) {
+		k := 0
+		for size := 0; k < len(rest) && size < scanBytes; k++ {
+			if err := read(n, rest[k]); err != nil {
+				return k, err
+			}
+			size += int(rest[k].Loc.Length)
+		}
+		return k, nil
+	}, flush)
+}
+
+// scanPieces reads path a piece at a time: piece, under the read lock,
+// reads some of the blocks left (at least one) and says how many; flush
+// then runs without the lock. piece may return errStop to end the scan
+// early (scanPieces then flushes and returns nil).
+func (st *chainState) scanPieces(path []*chain.Node, piece func(*node.Node, []*chain.Node) (int, error), flush func() error) error {
 	for i := 0; i < len(path); {
 		n := st.rlock()
 		if n == nil {
 			return errUnavailable
 		}
-		var err error
-		for size := 0; i < len(path) && size < scanBytes && err == nil; i++ {
-			err = read(n, path[i])
-			size += int(path[i].Loc.Length)
-		}
+		k, err := piece(n, path[i:])
 		st.runlock()
+		i += k
 		if errors.Is(err, errStop) {
 			return flush()
 		}
