@@ -94,6 +94,9 @@ type Dir struct {
 
 	w     *Writer // during Write
 	wrote bool    // a Write stored something: Close writes the state
+
+	lk   *os.File // the LOCK file, kept open by lockDir
+	lkFd int
 }
 
 // store is the chain.Store of a Dir.
@@ -187,13 +190,14 @@ func (d *Dir) Close() error {
 	if cerr := d.segs.close(); err == nil {
 		err = cerr
 	}
+	d.closeLock()
 	return err
 }
 
 // reset forgets everything read from the directory.
 func (d *Dir) reset() {
 	d.segs.close()
-	*d = Dir{path: d.path, p: d.p, genesis: d.genesis, segs: d.segs, w: d.w, wrote: d.wrote}
+	*d = Dir{path: d.path, p: d.p, genesis: d.genesis, segs: d.segs, w: d.w, wrote: d.wrote, lk: d.lk, lkFd: d.lkFd}
 }
 
 // load reads the directory from scratch into d.

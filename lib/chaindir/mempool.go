@@ -121,6 +121,15 @@ func cutTorn(f *os.File) error {
 	if size == 0 {
 		return nil
 	}
+	// The last byte first: it is a newline but after a crash, and every
+	// Write that adds a transfer comes here.
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], size-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
 	n := min(size, 64<<10)
 	buf := make([]byte, n)
 	if _, err := f.ReadAt(buf, size-n); err != nil {

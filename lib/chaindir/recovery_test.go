@@ -296,3 +296,40 @@ func TestRecovery(t *testing.T) {
 		})
 	}
 }
+
+// TestRepairBeforeBlock: a Dir that has written before finds the torn line
+// a crashed writer left. A Write that only adds transfers leaves the
+// segments alone (readers skip the torn line); the next Write with a block
+// cuts it before appending, and the directory checks and reopens the same.
+func TestRepairBeforeBlock(t *testing.T) {
+	dir, p := newDir(t)
+	g := newGen(p)
+	d := mustOpen(t, dir)
+	defer d.Close()
+	grow(t, d, g, 3, 0)
+	seg := filepath.Join(dir, segName(d.end.seg))
+	size := fileSize(t, seg)
+	torn := []byte(`{"type":"block","index":9999,"ti`)
+	appendFile(t, seg, torn)
+	l := g.transfer(g.miner, newWallet(p, 1).addr, 5000, now).AppendJSON(nil)
+	if err := d.Write(func(w *Writer) error { return w.AddMempool(l) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := fileSize(t, seg); got != size+int64(len(torn)) {
+		t.Fatalf("a Write of transfers changed the segment: %d bytes, want %d", got, size+int64(len(torn)))
+	}
+	grow(t, d, g, 2, 0)
+	data := readFile(t, seg)
+	if bytes.Contains(data, torn) || !bytes.HasSuffix(data, []byte("\n")) {
+		t.Fatal("the torn line was not cut before the next block")
+	}
+	if err := d.Check(); err != nil {
+		t.Fatal(err)
+	}
+	want := viewOf(t, d)
+	d2 := mustOpen(t, dir)
+	defer d2.Close()
+	if !sameView(viewOf(t, d2), want) || len(d2.Mempool()) != 1 {
+		t.Fatal("the directory reopens to another view")
+	}
+}

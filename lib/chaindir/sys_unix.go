@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -30,6 +31,50 @@ func lock(path string) (*lockFile, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return &lockFile{f}, nil
+}
+
+// lockDir takes the directory's write lock for d. The LOCK file stays open
+// between locks: opening a file costs half a dozen system calls, and a
+// validator takes the lock for every transfer. After the flock, the open
+// file is checked to still be the LOCK file (same device and inode), so
+// that one removed or replaced meanwhile is opened again rather than
+// locked alone.
+func (d *Dir) lockDir() (unlock func() error, err error) {
+	path := filepath.Join(d.path, lockName)
+	for range 3 {
+		if d.lk == nil {
+			f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+			if err != nil {
+				return nil, err
+			}
+			d.lk, d.lkFd = f, int(f.Fd())
+		}
+		fd := d.lkFd
+		for {
+			err = syscall.Flock(fd, syscall.LOCK_EX)
+			if !errors.Is(err, syscall.EINTR) {
+				break
+			}
+		}
+		if err != nil {
+			d.closeLock()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		var held, now syscall.Stat_t
+		if syscall.Fstat(fd, &held) == nil && syscall.Stat(path, &now) == nil && held.Dev == now.Dev && held.Ino == now.Ino {
+			return func() error { return syscall.Flock(fd, syscall.LOCK_UN) }, nil
+		}
+		d.closeLock() // releases the flock
+	}
+	return nil, fmt.Errorf("lock %s: the file keeps being replaced", path)
+}
+
+// closeLock closes the LOCK file kept open by lockDir.
+func (d *Dir) closeLock() {
+	if d.lk != nil {
+		d.lk.Close()
+		d.lk, d.lkFd = nil, -1
+	}
 }
 
 func (l *lockFile) unlock() error {

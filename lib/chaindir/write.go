@@ -23,6 +23,7 @@ type Writer struct {
 	segDirty   bool // seg was appended to: fsync before the index and the end
 	idx        *os.File
 	memChecked bool // mempool.jsonl's torn tail was cut
+	repaired   bool // repair ran: blocks may be appended
 	saveState  bool // write the state file at the end
 	putDone    bool // put stored a line during the current AddBlock
 	done       bool
@@ -40,9 +41,11 @@ func (w *Writer) Dir() *Dir { return w.d }
 
 // Write takes the directory's lock (flock on LOCK; it waits for another
 // writer to finish), catches up with what other processes stored
-// (Refresh), repairs what a crashed writer left (a torn last line is cut,
-// the index completed), runs fn, writes the state file when it is due and
-// releases the lock. The lock is held only for the call: processes take
+// (Refresh), runs fn, completes the index, writes the state file when it
+// is due and releases the lock. What a crashed writer left is repaired
+// (repair) by the first Write of a Dir, and later before a Write's first
+// block: a Write that only adds transfers, as most of a validator's do,
+// leaves the segments alone. The lock is held only for the call: processes take
 // turns. Then, when the blocks rolled over to a new segment, the full one
 // is sealed: compressed without the lock, installed under it again.
 func (d *Dir) Write(fn func(w *Writer) error) error {
@@ -56,11 +59,11 @@ func (d *Dir) write(fn func(w *Writer) error) error {
 	if d.w != nil {
 		return errors.New("chaindir: Write called inside Write")
 	}
-	lk, err := lock(filepath.Join(d.path, lockName))
+	unlock, err := d.lockDir()
 	if err != nil {
 		return err
 	}
-	defer lk.unlock()
+	defer unlock()
 	if _, err := d.refresh(); err != nil {
 		return err
 	}
@@ -71,8 +74,16 @@ func (d *Dir) write(fn func(w *Writer) error) error {
 		w.done = true
 		d.w = nil
 	}()
-	if err := d.repair(w); err != nil {
-		return err
+	if d.stateErr != nil {
+		w.saveState = true // replace a damaged state file at the end
+	}
+	if !d.cleaned {
+		// The first Write of this Dir repairs at once, and removes what
+		// crashed writers left.
+		if err := d.repair(w); err != nil {
+			return err
+		}
+		w.repaired = true
 	}
 	err = fn(w)
 	if ferr := d.flush(w); err == nil {
@@ -158,6 +169,12 @@ func (w *Writer) put(b *block.Block, line []byte) (chain.Loc, error) {
 	if bytes.IndexByte(line, '\n') >= 0 || len(line) == 0 || int64(len(line)) >= 1<<32-1 {
 		return chain.Loc{}, fmt.Errorf("chaindir: block line of %d bytes, or with a newline", len(line))
 	}
+	if !w.repaired {
+		if err := d.repair(w); err != nil {
+			return chain.Loc{}, err
+		}
+		w.repaired = true
+	}
 	if err := w.roll(); err != nil {
 		return chain.Loc{}, err
 	}
@@ -228,11 +245,11 @@ func (d *Dir) sealFull() error {
 			return err
 		}
 		err = func() error {
-			lk, err := lock(filepath.Join(d.path, lockName))
+			unlock, err := d.lockDir()
 			if err != nil {
 				return err
 			}
-			defer lk.unlock()
+			defer unlock()
 			return installSealed(d.path, seg, comp, size)
 		}()
 		if err != nil {
@@ -290,9 +307,10 @@ func (w *Writer) openSeg() error {
 	return nil
 }
 
-// repair fixes, under the lock, what a crashed writer left: a torn last
-// line, a sealed segment's plain copy, temporary files, and an index file
-// that lacks records, has a torn one or stale flags.
+// repair fixes, under the lock and before a Write appends its first block,
+// what a crashed writer left: a torn last line, a sealed segment's plain
+// copy, temporary files, and an index file that lacks records, has a torn
+// one or stale flags (the end of every Write completes the index too).
 func (d *Dir) repair(w *Writer) error {
 	// Other writers may have sealed or added segments.
 	if err := d.list(); err != nil {
@@ -319,9 +337,6 @@ func (d *Dir) repair(w *Writer) error {
 		d.segs.forget(seg)
 		d.torn = false
 		d.seenSize = int64(d.end.off)
-	}
-	if d.stateErr != nil {
-		w.saveState = true // replace a damaged state file at the end
 	}
 	if !d.cleaned {
 		if err := d.cleanup(); err != nil {
@@ -358,6 +373,9 @@ func (d *Dir) cleanup() error {
 // in place, then the missing records appended.
 func (w *Writer) writeIndex() error {
 	d := w.d
+	if d.idxHdr && !d.idxBad && len(d.idxFlags) == 0 && d.idxGood == len(d.recs) {
+		return nil // nothing to write: the file is not even opened
+	}
 	path := filepath.Join(d.path, indexFile)
 	if !d.idxHdr {
 		buf := indexHeaderBytes(d.genesis)
