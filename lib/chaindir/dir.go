@@ -583,30 +583,11 @@ func (d *Dir) Line(n *chain.Node) ([]byte, error) {
 // chain download); the caller knows from the index which blocks it holds.
 // Sealing writes the file once; only cnj-chain reindex moves it aside.
 func (d *Dir) SealedFrame(seg uint32, buf []byte) ([]byte, error) {
-	f, err := os.Open(filepath.Join(d.path, sealedName(seg)))
+	frame, err := ReadFileMax(filepath.Join(d.path, sealedName(seg)), maxSegment, buf)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > maxSegment {
-		return nil, corruptf(sealedName(seg), 0, "larger than a segment can be: %s", reindexHint)
-	}
-	size := int(fi.Size())
-	if cap(buf) < size {
-		buf = make([]byte, size)
-	}
-	buf = buf[:size]
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, fmt.Errorf("%s: %w", sealedName(seg), err)
-	}
-	return buf, nil
+	return frame, err
 }
 
 // get reads and checks the block at loc (Store.Get).

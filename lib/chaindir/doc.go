@@ -72,8 +72,8 @@
 //
 // # Writers and readers
 //
-// Open takes no lock and never blocks a writer. Write takes LOCK for the
-// duration of one call (cnj-verify and cnj-mine take turns), catches up
+// Open takes no lock and never blocks a writer. Write takes LOCK (a Dir
+// keeps the file open between Writes) for the duration of one call (cnj-verify and cnj-mine take turns), catches up
 // with what the other writers stored (Refresh), and only then runs its
 // function, so it never appends on a stale view. The blocks that
 // Writer.AddBlock stored are fsynced and indexed when Write returns: only
@@ -95,7 +95,8 @@
 // after that are read from the segments and put on the chain. A last line
 // of the last segment without a newline, or that does not parse, is a write
 // that never finished: it was never reported accepted; readers ignore it
-// and the next writer cuts it. The state is used when it is sound and at a
+// and the next writer cuts it before it appends a block (a Write of
+// transfers leaves the segments alone). The state is used when it is sound and at a
 // block of the index, else the ledger is replayed from genesis. So kill -9
 // or power loss at any instant leaves a directory that opens, passes Check
 // and keeps every block a command reported accepted.

@@ -1,9 +1,39 @@
 package chaindir
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
+
+// ReadFileMax reads the file at path whole, into buf when it fits, and
+// refuses a file of more than limit bytes without reading it. cnj-serve
+// reads sealed segments with it (SealedFrame), package relay the peers
+// file.
+func ReadFileMax(path string, limit int64, buf []byte) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, fi.Size(), limit)
+	}
+	size := int(fi.Size())
+	if cap(buf) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return buf, nil
+}
 
 // writeAtomic replaces path with data durably (ReplaceFile).
 func writeAtomic(path string, data []byte) error { return ReplaceFile(path, data, true) }

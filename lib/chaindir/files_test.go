@@ -2,6 +2,9 @@ package chaindir
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -92,5 +95,25 @@ func TestRejectLog(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &v); err != nil {
 			t.Fatalf("%q: %v", l, err)
 		}
+	}
+}
+
+// TestReadFileMax: a file of up to limit bytes is read whole, into the
+// buffer given when it fits; one byte more is refused unread.
+func TestReadFileMax(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 64)
+	got, err := ReadFileMax(path, 10, buf)
+	if err != nil || string(got) != "0123456789" || &got[0] != &buf[:1][0] {
+		t.Fatalf("at the limit: %q %v (in the buffer given: %v)", got, err, err == nil && &got[0] == &buf[:1][0])
+	}
+	if got, err := ReadFileMax(path, 9, nil); err == nil || !strings.Contains(err.Error(), "10 bytes, more than 9") {
+		t.Fatalf("one byte over: %q %v", got, err)
+	}
+	if _, err := ReadFileMax(filepath.Join(t.TempDir(), "none"), 9, nil); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
 	}
 }

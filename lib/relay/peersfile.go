@@ -1,15 +1,13 @@
 package relay
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"github.com/coniunctum/cnj/lib/wire"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/wire"
 )
 
 // maxPeersFile bounds the size of a peers file read.
@@ -21,7 +19,7 @@ const maxPeersFile = 1 << 20
 // MaxPeers. Lines that are not addresses are returned as bad, each as
 // "line N: why". A missing file is an empty list.
 func ReadPeersFile(path string) (peers, bad []string, err error) {
-	b, err := readSmall(path, maxPeersFile)
+	b, err := chaindir.ReadFileMax(path, maxPeersFile, nil)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -52,29 +50,11 @@ func parsePeers(b []byte) (peers, bad []string) {
 	return peers, bad
 }
 
-func readSmall(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, fi.Size(), limit)
-	}
-	var buf bytes.Buffer
-	_, err = buf.ReadFrom(f)
-	return buf.Bytes(), err
-}
-
 // addPeer adds addr (HOST:PORT) to the peers file at path unless it is
 // there already or the file holds MaxPeers addresses: the file is rewritten
 // atomically with its lines and comments kept. It reports whether it added.
 func addPeer(path, addr string) (bool, error) {
-	b, err := readSmall(path, maxPeersFile)
+	b, err := chaindir.ReadFileMax(path, maxPeersFile, nil)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
