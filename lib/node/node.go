@@ -169,12 +169,12 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 			}
 			switch {
 			case it.Line.Block != nil:
-				v, moved, err := n.addBlock(w, it.Line.Block, it.Line.Raw)
+				v, changed, err := n.addBlock(w, it.Line.Block, it.Line.Raw)
 				if err != nil {
 					return err
 				}
 				out[i] = v
-				rewrite = rewrite || moved
+				rewrite = rewrite || changed
 			case it.Line.Tx != nil:
 				v := n.addTx(it.Line.Tx, it.SigDone)
 				out[i] = v
@@ -211,8 +211,11 @@ func (n *Node) markPoolSynced() {
 }
 
 // addBlock stores a block through the writer and brings the pool to the
-// new tip. moved reports a tip change (mempool.jsonl must be rewritten).
-func (n *Node) addBlock(w *chaindir.Writer, b *block.Block, raw []byte) (Verdict, bool, error) {
+// new tip. changed reports that the tip move changed the pool (a pooled
+// transfer mined, one put back or dropped): mempool.jsonl must be
+// rewritten. A block that touches none of the pool, as most blocks of a
+// quiet network, costs no rendering of the whole pool.
+func (n *Node) addBlock(w *chaindir.Writer, b *block.Block, raw []byte) (v Verdict, changed bool, err error) {
 	res, err := w.AddBlock(b, raw, n.Now())
 	if err != nil {
 		if rule.CodeOf(err) == "" {
@@ -224,8 +227,16 @@ func (n *Node) addBlock(w *chaindir.Writer, b *block.Block, raw []byte) (Verdict
 		return Verdict{Known: true}, false, nil
 	}
 	if res.TipChanged {
-		n.Pool.Update(res.Connected, res.Disconnected, n.Chain().Ledger(), n.NextTime())
-		return Verdict{Tip: true}, true, nil
+		// Update only removes (mined or dropped transfers) and puts back
+		// (those of disconnected blocks): the pool is the same when it
+		// dropped nothing, kept its size and nothing was disconnected. The
+		// file is rewritten too when it does not hold the pool line for
+		// line (lines that did not load, transfers not yet appended).
+		before := n.Pool.Len()
+		stale := len(n.Dir.Mempool()) != before
+		dropped := n.Pool.Update(res.Connected, res.Disconnected, n.Chain().Ledger(), n.NextTime())
+		changed = stale || len(res.Disconnected) > 0 || len(dropped) > 0 || n.Pool.Len() != before
+		return Verdict{Tip: true}, changed, nil
 	}
 	return Verdict{}, false, nil
 }
