@@ -15,6 +15,7 @@ import (
 	"github.com/coniunctum/cnj/lib/ledger"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/klauspost/compress/zstd"
 )
 
 // File names inside a chain directory.
@@ -578,16 +579,33 @@ func (d *Dir) Line(n *chain.Node) ([]byte, error) {
 }
 
 // SealedFrame returns sealed segment seg as stored, one zstd frame, read
-// into buf when it fits, or nil when the segment is not sealed (yet). It
-// is for passing a whole segment on without decompressing it (cnj-serve's
-// chain download); the caller knows from the index which blocks it holds.
+// into buf when it fits, when its frame header says it holds size bytes of
+// block lines; else nil: the segment is not sealed (yet), or holds more
+// than the caller's blocks (a side branch's too). It is for passing a
+// whole segment on without decompressing it (cnj-serve's chain download):
+// the caller knows from the index which blocks, of how many bytes, it
+// wants. Only the header is read of a segment that does not match.
 // Sealing writes the file once; only cnj-chain reindex moves it aside.
-func (d *Dir) SealedFrame(seg uint32, buf []byte) ([]byte, error) {
-	frame, err := ReadFileMax(filepath.Join(d.path, sealedName(seg)), maxSegment, buf)
+func (d *Dir) SealedFrame(seg uint32, size int64, buf []byte) ([]byte, error) {
+	path := filepath.Join(d.path, sealedName(seg))
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	return frame, err
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var hdr [zstd.HeaderMaxSize]byte
+	k, err := f.ReadAt(hdr[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	var h zstd.Header
+	if h.Decode(hdr[:k]) != nil || !h.HasFCS || h.FrameContentSize != uint64(size) {
+		return nil, nil
+	}
+	return readAllMax(f, path, maxSegment, buf)
 }
 
 // get reads and checks the block at loc (Store.Get).

@@ -2,7 +2,6 @@ package chaindir
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 )
@@ -17,6 +16,11 @@ func ReadFileMax(path string, limit int64, buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readAllMax(f, path, limit, buf)
+}
+
+// readAllMax is ReadFileMax on an open file.
+func readAllMax(f *os.File, path string, limit int64, buf []byte) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -29,7 +33,7 @@ func ReadFileMax(path string, limit int64, buf []byte) ([]byte, error) {
 		buf = make([]byte, size)
 	}
 	buf = buf[:size]
-	if _, err := io.ReadFull(f, buf); err != nil {
+	if _, err := f.ReadAt(buf, 0); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return buf, nil

@@ -45,9 +45,10 @@ func (w *Writer) Dir() *Dir { return w.d }
 // is due and releases the lock. What a crashed writer left is repaired
 // (repair) by the first Write of a Dir, and later before a Write's first
 // block: a Write that only adds transfers, as most of a validator's do,
-// leaves the segments alone. The lock is held only for the call: processes take
-// turns. Then, when the blocks rolled over to a new segment, the full one
-// is sealed: compressed without the lock, installed under it again.
+// leaves the segments alone. The lock is held only for the call:
+// processes take turns. Then, when the blocks rolled over to a new
+// segment, the full one is sealed: compressed without the lock, installed
+// under it again.
 func (d *Dir) Write(fn func(w *Writer) error) error {
 	if err := d.write(fn); err != nil {
 		return err

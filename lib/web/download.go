@@ -26,23 +26,20 @@ const maxPassWindow = 8 << 20
 func sealedRun(d *chaindir.Dir, rest []*chain.Node, buf []byte) (frame []byte, k int, err error) {
 	seg := rest[0].Loc.Segment
 	if rest[0].Loc.Offset != 0 {
-		return buf, 0, nil
+		return nil, 0, nil
 	}
 	end := uint64(0)
 	for k < len(rest) && rest[k].Loc.Segment == seg && rest[k].Loc.Offset == end {
 		end += uint64(rest[k].Loc.Length) + 1
 		k++
 	}
-	frame, err = d.SealedFrame(seg, buf)
+	frame, err = d.SealedFrame(seg, int64(end), buf)
 	if err != nil || frame == nil {
-		return buf, 0, err
+		return nil, 0, err
 	}
 	var h zstd.Header
-	if h.Decode(frame) != nil || !h.HasFCS || h.FrameContentSize != end || h.Skippable ||
-		h.WindowSize > maxPassWindow || h.SingleSegment && h.FrameContentSize > maxPassWindow {
-		// Other blocks share the segment (a side branch), or the frame is
-		// not one this server would send as it is.
-		return frame, 0, nil
+	if h.Decode(frame) != nil || h.WindowSize > maxPassWindow || h.SingleSegment && h.FrameContentSize > maxPassWindow {
+		return nil, 0, nil // not a frame this server would send as it is
 	}
 	return frame, k, nil
 }
@@ -156,9 +153,12 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	err = s.st.scanPieces(path, func(n *node.Node, rest []*chain.Node) (int, error) {
 		if enc != nil {
 			f, k, err := sealedRun(n.Dir, rest, whole)
-			if err != nil || k > 0 {
+			if err != nil {
+				return 0, err
+			}
+			if k > 0 {
 				whole, frame = f, f
-				return k, err
+				return k, nil
 			}
 		}
 		k := 0

@@ -52,6 +52,9 @@ type Chain struct {
 	Txs    int      // transfers in all
 	PerTx  int      // transfers per block
 	Sample []*tx.Tx // up to 20,000 of the transfers, for RawVerifyRate
+	// Senders are the keys the funding blocks paid, each spendable once
+	// Build returns; Senders[0] also mined the blocks after them.
+	Senders []ed25519.PrivateKey
 }
 
 // Build makes a chain directory at dir on a fresh devnet without
@@ -124,7 +127,7 @@ func Build(dir string, blocks, txs int) (*Chain, error) {
 			}
 		}
 	}()
-	c := &Chain{Params: p, Dir: dir, Blocks: blocks, Txs: txs, PerTx: per}
+	c := &Chain{Params: p, Dir: dir, Blocks: blocks, Txs: txs, PerTx: per, Senders: senders}
 	for batch := range signed {
 		if err := addForged(n, addrs[0], batch); err != nil {
 			return nil, err
