@@ -21,7 +21,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 lint:
-	@test -z "$$(gofmt -l cmd lib testscripts)" || { gofmt -l cmd lib testscripts; echo 'gofmt: files above need formatting'; exit 1; }
+	@test -z "$$(gofmt -l cmd lib internal testscripts)" || { gofmt -l cmd lib internal testscripts; echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
 	@if [ -n "$(SCRIPTS)" ]; then shellcheck $(SCRIPTS); fi
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5)
@@ -40,7 +40,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
 
 fuzz:
-	@for pkg in $$($(GO) list ./lib/...); do \
+	@for pkg in $$($(GO) list ./lib/... ./internal/...); do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; done; done
 

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coniunctum/cnj/internal/verify"
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
@@ -31,7 +32,6 @@ import (
 	"github.com/coniunctum/cnj/lib/pow/midstate"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/tx"
-	"github.com/coniunctum/cnj/lib/verify"
 )
 
 // advBlockBytes is the block size limit of the suite's network: the
@@ -293,7 +293,7 @@ func (f *advFixture) block(miner string, txs ...*tx.Tx) *block.Block {
 // blockOn builds a block on parent the way node.Template does (timestamp
 // max(now, MTP+1), the retarget rule's target, subsidy plus fees) and mines
 // it.
-func (f *advFixture) blockOn(parent *chain.Node, miner string, txs ...*tx.Tx) *block.Block {
+func (f *advFixture) blockOn(parent *chain.BlockNode, miner string, txs ...*tx.Tx) *block.Block {
 	c := f.n.Chain()
 	var fees uint64
 	for _, t := range txs {
@@ -530,9 +530,9 @@ func advReplay(t *testing.T, p *params.Params, now int64, lines [][]byte) string
 	return fmt.Sprintf("tip %x height %d blocks %d ledger %x", c.Tip().Hash, c.Tip().Height, c.Len(), sha256.Sum256(snap))
 }
 
-// advPseudoNode is the chain.Node that b will be once stored on parent: what
+// advPseudoNode is the chain.BlockNode that b will be once stored on parent: what
 // blockOn needs to build on a block that is not in the chain yet.
-func advPseudoNode(b *block.Block, parent *chain.Node) *chain.Node {
-	return &chain.Node{Hash: b.Hash, PrevHash: b.PrevHash, Parent: parent, Height: b.Index,
+func advPseudoNode(b *block.Block, parent *chain.BlockNode) *chain.BlockNode {
+	return &chain.BlockNode{Hash: b.Hash, PrevHash: b.PrevHash, Parent: parent, Height: b.Index,
 		Timestamp: b.Timestamp, Target: b.Target}
 }

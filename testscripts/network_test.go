@@ -42,10 +42,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/miner"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
-	"github.com/coniunctum/cnj/lib/miner"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
 )

@@ -12,26 +12,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/chaindir"
-	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
 )
 
 // BenchmarkSyncLoopback measures the commands as a node runs them: a
 // `cnj-sync --from` joining the network into an empty directory from a
 // `cnj-serve` on 127.0.0.150 over loopback, both real processes sharing
-// the machine. The chain is chainsynctest.Build's, of
-// chainsynctest.BenchSize (the issue's figure: CNJ_SYNC_BENCH_BLOCKS=10000
+// the machine. The chain is testchain.Build's, of
+// testchain.BenchSize (the issue's figure: CNJ_SYNC_BENCH_BLOCKS=10000
 // CNJ_SYNC_BENCH_TXS=1000000). It reports transfers per second, the
 // machine's batch signature verification limit on every core
-// (chainsynctest.RawVerifyRate, the better of a measurement before and
+// (testchain.RawVerifyRate, the better of a measurement before and
 // one after each sync), their ratio, the peak resident set of cnj-sync
 // (getrusage of the exited process), and the CPU time each of the two
 // processes spent.
 func BenchmarkSyncLoopback(b *testing.B) {
 	const ip = "127.0.0.150"
 	root := b.TempDir()
-	blocks, txs := chainsynctest.BenchSize()
-	src, err := chainsynctest.Build(filepath.Join(root, "src"), blocks, txs)
+	blocks, txs := testchain.BenchSize()
+	src, err := testchain.Build(filepath.Join(root, "src"), blocks, txs)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func BenchmarkSyncLoopback(b *testing.B) {
 	netAnswers(b, "http://"+ip+":56230/api/blocks/tip/height")
 
 	raw := func() float64 {
-		rate, err := chainsynctest.RawVerifyRate(src.Sample, src.PerTx)
+		rate, err := testchain.RawVerifyRate(src.Sample, src.PerTx)
 		if err != nil {
 			b.Fatal(err)
 		}

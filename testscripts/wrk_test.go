@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/chaindir"
-	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
 )
 
 // BenchmarkWrkAddress measures GET /api/address/ADDR on a real cnj-serve
@@ -28,7 +28,7 @@ func BenchmarkWrkAddress(b *testing.B) {
 	}
 	const serveIP, helloIP = "127.0.0.151", "127.0.0.152"
 	root := b.TempDir()
-	src, err := chainsynctest.Build(filepath.Join(root, "src"), 20, 2000)
+	src, err := testchain.Build(filepath.Join(root, "src"), 20, 2000)
 	if err != nil {
 		b.Fatal(err)
 	}

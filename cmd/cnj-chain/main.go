@@ -7,8 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/coniunctum/cnj/internal/explore"
 	"github.com/coniunctum/cnj/lib/cli"
-	"github.com/coniunctum/cnj/lib/explore"
 	"github.com/coniunctum/cnj/lib/node"
 )
 

@@ -8,9 +8,9 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/coniunctum/cnj/internal/wallet"
 	"github.com/coniunctum/cnj/lib/cli"
 	"github.com/coniunctum/cnj/lib/keys"
-	"github.com/coniunctum/cnj/lib/wallet"
 )
 
 type flags struct {

@@ -10,9 +10,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/miner"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/cli"
-	"github.com/coniunctum/cnj/lib/miner"
 	"github.com/coniunctum/cnj/lib/params"
 )
 

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/coniunctum/cnj/lib/wire"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/cli"
+	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/relay"
 )
@@ -106,7 +106,7 @@ func send(ctx context.Context, f *flags, s cli.Streams, logf func(string, ...any
 	}
 	cfg := relay.SendConfig{PeersFile: o.Peers, Logf: logf, Queue: o.Queue}
 	for _, to := range o.To {
-		hp, err := wire.HostPort(to, relay.DefaultPort)
+		hp, err := hostport.Parse(to, relay.DefaultPort)
 		if err != nil {
 			return cli.Usagef("--to: %v", err)
 		}

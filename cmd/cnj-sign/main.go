@@ -5,8 +5,8 @@ package main
 import (
 	"os"
 
+	"github.com/coniunctum/cnj/internal/sign"
 	"github.com/coniunctum/cnj/lib/cli"
-	"github.com/coniunctum/cnj/lib/sign"
 )
 
 type flags struct {

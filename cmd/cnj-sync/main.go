@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/coniunctum/cnj/lib/wire"
 	"os"
 	"os/signal"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainsync"
 	"github.com/coniunctum/cnj/lib/cli"
+	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/node"
 )
 
@@ -47,7 +47,7 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 	}
 	var o chainsync.Options
 	if f.Self != "" {
-		self, err := wire.HostPort(f.Self, wire.RelayPort)
+		self, err := hostport.Parse(f.Self, hostport.RelayPort)
 		if err != nil {
 			return cli.Usagef("--self: %v", err)
 		}
@@ -55,7 +55,7 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 	}
 	joined := ""
 	if f.From != "" {
-		from, err := wire.HostPort(f.From, webPort)
+		from, err := hostport.Parse(f.From, webPort)
 		if err != nil {
 			return cli.Usagef("--from: %v", err)
 		}
@@ -68,7 +68,7 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 			joined = fmt.Sprintf("joined %s %x through %s; ", p.Network, h[:8], from)
 		}
 		o.Peers = []string{from}
-		o.Record = []string{chainsync.RelayAddr(from)}
+		o.Record = []string{hostport.Relay(from)}
 	}
 	if !chaindir.IsChainDir(dir) {
 		return fmt.Errorf("%s is not a chain directory: create one with cnj-mine --genesis, or join a network with cnj-sync --from HOST", dir)
@@ -98,7 +98,7 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 			return err
 		}
 		for _, e := range entries {
-			a, err := chainsync.WebAddr(e, webPort)
+			a, err := hostport.Web(e, webPort)
 			if err != nil {
 				return err
 			}
@@ -148,7 +148,7 @@ func peerEntries(f *flags, n *node.Node) ([]string, error) {
 func webPort() (int, error) {
 	s := os.Getenv("CNJ_WEB_PORT")
 	if s == "" {
-		return wire.WebPort, nil
+		return hostport.WebPort, nil
 	}
 	p, err := strconv.Atoi(s)
 	if err != nil || p < 1 || p > 65535 {

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
-	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
 	"github.com/coniunctum/cnj/lib/cli"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
@@ -96,7 +96,7 @@ func tipHash(t *testing.T, dir string) [32]byte {
 func TestJoinAndSync(t *testing.T) {
 	p := devnet(t)
 	src := chainDir(t, p, 6)
-	fp, err := chainsynctest.FromDir(src)
+	fp, err := testchain.FromDir(src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestJoinAndSync(t *testing.T) {
 	}
 
 	// The peers file, its entries asked at $CNJ_WEB_PORT.
-	fp2, err := chainsynctest.FromDir(src)
+	fp2, err := testchain.FromDir(src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/coniunctum/cnj/internal/verify"
 	"github.com/coniunctum/cnj/lib/cli"
 	"github.com/coniunctum/cnj/lib/node"
-	"github.com/coniunctum/cnj/lib/verify"
 )
 
 type flags struct {

@@ -36,11 +36,11 @@ type Store interface {
 	Get(loc Loc) (*block.Block, error)
 }
 
-// Node is one block of the tree. Nodes are owned by the Chain: read them,
+// BlockNode is one block of the tree. Nodes are owned by the Chain: read them,
 // never change them.
-type Node struct {
+type BlockNode struct {
 	Hash, PrevHash [32]byte
-	Parent         *Node // nil for genesis
+	Parent         *BlockNode // nil for genesis
 	Height         uint64
 	Timestamp      int64
 	Target         [32]byte
@@ -50,11 +50,11 @@ type Node struct {
 	Invalid        bool   // broke a ledger rule, or descends from a block that did
 	TxCount        int    // transfers in the block, reward excluded
 
-	children []*Node
+	children []*BlockNode
 }
 
 // Record returns what the store's index keeps of n.
-func (n *Node) Record() Record {
+func (n *BlockNode) Record() Record {
 	return Record{Hash: n.Hash, PrevHash: n.PrevHash, Height: n.Height, Timestamp: n.Timestamp,
 		Target: n.Target, Loc: n.Loc, TxCount: n.TxCount, Invalid: n.Invalid}
 }
@@ -94,10 +94,10 @@ type Result struct {
 type Chain struct {
 	p       *params.Params
 	s       Store
-	nodes   map[[32]byte]*Node
-	genesis *Node
-	tip     *Node
-	main    []*Node // main[h] is the main-chain block at height h
+	nodes   map[[32]byte]*BlockNode
+	genesis *BlockNode
+	tip     *BlockNode
+	main    []*BlockNode // main[h] is the main-chain block at height h
 	led     *ledger.Ledger
 	undo    map[[32]byte]*ledger.Undo
 	seq     uint64
@@ -107,16 +107,16 @@ type Chain struct {
 
 // New returns a chain holding only genesis, with the ledger at genesis.
 func New(p *params.Params, s Store) *Chain {
-	g := &Node{Hash: p.Hash(), Timestamp: p.Timestamp, Target: p.InitialTarget}
+	g := &BlockNode{Hash: p.Hash(), Timestamp: p.Timestamp, Target: p.InitialTarget}
 	g.Work = pow.Work(&g.Target)
 	span := max(pow.Needed(consensus.PowParams(p)), params.MedianSpan)
 	return &Chain{
 		p:       p,
 		s:       s,
-		nodes:   map[[32]byte]*Node{g.Hash: g},
+		nodes:   map[[32]byte]*BlockNode{g.Hash: g},
 		genesis: g,
 		tip:     g,
-		main:    []*Node{g},
+		main:    []*BlockNode{g},
 		led:     ledger.New(p),
 		undo:    make(map[[32]byte]*ledger.Undo),
 		span:    span,
@@ -128,23 +128,23 @@ func New(p *params.Params, s Store) *Chain {
 func (c *Chain) Params() *params.Params { return c.p }
 
 // Tip returns the best valid block.
-func (c *Chain) Tip() *Node { return c.tip }
+func (c *Chain) Tip() *BlockNode { return c.tip }
 
 // Genesis returns block 0.
-func (c *Chain) Genesis() *Node { return c.genesis }
+func (c *Chain) Genesis() *BlockNode { return c.genesis }
 
 // Ledger returns the state at Tip. It belongs to the chain: Clone it to
 // keep or change it.
 func (c *Chain) Ledger() *ledger.Ledger { return c.led }
 
 // Node returns the block with the given hash, or nil.
-func (c *Chain) Node(hash [32]byte) *Node { return c.nodes[hash] }
+func (c *Chain) Node(hash [32]byte) *BlockNode { return c.nodes[hash] }
 
 // Len returns the number of blocks in the tree, genesis included.
 func (c *Chain) Len() int { return len(c.nodes) }
 
 // AtHeight returns the main-chain block at height h, or nil above the tip.
-func (c *Chain) AtHeight(h uint64) *Node {
+func (c *Chain) AtHeight(h uint64) *BlockNode {
 	if h >= uint64(len(c.main)) {
 		return nil
 	}
@@ -153,7 +153,7 @@ func (c *Chain) AtHeight(h uint64) *Node {
 
 // Context returns what a child of parent is checked against: the last
 // max(pow.Needed, 11) blocks of parent's branch (fewer near genesis).
-func (c *Chain) Context(parent *Node, now int64) *consensus.Context {
+func (c *Chain) Context(parent *BlockNode, now int64) *consensus.Context {
 	n := c.span
 	if parent.Height+1 < uint64(n) {
 		n = int(parent.Height + 1)
@@ -174,7 +174,7 @@ func (c *Chain) NextTarget(now int64) [32]byte {
 
 // MedianTime returns the median time past of n: the median timestamp of the
 // last up to 11 blocks ending at n, genesis included.
-func (c *Chain) MedianTime(n *Node) int64 {
+func (c *Chain) MedianTime(n *BlockNode) int64 {
 	var buf [params.MedianSpan]int64
 	ts := buf[:0]
 	for x := n; x != nil && len(ts) < params.MedianSpan; x = x.Parent {
@@ -184,9 +184,9 @@ func (c *Chain) MedianTime(n *Node) int64 {
 }
 
 // Block reads the block of n from the store. Genesis has no block.
-func (c *Chain) Block(n *Node) (*block.Block, error) { return c.blockOf(n, nil) }
+func (c *Chain) Block(n *BlockNode) (*block.Block, error) { return c.blockOf(n, nil) }
 
-func (c *Chain) blockOf(n *Node, have *block.Block) (*block.Block, error) {
+func (c *Chain) blockOf(n *BlockNode, have *block.Block) (*block.Block, error) {
 	if have != nil && have.Hash == n.Hash {
 		return have, nil
 	}
@@ -277,7 +277,7 @@ func (c *Chain) Apply(rec Record, b *block.Block) (*Result, error) {
 // on a side branch and reorganized to when its branch has more work. put
 // stores it. stored means it is already in the store (Apply), so that a
 // block that fails to connect is kept as invalid rather than forgotten.
-func (c *Chain) attach(b *block.Block, parent *Node, stored bool, put func() (Loc, error)) (*Result, error) {
+func (c *Chain) attach(b *block.Block, parent *BlockNode, stored bool, put func() (Loc, error)) (*Result, error) {
 	if parent == c.tip {
 		u, err := c.led.Connect(b, c.MedianTime(parent))
 		if err != nil {
@@ -311,7 +311,7 @@ func (c *Chain) attach(b *block.Block, parent *Node, stored bool, put func() (Lo
 	n := c.addBlock(parent, b, loc)
 	res := &Result{Side: true}
 	if n.Work.Cmp(c.tip.Work) > 0 {
-		var bad *Node
+		var bad *BlockNode
 		res.Disconnected, res.Connected, bad, err = c.reorg(n, b)
 		if err != nil {
 			if bad != nil {
@@ -326,15 +326,15 @@ func (c *Chain) attach(b *block.Block, parent *Node, stored bool, put func() (Lo
 	return res, nil
 }
 
-func (c *Chain) addBlock(parent *Node, b *block.Block, loc Loc) *Node {
+func (c *Chain) addBlock(parent *BlockNode, b *block.Block, loc Loc) *BlockNode {
 	return c.addRecord(parent, Record{Hash: b.Hash, PrevHash: b.PrevHash, Height: b.Index,
 		Timestamp: b.Timestamp, Target: b.Target, Loc: loc, TxCount: len(b.Txs)})
 }
 
 // addRecord links a new node under parent; it inherits parent's invalidity.
-func (c *Chain) addRecord(parent *Node, r Record) *Node {
+func (c *Chain) addRecord(parent *BlockNode, r Record) *BlockNode {
 	c.seq++
-	n := &Node{Hash: r.Hash, PrevHash: r.PrevHash, Parent: parent, Height: parent.Height + 1,
+	n := &BlockNode{Hash: r.Hash, PrevHash: r.PrevHash, Parent: parent, Height: parent.Height + 1,
 		Timestamp: r.Timestamp, Target: r.Target, Loc: r.Loc, Seq: c.seq,
 		Invalid: r.Invalid || parent.Invalid, TxCount: r.TxCount}
 	n.Work = pow.Work(&n.Target)
@@ -346,9 +346,9 @@ func (c *Chain) addRecord(parent *Node, r Record) *Node {
 
 // invalidate marks n and its descendants invalid and returns their hashes,
 // n first.
-func (c *Chain) invalidate(n *Node) [][32]byte {
+func (c *Chain) invalidate(n *BlockNode) [][32]byte {
 	var out [][32]byte
-	stack := []*Node{n}
+	stack := []*BlockNode{n}
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -362,7 +362,7 @@ func (c *Chain) invalidate(n *Node) [][32]byte {
 }
 
 // fork returns the last common block of a's and b's branches.
-func fork(a, b *Node) *Node {
+func fork(a, b *BlockNode) *BlockNode {
 	for a.Height > b.Height {
 		a = a.Parent
 	}
@@ -377,8 +377,8 @@ func fork(a, b *Node) *Node {
 
 // path returns the blocks after from up to to, lowest first; from must be an
 // ancestor of to.
-func path(from, to *Node) []*Node {
-	p := make([]*Node, to.Height-from.Height)
+func path(from, to *BlockNode) []*BlockNode {
+	p := make([]*BlockNode, to.Height-from.Height)
 	for x := to; x != from; x = x.Parent {
 		p[x.Height-from.Height-1] = x
 	}
@@ -390,7 +390,7 @@ func path(from, to *Node) []*Node {
 // block of the new branch breaks a rule, reorg puts the old branch back and
 // returns that block as bad with its rule error; the caller marks it
 // invalid. Other errors (the store) also leave the old tip in place.
-func (c *Chain) reorg(to *Node, have *block.Block) (disc, conn []*block.Block, bad *Node, err error) {
+func (c *Chain) reorg(to *BlockNode, have *block.Block) (disc, conn []*block.Block, bad *BlockNode, err error) {
 	old := c.tip
 	f := fork(old, to)
 	for x := old; x != f; x = x.Parent {
@@ -398,8 +398,8 @@ func (c *Chain) reorg(to *Node, have *block.Block) (disc, conn []*block.Block, b
 			return c.rebuild(to, have)
 		}
 	}
-	var discNodes []*Node
-	restore := func(connNodes []*Node) error {
+	var discNodes []*BlockNode
+	restore := func(connNodes []*BlockNode) error {
 		for i := len(conn) - 1; i >= 0; i-- {
 			n := connNodes[i]
 			if err := c.led.Disconnect(conn[i], c.undo[n.Hash]); err != nil {
@@ -426,7 +426,7 @@ func (c *Chain) reorg(to *Node, have *block.Block) (disc, conn []*block.Block, b
 	}
 	// fail puts the old branch back after an error; should that fail too
 	// (a bug: it only replays blocks held in memory), replay from genesis.
-	fail := func(connNodes []*Node, err error) error {
+	fail := func(connNodes []*BlockNode, err error) error {
 		if rerr := restore(connNodes); rerr != nil {
 			if _, _, _, rerr = c.rebuild(old, nil); rerr != nil {
 				return fmt.Errorf("chain: %w; restoring the old tip failed: %v", err, rerr)
@@ -473,7 +473,7 @@ func (c *Chain) reorg(to *Node, have *block.Block) (disc, conn []*block.Block, b
 // reorganization below the oldest undo data. The current state is only
 // replaced on success; a block of to's branch that breaks a rule is
 // returned as bad, as by reorg.
-func (c *Chain) rebuild(to *Node, have *block.Block) (disc, conn []*block.Block, bad *Node, err error) {
+func (c *Chain) rebuild(to *BlockNode, have *block.Block) (disc, conn []*block.Block, bad *BlockNode, err error) {
 	old := c.tip
 	f := fork(old, to)
 	for x := old; x != f; x = x.Parent {
@@ -485,7 +485,7 @@ func (c *Chain) rebuild(to *Node, have *block.Block) (disc, conn []*block.Block,
 	}
 	led := ledger.New(c.p)
 	undo := make(map[[32]byte]*ledger.Undo)
-	keep := func(x *Node, u *ledger.Undo) {
+	keep := func(x *BlockNode, u *ledger.Undo) {
 		if x.Height+c.depth > to.Height {
 			undo[x.Hash] = u
 		}
@@ -540,7 +540,7 @@ func (c *Chain) pruneUndo() {
 
 // best returns the valid block with the most work, the first seen among
 // equals.
-func (c *Chain) best() *Node {
+func (c *Chain) best() *BlockNode {
 	b := c.genesis
 	for _, n := range c.nodes {
 		if n.Invalid {
@@ -592,7 +592,7 @@ func (c *Chain) Load(recs []Record, led *ledger.Ledger) error {
 		led = ledger.New(c.p)
 	}
 	c.led, c.tip = led, start
-	c.main = append([]*Node{c.genesis}, path(c.genesis, start)...)
+	c.main = append([]*BlockNode{c.genesis}, path(c.genesis, start)...)
 	for {
 		best := c.best()
 		if best == c.tip {

@@ -129,8 +129,8 @@ func (m *miner) pay(from wallet, to string, amount, fee uint64, ts int64) *tx.Tx
 
 // blockFn returns the block of a node: from the miner that made it when it
 // is known (cheap), else through the chain's store.
-func blockFn(t testing.TB, c *Chain, m *miner) func(n *Node) *block.Block {
-	return func(n *Node) *block.Block {
+func blockFn(t testing.TB, c *Chain, m *miner) func(n *BlockNode) *block.Block {
+	return func(n *BlockNode) *block.Block {
 		t.Helper()
 		if m != nil {
 			if b := m.byID[n.Hash]; b != nil {

@@ -99,7 +99,7 @@ func TestPropertyMoneyAndReplay(t *testing.T) {
 					add(at, withTxs)
 					n := c.Node(at)
 					// Follow the newest child of at, valid or not.
-					var next *Node
+					var next *BlockNode
 					for _, ch := range n.children {
 						if next == nil || ch.Seq > next.Seq {
 							next = ch

@@ -21,7 +21,7 @@ func TestTwoWritersAlternate(t *testing.T) {
 	ga, gb := newGen(p), newGen(p)
 	gb.miner = newWallet(p, 99)
 	gb.seq = 1 << 40 // distinct transfer ids
-	var fork *chain.Node
+	var fork *chain.BlockNode
 	for i := 0; i < 30; i++ {
 		w, g := a, ga
 		if i%2 == 1 {

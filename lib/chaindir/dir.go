@@ -567,7 +567,7 @@ func parseBlock(genesis [32]byte, line []byte) (*block.Block, error) {
 // accepted, checking only that it is whole (length and newline), not that
 // it decodes to n: for passing blocks on to a peer, which checks them all.
 // chain.Chain.Block reads a block and checks it.
-func (d *Dir) Line(n *chain.Node) ([]byte, error) {
+func (d *Dir) Line(n *chain.BlockNode) ([]byte, error) {
 	if n.Parent == nil {
 		return nil, errors.New("chaindir: genesis has no block line")
 	}

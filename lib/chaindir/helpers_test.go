@@ -78,7 +78,7 @@ func (g *gen) transfer(from wallet, to string, amount uint64, ts int64) *tx.Tx {
 }
 
 // mine builds a block on parent paying the miner, with the given transfers.
-func (g *gen) mine(parent *chain.Node, ts int64, miner string, txs []*tx.Tx) (*block.Block, []byte) {
+func (g *gen) mine(parent *chain.BlockNode, ts int64, miner string, txs []*tx.Tx) (*block.Block, []byte) {
 	b := &block.Block{Header: block.Header{Index: parent.Height + 1, Timestamp: ts, Miner: miner,
 		PrevHash: parent.Hash, Target: g.p.InitialTarget}}
 	var fees uint64

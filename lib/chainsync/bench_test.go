@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainsync"
-	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
 	"github.com/coniunctum/cnj/lib/node"
 )
 
 type benchChain struct {
-	*chainsynctest.Chain
+	*testchain.Chain
 	root string // removed by TestMain
 }
 
@@ -37,15 +37,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildBench makes the benchmark's source chain (chainsynctest.Build, of
-// chainsynctest.BenchSize).
+// buildBench makes the benchmark's source chain (testchain.Build, of
+// testchain.BenchSize).
 func buildBench(b *testing.B) *benchChain {
 	root, err := os.MkdirTemp("", "cnj-sync-bench-")
 	if err != nil {
 		b.Fatal(err)
 	}
-	blocks, txs := chainsynctest.BenchSize()
-	c, err := chainsynctest.Build(filepath.Join(root, "chain"), blocks, txs)
+	blocks, txs := testchain.BenchSize()
+	c, err := testchain.Build(filepath.Join(root, "chain"), blocks, txs)
 	if err != nil {
 		os.RemoveAll(root)
 		b.Fatal(err)
@@ -53,9 +53,9 @@ func buildBench(b *testing.B) *benchChain {
 	return &benchChain{Chain: c, root: root}
 }
 
-// rawVerify is chainsynctest.RawVerifyRate on the chain's sample.
+// rawVerify is testchain.RawVerifyRate on the chain's sample.
 func rawVerify(b *testing.B, bc *benchChain) float64 {
-	rate, err := chainsynctest.RawVerifyRate(bc.Sample, bc.PerTx)
+	rate, err := testchain.RawVerifyRate(bc.Sample, bc.PerTx)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func BenchmarkSync(b *testing.B) {
 		b.Fatal("building the chain failed")
 	}
 	bc := bench
-	fp, err := chainsynctest.FromDir(bc.Dir)
+	fp, err := testchain.FromDir(bc.Dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func cpuTime() time.Duration {
 // before verification (parse and proof), for reading BenchmarkSync.
 func BenchmarkBlockLines(b *testing.B) {
 	benchOnce.Do(func() { bench = buildBench(b) })
-	fp, err := chainsynctest.FromDir(bench.Dir)
+	fp, err := testchain.FromDir(bench.Dir)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -63,8 +63,8 @@
 // # Peers
 //
 // The peers file names relays (HOST:PORT, as cnj-relay writes it); the web
-// app of a node is on the same host at the web port (WebAddr). Entries
-// learned from /api/peers are checked (wire.HostPort), deduplicated and added
+// app of a node is on the same host at the web port (hostport.Web). Entries
+// learned from /api/peers are checked (hostport.Parse), deduplicated and added
 // after the existing ones, up to Options.MaxPeers entries; the file is
 // rewritten only when it gains one. Join starts a directory from a node's
 // genesis and records the node as the source.

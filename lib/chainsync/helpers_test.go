@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainsync"
-	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
@@ -82,7 +82,7 @@ func open(t testing.TB, dir string) *node.Node {
 // stored.
 func forge(t testing.TB, n *node.Node, miner string, txs []*tx.Tx) *block.Block {
 	t.Helper()
-	b, err := chainsynctest.Forge(n, miner, txs)
+	b, err := testchain.Forge(n, miner, txs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func forge(t testing.TB, n *node.Node, miner string, txs []*tx.Tx) *block.Block 
 // prove finds the proof of b's header.
 func prove(t testing.TB, b *block.Block) {
 	t.Helper()
-	if err := chainsynctest.Prove(b); err != nil {
+	if err := testchain.Prove(b); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -198,7 +198,7 @@ func tipOf(t testing.TB, dir string) chainsync.Tip {
 }
 
 // serve starts an HTTP server for a fake peer and returns its address.
-func serve(t testing.TB, fp *chainsynctest.Peer) string {
+func serve(t testing.TB, fp *testchain.Peer) string {
 	t.Helper()
 	srv := httptest.NewServer(fp)
 	t.Cleanup(srv.Close)
@@ -206,9 +206,9 @@ func serve(t testing.TB, fp *chainsynctest.Peer) string {
 }
 
 // peerOf serves the main chain of a chain directory.
-func peerOf(t testing.TB, dir string) (*chainsynctest.Peer, string) {
+func peerOf(t testing.TB, dir string) (*testchain.Peer, string) {
 	t.Helper()
-	fp, err := chainsynctest.FromDir(dir)
+	fp, err := testchain.FromDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/coniunctum/cnj/lib/wire"
 	"math/big"
 	"net/http"
 	"slices"
@@ -13,13 +12,14 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
 )
 
 // Options tune Sync and Join. A zero field takes its default.
 type Options struct {
-	// Peers are the web apps to ask, HOST:PORT (see WebAddr and wire.HostPort).
+	// Peers are the web apps to ask, HOST:PORT (see hostport.Web and hostport.Parse).
 	Peers []string
 	// Client makes the requests; default NewClient(Timeout).
 	Client *http.Client
@@ -225,7 +225,7 @@ func (s *syncer) end(peers []*peerState) *Report {
 	return s.rep
 }
 
-func tipOf(n *chain.Node) Tip {
+func tipOf(n *chain.BlockNode) Tip {
 	return Tip{Height: n.Height, Hash: n.Hash, Work: new(big.Int).Set(n.Work)}
 }
 
@@ -357,7 +357,7 @@ func (s *syncer) syncFrom(ctx context.Context, ps *peerState) (int, error) {
 // local main chain, the tip first (catching up costs one request). A peer
 // that answers inconsistently only makes the search land on a block that
 // its download must then build on.
-func (s *syncer) forkPoint(ctx context.Context, ps *peerState) (*chain.Node, error) {
+func (s *syncer) forkPoint(ctx context.Context, ps *peerState) (*chain.BlockNode, error) {
 	c := s.n.Chain()
 	agree := func(h uint64) (bool, error) {
 		if h == 0 {
@@ -404,7 +404,7 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 			return
 		}
 		for _, e := range list {
-			hp, err := wire.HostPort(e, wire.RelayPort)
+			hp, err := hostport.Parse(e, hostport.RelayPort)
 			if err != nil {
 				ps.bad++
 				continue

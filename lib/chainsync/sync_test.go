@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainsync"
-	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
+	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/tx"
 )
 
@@ -208,13 +209,13 @@ func TestEqualWork(t *testing.T) {
 // lie is a lying peer: a fake peer and the words its report must hold.
 type lie struct {
 	name  string
-	peer  func(t *testing.T) *chainsynctest.Peer
+	peer  func(t *testing.T) *testchain.Peer
 	want  string        // in the problem reported
 	short time.Duration // Options.Timeout for the case, when not the default
 }
 
 // claim makes fp's /api/tip claim the given height, hash and work.
-func claim(fp *chainsynctest.Peer, height uint64, hash [32]byte, work *big.Int, next func(http.ResponseWriter, *http.Request) bool) {
+func claim(fp *testchain.Peer, height uint64, hash [32]byte, work *big.Int, next func(http.ResponseWriter, *http.Request) bool) {
 	fp.Hook = func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/api/tip" {
 			fmt.Fprintf(w, `{"height":%d,"hash":"%x","work":"%x"}`, height, hash, work)
@@ -257,7 +258,7 @@ func TestLyingPeers(t *testing.T) {
 	local := base(t, nw, 10)
 	honestDir := extend(t, nw, local, 1, 5)
 	honestLines := func(t *testing.T) [][]byte {
-		fp, err := chainsynctest.FromDir(honestDir)
+		fp, err := testchain.FromDir(honestDir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,8 +268,8 @@ func TestLyingPeers(t *testing.T) {
 	longer := extend(t, nw, honestDir, 2, 5) // height 20: the honest chain, continued
 
 	cases := []lie{
-		{name: "garbage", want: "bad-json", peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, _ := chainsynctest.New(nw.p, honestLines(t))
+		{name: "garbage", want: "bad-json", peer: func(t *testing.T) *testchain.Peer {
+			fp, _ := testchain.New(nw.p, honestLines(t))
 			fp.Hook = func(w http.ResponseWriter, r *http.Request) bool {
 				if r.URL.Path != "/api/chain" {
 					return false
@@ -278,8 +279,8 @@ func TestLyingPeers(t *testing.T) {
 			}
 			return fp
 		}},
-		{name: "zstd garbage", want: "/api/chain", peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, _ := chainsynctest.New(nw.p, honestLines(t))
+		{name: "zstd garbage", want: "/api/chain", peer: func(t *testing.T) *testchain.Peer {
+			fp, _ := testchain.New(nw.p, honestLines(t))
 			claim(fp, 20, [32]byte{1}, huge, func(w http.ResponseWriter, r *http.Request) bool {
 				if r.URL.Path != "/api/chain" {
 					return false
@@ -290,16 +291,16 @@ func TestLyingPeers(t *testing.T) {
 			})
 			return fp
 		}},
-		{name: "garbage tip", want: "/api/tip", peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, _ := chainsynctest.New(nw.p, honestLines(t))
+		{name: "garbage tip", want: "/api/tip", peer: func(t *testing.T) *testchain.Peer {
+			fp, _ := testchain.New(nw.p, honestLines(t))
 			fp.Hook = func(w http.ResponseWriter, r *http.Request) bool {
 				fmt.Fprint(w, `{"height":20,"hash":"ABCD","work":"FF"}`)
 				return true
 			}
 			return fp
 		}},
-		{name: "truncated", want: "cut short", peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, err := chainsynctest.FromDir(longer)
+		{name: "truncated", want: "cut short", peer: func(t *testing.T) *testchain.Peer {
+			fp, err := testchain.FromDir(longer)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -308,7 +309,7 @@ func TestLyingPeers(t *testing.T) {
 				if r.URL.Path != "/api/chain" {
 					return false
 				}
-				from, to, _ := chainsynctest.Range(r, uint64(len(lines)))
+				from, to, _ := testchain.Range(r, uint64(len(lines)))
 				var body []byte
 				for h := from; h <= to; h++ {
 					body = append(append(body, lines[h-1]...), '\n')
@@ -318,8 +319,8 @@ func TestLyingPeers(t *testing.T) {
 			}
 			return fp
 		}},
-		{name: "missing blocks", want: "cut short", peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, err := chainsynctest.FromDir(longer)
+		{name: "missing blocks", want: "cut short", peer: func(t *testing.T) *testchain.Peer {
+			fp, err := testchain.FromDir(longer)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,13 +329,13 @@ func TestLyingPeers(t *testing.T) {
 				if r.URL.Path != "/api/chain" {
 					return false
 				}
-				chainsynctest.WriteChain(w, r, lines[10:17], true) // 11..17 of 20
+				testchain.WriteChain(w, r, lines[10:17], true) // 11..17 of 20
 				return true
 			}
 			return fp
 		}},
-		{name: "endless lines", want: "more than the 10 blocks", peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, err := chainsynctest.FromDir(longer)
+		{name: "endless lines", want: "more than the 10 blocks", peer: func(t *testing.T) *testchain.Peer {
+			fp, err := testchain.FromDir(longer)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -355,8 +356,8 @@ func TestLyingPeers(t *testing.T) {
 			}
 			return fp
 		}},
-		{name: "endless line", want: "too-large", peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, _ := chainsynctest.New(nw.p, honestLines(t))
+		{name: "endless line", want: "too-large", peer: func(t *testing.T) *testchain.Peer {
+			fp, _ := testchain.New(nw.p, honestLines(t))
 			claim(fp, 20, [32]byte{1}, huge, func(w http.ResponseWriter, r *http.Request) bool {
 				if r.URL.Path != "/api/chain" {
 					return false
@@ -371,8 +372,8 @@ func TestLyingPeers(t *testing.T) {
 			})
 			return fp
 		}},
-		{name: "stalled", want: "no data for", short: 300 * time.Millisecond, peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, _ := chainsynctest.New(nw.p, honestLines(t))
+		{name: "stalled", want: "no data for", short: 300 * time.Millisecond, peer: func(t *testing.T) *testchain.Peer {
+			fp, _ := testchain.New(nw.p, honestLines(t))
 			claim(fp, 20, [32]byte{1}, huge, func(w http.ResponseWriter, r *http.Request) bool {
 				if r.URL.Path != "/api/chain" {
 					return false
@@ -384,25 +385,25 @@ func TestLyingPeers(t *testing.T) {
 			})
 			return fp
 		}},
-		{name: "silent", want: "no answer within", short: 300 * time.Millisecond, peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, _ := chainsynctest.New(nw.p, honestLines(t))
+		{name: "silent", want: "no answer within", short: 300 * time.Millisecond, peer: func(t *testing.T) *testchain.Peer {
+			fp, _ := testchain.New(nw.p, honestLines(t))
 			fp.Hook = func(w http.ResponseWriter, r *http.Request) bool {
 				<-r.Context().Done()
 				return true
 			}
 			return fp
 		}},
-		{name: "another genesis", want: "another network", peer: func(t *testing.T) *chainsynctest.Peer {
+		{name: "another genesis", want: "another network", peer: func(t *testing.T) *testchain.Peer {
 			other := newNetwork(t, false)
-			fp, err := chainsynctest.FromDir(base(t, other, 25))
+			fp, err := testchain.FromDir(base(t, other, 25))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return fp
 		}},
-		{name: "another genesis, disguised", want: "unknown-parent", peer: func(t *testing.T) *chainsynctest.Peer {
+		{name: "another genesis, disguised", want: "unknown-parent", peer: func(t *testing.T) *testchain.Peer {
 			other := newNetwork(t, false)
-			fp, err := chainsynctest.FromDir(base(t, other, 25))
+			fp, err := testchain.FromDir(base(t, other, 25))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -415,25 +416,25 @@ func TestLyingPeers(t *testing.T) {
 			}
 			return fp
 		}},
-		{name: "work it does not have", want: "less work", peer: func(t *testing.T) *chainsynctest.Peer {
+		{name: "work it does not have", want: "less work", peer: func(t *testing.T) *testchain.Peer {
 			// A branch from block 8 that is shorter than the local chain
 			// (9 blocks to its 10) but claims more work.
 			lines := honestLines(t)[:8]
 			last := forgeAfter(t, nw, parsed(t, lines[7]), nw.addr[2], nil)
-			fp, err := chainsynctest.New(nw.p, append(lines, last.JSON()))
+			fp, err := testchain.New(nw.p, append(lines, last.JSON()))
 			if err != nil {
 				t.Fatal(err)
 			}
 			claim(fp, last.Index, last.Hash, huge, nil)
 			return fp
 		}},
-		{name: "a known block with more work", want: "claims work", peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, _ := chainsynctest.New(nw.p, honestLines(t))
+		{name: "a known block with more work", want: "claims work", peer: func(t *testing.T) *testchain.Peer {
+			fp, _ := testchain.New(nw.p, honestLines(t))
 			tip := tipOf(t, local)
 			claim(fp, tip.Height, tip.Hash, huge, nil)
 			return fp
 		}},
-		{name: "bad block on the tip", want: "insufficient-funds", peer: func(t *testing.T) *chainsynctest.Peer {
+		{name: "bad block on the tip", want: "insufficient-funds", peer: func(t *testing.T) *testchain.Peer {
 			lines := honestLines(t)[:10]
 			prev := parsed(t, lines[9])
 			bad := forgeAfter(t, nw, prev, nw.addr[2], []*tx.Tx{nw.transfer(3, 1, 5)}) // key 3 has nothing
@@ -442,13 +443,13 @@ func TestLyingPeers(t *testing.T) {
 				prev = parsed(t, lines[len(lines)-1])
 				lines = append(lines, forgeAfter(t, nw, prev, nw.addr[2], nil).JSON())
 			}
-			fp, err := chainsynctest.New(nw.p, lines)
+			fp, err := testchain.New(nw.p, lines)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return fp
 		}},
-		{name: "bad signature on a side branch", want: "bad-signature", peer: func(t *testing.T) *chainsynctest.Peer {
+		{name: "bad signature on a side branch", want: "bad-signature", peer: func(t *testing.T) *testchain.Peer {
 			// The local chain is at 10; this branch forks at 8, so its
 			// blocks 9' and 10' would wait on a side branch.
 			lines := honestLines(t)[:8]
@@ -462,14 +463,14 @@ func TestLyingPeers(t *testing.T) {
 				prev = parsed(t, lines[len(lines)-1])
 				lines = append(lines, forgeAfter(t, nw, prev, nw.addr[2], nil).JSON())
 			}
-			fp, err := chainsynctest.New(nw.p, lines)
+			fp, err := testchain.New(nw.p, lines)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return fp
 		}},
-		{name: "redirect", want: "302", peer: func(t *testing.T) *chainsynctest.Peer {
-			fp, _ := chainsynctest.New(nw.p, honestLines(t))
+		{name: "redirect", want: "302", peer: func(t *testing.T) *testchain.Peer {
+			fp, _ := testchain.New(nw.p, honestLines(t))
 			fp.Hook = func(w http.ResponseWriter, r *http.Request) bool {
 				http.Redirect(w, r, "http://127.0.0.1:1/", http.StatusFound)
 				return true
@@ -536,7 +537,7 @@ func TestLongChainLittleWork(t *testing.T) {
 	if theirs.Height <= ours.Height || theirs.Work.Cmp(ours.Work) >= 0 {
 		t.Fatalf("setup: ours %d blocks work %x, theirs %d blocks work %x", ours.Height, ours.Work, theirs.Height, theirs.Work)
 	}
-	fp, err := chainsynctest.FromDir(liarDir)
+	fp, err := testchain.FromDir(liarDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +602,7 @@ func TestJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{chainsync.RelayAddr(addr), "127.0.0.7:5050", "127.0.0.8:5050"}
+	want := []string{hostport.Relay(addr), "127.0.0.7:5050", "127.0.0.8:5050"}
 	if strings.Join(peers, " ") != strings.Join(want, " ") {
 		t.Fatalf("peers %q, want %q", peers, want)
 	}

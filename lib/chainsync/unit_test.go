@@ -1,27 +1,10 @@
 package chainsync
 
 import (
-	"github.com/coniunctum/cnj/lib/wire"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestWebAddr(t *testing.T) {
-	for in, want := range map[string]string{
-		"127.0.0.2:5050": "127.0.0.2:56230",
-		"127.0.0.2":      "127.0.0.2:56230",
-		"[::1]:5051":     "[::1]:56230",
-		"n.example:9":    "n.example:56230",
-	} {
-		if got, err := WebAddr(in, wire.WebPort); err != nil || got != want {
-			t.Errorf("WebAddr(%q) = %q, %v, want %q", in, got, err, want)
-		}
-	}
-	if got := RelayAddr("127.0.0.2:56230"); got != "127.0.0.2:5050" {
-		t.Errorf("RelayAddr = %q", got)
-	}
-}
 
 func TestParseWork(t *testing.T) {
 	for _, c := range []struct {

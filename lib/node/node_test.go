@@ -10,19 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/block"
-	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/tx"
 	"github.com/coniunctum/cnj/lib/wire"
 )
 
-// newNode opens a node on a chain of chainsynctest.Build: 50 funded
+// newNode opens a node on a chain of testchain.Build: 50 funded
 // senders, no transfers yet.
-func newNode(t testing.TB) (*node.Node, *chainsynctest.Chain) {
+func newNode(t testing.TB) (*node.Node, *testchain.Chain) {
 	t.Helper()
-	c, err := chainsynctest.Build(filepath.Join(t.TempDir(), "chain"), 1, 0)
+	c, err := testchain.Build(filepath.Join(t.TempDir(), "chain"), 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestMempoolFileOnBlocks(t *testing.T) {
 	}
 
 	miner := pay.Sender
-	empty, err := chainsynctest.Forge(n, miner, []*tx.Tx{})
+	empty, err := testchain.Forge(n, miner, []*tx.Tx{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestMempoolFileOnBlocks(t *testing.T) {
 		t.Fatal("a block that left the pool alone rewrote mempool.jsonl")
 	}
 
-	full, err := chainsynctest.Forge(n, miner, nil) // the pool's transfers
+	full, err := testchain.Forge(n, miner, nil) // the pool's transfers
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func BenchmarkBlockOverPool(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		blk, err := chainsynctest.Forge(n, miner, []*tx.Tx{})
+		blk, err := testchain.Forge(n, miner, []*tx.Tx{})
 		if err != nil {
 			b.Fatal(err)
 		}

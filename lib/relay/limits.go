@@ -1,14 +1,14 @@
 package relay
 
 import (
-	"github.com/coniunctum/cnj/lib/wire"
 	"time"
 
+	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
 // DefaultPort is the relay's TCP port (the whitepaper's fixed port).
-const DefaultPort = wire.RelayPort
+const DefaultPort = hostport.RelayPort
 
 // Defaults of the limits. Tests lower them; ListenConfig and SendConfig
 // fields left zero take these values.

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/coniunctum/cnj/lib/chaindir"
-	"github.com/coniunctum/cnj/lib/wire"
+	"github.com/coniunctum/cnj/lib/hostport"
 )
 
 // maxPeersFile bounds the size of a peers file read.
@@ -37,7 +37,7 @@ func parsePeers(b []byte) (peers, bad []string) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		hp, err := wire.HostPort(line, DefaultPort)
+		hp, err := hostport.Parse(line, DefaultPort)
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("line %d: %v", i+1, err))
 			continue

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/wire"
 )
@@ -184,7 +185,7 @@ func newSender(cfg SendConfig) (*sender, error) {
 	}
 	s.cfg.To = nil
 	for _, t := range cfg.To {
-		hp, err := wire.HostPort(t, DefaultPort)
+		hp, err := hostport.Parse(t, DefaultPort)
 		if err != nil {
 			return nil, err
 		}

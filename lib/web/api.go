@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/coniunctum/cnj/internal/explore"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
-	"github.com/coniunctum/cnj/lib/explore"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
@@ -155,7 +155,7 @@ func (s *Server) genesis(w http.ResponseWriter, r *http.Request) {
 // appendSummary appends a block summary:
 // {"height":N,"hash":H,"previous_hash":H|null,"timestamp":T,"target":HEX,
 // "transfers":N,"size":N}, size being the length of its line.
-func appendSummary(dst []byte, nd *chain.Node, genesisSize int) []byte {
+func appendSummary(dst []byte, nd *chain.BlockNode, genesisSize int) []byte {
 	dst = append(dst, `{"height":`...)
 	dst = strconv.AppendUint(dst, nd.Height, 10)
 	dst = append(dst, `,"hash":"`...)
@@ -183,7 +183,7 @@ func appendSummary(dst []byte, nd *chain.Node, genesisSize int) []byte {
 
 // summaries returns the main-chain blocks from start (nil: the tip) down,
 // at most blocksPage of them.
-func (s *Server) summaries(start *uint64) ([]*chain.Node, int, error) {
+func (s *Server) summaries(start *uint64) ([]*chain.BlockNode, int, error) {
 	n := s.st.rlock()
 	if n == nil {
 		return nil, 0, errUnavailable
@@ -197,7 +197,7 @@ func (s *Server) summaries(start *uint64) ([]*chain.Node, int, error) {
 		}
 		h = *start
 	}
-	nds := make([]*chain.Node, 0, blocksPage)
+	nds := make([]*chain.BlockNode, 0, blocksPage)
 	for nd := c.AtHeight(h); nd != nil && len(nds) < blocksPage; nd = nd.Parent {
 		nds = append(nds, nd)
 	}
@@ -328,10 +328,10 @@ func (s *Server) findTx(ctx context.Context, id [16]byte) (explore.TxFound, erro
 		tipHeight = path[len(path)-1].Height
 	}
 	// Blocks with only a reward cannot hold it: skip reading them.
-	path = slices.DeleteFunc(path, func(nd *chain.Node) bool { return nd.TxCount == 0 })
+	path = slices.DeleteFunc(path, func(nd *chain.BlockNode) bool { return nd.TxCount == 0 })
 	slices.Reverse(path)
 	var found explore.TxFound
-	err = s.st.scan(path, func(nd *chain.Node, b *block.Block) error {
+	err = s.st.scan(path, func(nd *chain.BlockNode, b *block.Block) error {
 		for _, t := range b.Txs {
 			if t.ID == id {
 				found = explore.TxFound{Tx: t, Block: nd}
@@ -418,7 +418,7 @@ func (s *Server) events(ctx context.Context, addr string, fn func(explore.Event)
 	if err != nil {
 		return err
 	}
-	err = s.st.scan(path, func(nd *chain.Node, b *block.Block) error {
+	err = s.st.scan(path, func(nd *chain.BlockNode, b *block.Block) error {
 		return explore.BlockEvents(addr, nd, b, fn)
 	}, flushFree)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coniunctum/cnj/lib/explore"
+	"github.com/coniunctum/cnj/internal/explore"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"

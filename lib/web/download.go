@@ -23,7 +23,7 @@ const maxPassWindow = 8 << 20
 // before, the last one ending the segment) and the segment's frame can be
 // passed on as stored, the frame (read into buf) and how many blocks of
 // rest it holds. Otherwise it returns k = 0: the blocks are read one by one.
-func sealedRun(d *chaindir.Dir, rest []*chain.Node, buf []byte) (frame []byte, k int, err error) {
+func sealedRun(d *chaindir.Dir, rest []*chain.BlockNode, buf []byte) (frame []byte, k int, err error) {
 	seg := rest[0].Loc.Segment
 	if rest[0].Loc.Offset != 0 {
 		return nil, 0, nil
@@ -150,7 +150,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		whole []byte                              // frame's buffer, kept
 		open  = enc != nil                        // enc has a frame open
 	)
-	err = s.st.scanPieces(path, func(n *node.Node, rest []*chain.Node) (int, error) {
+	err = s.st.scanPieces(path, func(n *node.Node, rest []*chain.BlockNode) (int, error) {
 		if enc != nil {
 			f, k, err := sealedRun(n.Dir, rest, whole)
 			if err != nil {

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/explore"
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
-	"github.com/coniunctum/cnj/lib/explore"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
@@ -172,9 +172,9 @@ func (s *Server) pageIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := s.st.snap.Load().mempool()
 	s.render(w, r, http.StatusOK, "index", struct {
-		Tip     *chain.Node
+		Tip     *chain.BlockNode
 		Mempool int
-		Blocks  []*chain.Node
+		Blocks  []*chain.BlockNode
 	}{snap.tip, snap.poolCount, nds})
 }
 
@@ -190,7 +190,7 @@ func (s *Server) pageBlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := struct {
-		Node          *chain.Node
+		Node          *chain.BlockNode
 		Block         *block.Block
 		Main          bool
 		Confirmations uint64

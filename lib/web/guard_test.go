@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/coniunctum/cnj/lib/explore"
+	"github.com/coniunctum/cnj/internal/explore"
 	"io"
 	"net"
 	"net/http"

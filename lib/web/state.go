@@ -69,7 +69,7 @@ const mempoolFile = "mempool.jsonl"
 // snapshot is what the cheapest answers need, rebuilt when the tip or the
 // pool changes, read without the lock.
 type snapshot struct {
-	tip    *chain.Node
+	tip    *chain.BlockNode
 	pool   *mempool.Pool
 	params []byte // the genesis line with its newline
 	height []byte // text answers
@@ -239,7 +239,7 @@ func (st *chainState) close() error {
 // path returns the main-chain blocks from height from to height to (capped
 // at the tip), in ascending order: a fixed branch that later refreshes do
 // not change.
-func (st *chainState) path(from, to uint64) ([]*chain.Node, error) {
+func (st *chainState) path(from, to uint64) ([]*chain.BlockNode, error) {
 	n := st.rlock()
 	if n == nil {
 		return nil, errUnavailable
@@ -250,7 +250,7 @@ func (st *chainState) path(from, to uint64) ([]*chain.Node, error) {
 	if from > to {
 		return nil, nil
 	}
-	p := make([]*chain.Node, to-from+1)
+	p := make([]*chain.BlockNode, to-from+1)
 	for nd, i := c.AtHeight(to), len(p)-1; i >= 0; nd, i = nd.Parent, i-1 {
 		p[i] = nd
 	}
@@ -265,8 +265,8 @@ var scanBytes = 1 << 20
 // while it reads at most about scanBytes of block lines; after each such
 // piece, and at the end, it calls flush without the lock. fn may return
 // errStop to end the scan early (scan then returns nil).
-func (st *chainState) scan(path []*chain.Node, fn func(*chain.Node, *block.Block) error, flush func() error) error {
-	return st.scanEach(path, func(n *node.Node, nd *chain.Node) error {
+func (st *chainState) scan(path []*chain.BlockNode, fn func(*chain.BlockNode, *block.Block) error, flush func() error) error {
+	return st.scanEach(path, func(n *node.Node, nd *chain.BlockNode) error {
 		b, err := n.Chain().Block(nd)
 		if err != nil {
 			return err
@@ -277,8 +277,8 @@ func (st *chainState) scan(path []*chain.Node, fn func(*chain.Node, *block.Block
 
 // scanEach runs read on each block of path under the read lock, in pieces
 // of about scanBytes, calling flush without the lock after each piece.
-func (st *chainState) scanEach(path []*chain.Node, read func(*node.Node, *chain.Node) error, flush func() error) error {
-	return st.scanPieces(path, func(n *node.Node, rest []*chain.Node) (int, error) {
+func (st *chainState) scanEach(path []*chain.BlockNode, read func(*node.Node, *chain.BlockNode) error, flush func() error) error {
+	return st.scanPieces(path, func(n *node.Node, rest []*chain.BlockNode) (int, error) {
 		k := 0
 		for size := 0; k < len(rest) && size < scanBytes; k++ {
 			if err := read(n, rest[k]); err != nil {
@@ -294,7 +294,7 @@ func (st *chainState) scanEach(path []*chain.Node, read func(*node.Node, *chain.
 // reads some of the blocks left (at least one) and says how many; flush
 // then runs without the lock. piece may return errStop to end the scan
 // early (scanPieces then flushes and returns nil).
-func (st *chainState) scanPieces(path []*chain.Node, piece func(*node.Node, []*chain.Node) (int, error), flush func() error) error {
+func (st *chainState) scanPieces(path []*chain.BlockNode, piece func(*node.Node, []*chain.BlockNode) (int, error), flush func() error) error {
 	for i := 0; i < len(path); {
 		n := st.rlock()
 		if n == nil {

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coniunctum/cnj/internal/wallet"
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/consensus"
 	"github.com/coniunctum/cnj/lib/jsonl"
@@ -26,7 +27,6 @@ import (
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/tx"
-	"github.com/coniunctum/cnj/lib/wallet"
 )
 
 // MaxIntents bounds one run.

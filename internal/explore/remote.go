@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/coniunctum/cnj/lib/wire"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/jsonl"
 )
 
@@ -29,7 +29,7 @@ type Remote struct {
 
 // NewRemote returns a Remote for HOST[:PORT] or http://HOST[:PORT].
 func NewRemote(source string) (*Remote, error) {
-	s, err := wire.HostPort(strings.TrimSuffix(strings.TrimPrefix(source, "http://"), "/"), wire.WebPort)
+	s, err := hostport.Parse(strings.TrimSuffix(strings.TrimPrefix(source, "http://"), "/"), hostport.WebPort)
 	if err != nil {
 		return nil, fmt.Errorf("--remote: %w", err)
 	}

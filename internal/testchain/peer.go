@@ -1,9 +1,10 @@
-// Package chainsynctest is a fake peer for tests of cnj-sync: an
-// http.Handler serving a chain through the paths of cnj-serve that package
-// chainsync reads (/api/tip, /api/block-height/:h, /api/chain, /api/genesis,
-// /api/peers), from a list of block lines that a test may take from a
-// chain directory and then change, and with a hook to make any answer lie.
-package chainsynctest
+package testchain
+
+// The fake peer for tests of cnj-sync: an http.Handler serving a chain
+// through the paths of cnj-serve that package chainsync reads (/api/tip,
+// /api/block-height/:h, /api/chain, /api/genesis, /api/peers), from a list
+// of block lines that a test may take from a chain directory and then
+// change, and with a hook to make any answer lie.
 
 import (
 	"bufio"

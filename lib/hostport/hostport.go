@@ -1,4 +1,9 @@
-package wire
+// Package hostport is the one reader of peer addresses: HOST or HOST:PORT
+// as the commands' flags (--to, --from, --self, --remote, --listen) and
+// the chain directory's peers file give them, and the network's two
+// default ports. Every command reads an address with Parse, so that an
+// address means the same to all of them and equal peers compare equal.
+package hostport
 
 import (
 	"errors"
@@ -16,13 +21,11 @@ const (
 	WebPort   = 56230 // cnj-serve: the web app, the API cnj-sync asks
 )
 
-// HostPort returns s, HOST or HOST:PORT, as HOST:PORT with defPort when s
+// Parse returns s, HOST or HOST:PORT, as HOST:PORT with defPort when s
 // has no port. HOST is an IP address (IPv6 in brackets when a port
 // follows) or a DNS name; IP addresses are written in their canonical form
-// and names in lowercase, so that equal peers compare equal. Every command
-// reads peer addresses with it (--to, --from, --self, --remote, the peers
-// file), so that an address means the same to all of them.
-func HostPort(s string, defPort int) (string, error) {
+// and names in lowercase, so that equal peers compare equal.
+func Parse(s string, defPort int) (string, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
 		// No port: a name, an IPv4 address, or an IPv6 address, bare or
@@ -66,4 +69,26 @@ func checkHost(host string) (string, error) {
 		}
 	}
 	return host, nil
+}
+
+// Web returns the address of the web app of the node whose relay is at
+// relay (HOST or HOST:PORT, as the peers file names it): the same host at
+// webPort.
+func Web(relay string, webPort int) (string, error) {
+	hp, err := Parse(relay, RelayPort)
+	if err != nil {
+		return "", err
+	}
+	host, _, _ := net.SplitHostPort(hp)
+	return net.JoinHostPort(host, strconv.Itoa(webPort)), nil
+}
+
+// Relay returns the relay address of the node whose web app is at web
+// (HOST:PORT): the same host at RelayPort.
+func Relay(web string) string {
+	host, _, err := net.SplitHostPort(web)
+	if err != nil {
+		host = web
+	}
+	return net.JoinHostPort(host, strconv.Itoa(RelayPort))
 }

@@ -88,9 +88,9 @@ func Tip(n *node.Node, w io.Writer) error {
 
 // FindBlock returns the block named by ref: 64 hex digits name a block by
 // hash (main chain or side branch), decimal digits a main-chain height.
-func FindBlock(n *node.Node, ref string) (*chain.Node, error) {
+func FindBlock(n *node.Node, ref string) (*chain.BlockNode, error) {
 	c := n.Chain()
-	var nd *chain.Node
+	var nd *chain.BlockNode
 	if len(ref) == 64 {
 		h, err := hex.DecodeString(ref)
 		if err != nil {
@@ -110,7 +110,7 @@ func FindBlock(n *node.Node, ref string) (*chain.Node, error) {
 
 // AppendBlockLine appends the line of block nd (no newline): its block
 // line, or for block 0 the genesis line.
-func AppendBlockLine(dst []byte, n *node.Node, nd *chain.Node) ([]byte, error) {
+func AppendBlockLine(dst []byte, n *node.Node, nd *chain.BlockNode) ([]byte, error) {
 	if nd.Height == 0 {
 		return append(dst, n.Params().JSON()...), nil
 	}
@@ -136,7 +136,7 @@ func Block(n *node.Node, ref string, w io.Writer) error {
 }
 
 // mainBlocks calls fn for each main-chain block from height 1 up.
-func mainBlocks(n *node.Node, fn func(nd *chain.Node, b *block.Block) error) error {
+func mainBlocks(n *node.Node, fn func(nd *chain.BlockNode, b *block.Block) error) error {
 	c := n.Chain()
 	for h := uint64(1); h <= c.Tip().Height; h++ {
 		nd := c.AtHeight(h)
@@ -164,7 +164,7 @@ func ParseTxID(id string) ([16]byte, error) {
 // chain) or, when Block is nil, in the mempool.
 type TxFound struct {
 	Tx            *tx.Tx
-	Block         *chain.Node
+	Block         *chain.BlockNode
 	Confirmations uint64
 }
 
@@ -273,8 +273,8 @@ func Balance(n *node.Node, addr string, w io.Writer) error {
 // Event is one entry of an address's history: a reward it received, or a
 // transfer it sent (Kind "out", also to itself) or received ("in").
 type Event struct {
-	Block *chain.Node // nil for a mempool transfer
-	Kind  string      // "reward", "in" or "out"
+	Block *chain.BlockNode // nil for a mempool transfer
+	Kind  string           // "reward", "in" or "out"
 	// Tx is the transfer, nil for a reward.
 	Tx *tx.Tx
 	// Amount is the reward's or the transfer's amount.
@@ -287,7 +287,7 @@ type Event struct {
 // transfers on the main chain, then the transfers of the mempool. It does
 // not check addr (see CheckAddress).
 func Events(n *node.Node, addr string, fn func(Event) error) error {
-	err := mainBlocks(n, func(nd *chain.Node, b *block.Block) error {
+	err := mainBlocks(n, func(nd *chain.BlockNode, b *block.Block) error {
 		return BlockEvents(addr, nd, b, fn)
 	})
 	if err != nil {
@@ -298,7 +298,7 @@ func Events(n *node.Node, addr string, fn func(Event) error) error {
 
 // BlockEvents calls fn for each event of addr in block b (whose chain node
 // is nd): its reward, then its transfers in block order.
-func BlockEvents(addr string, nd *chain.Node, b *block.Block, fn func(Event) error) error {
+func BlockEvents(addr string, nd *chain.BlockNode, b *block.Block, fn func(Event) error) error {
 	if b.Reward.Receiver == addr {
 		if err := fn(Event{Block: nd, Kind: "reward", Amount: b.Reward.Amount}); err != nil {
 			return err
@@ -327,7 +327,7 @@ func PoolEvents(addr string, txs []*tx.Tx, fn func(Event) error) error {
 	return nil
 }
 
-func transferEvent(addr string, nd *chain.Node, t *tx.Tx) Event {
+func transferEvent(addr string, nd *chain.BlockNode, t *tx.Tx) Event {
 	e := Event{Block: nd, Kind: "in", Tx: t, Amount: t.Amount, Counterparty: t.Sender}
 	if t.Sender == addr {
 		e.Kind, e.Counterparty = "out", t.Receiver

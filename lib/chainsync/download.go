@@ -52,7 +52,7 @@ var errLessWork = errors.New("less work")
 // them is handed over unless all are sound. The download must hold exactly
 // the heights asked for, and the branch must end with more work than the
 // local tip. Any failure leaves the directory as it was.
-func (s *syncer) download(ctx context.Context, ps *peerState, fork *chain.Node) (*staged, error) {
+func (s *syncer) download(ctx context.Context, ps *peerState, fork *chain.BlockNode) (*staged, error) {
 	c := s.n.Chain()
 	from, to := fork.Height+1, ps.tip.Height
 	want := to - from + 1

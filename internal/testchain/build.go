@@ -1,4 +1,4 @@
-package chainsynctest
+package testchain
 
 import (
 	"crypto/ed25519"
@@ -163,7 +163,7 @@ func Prove(b *block.Block) error {
 	ms := midstate.New(prefix[:])
 	proof, hash, ok := ms.Search(block.PrefixSize, 0, math.MaxUint64, &b.Target)
 	if !ok {
-		return errors.New("chainsynctest: no proof found")
+		return errors.New("testchain: no proof found")
 	}
 	b.Proof, b.Hash = proof, hash
 	return nil
@@ -180,7 +180,7 @@ func addForged(n *node.Node, miner string, txs []*tx.Tx) error {
 		return err
 	}
 	if v.Err != nil || v.Known {
-		return fmt.Errorf("chainsynctest: block %d not taken: %+v", b.Index, v)
+		return fmt.Errorf("testchain: block %d not taken: %+v", b.Index, v)
 	}
 	return nil
 }
@@ -214,7 +214,7 @@ func RawVerifyRate(txs []*tx.Tx, per int) (float64, error) {
 	}
 	wg.Wait()
 	if bad.Load() {
-		return 0, errors.New("chainsynctest: raw batch verification failed")
+		return 0, errors.New("testchain: raw batch verification failed")
 	}
 	return float64(len(txs)) / time.Since(begin).Seconds(), nil
 }

@@ -1,4 +1,4 @@
-package wire
+package hostport
 
 import (
 	"net"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestHostPort(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, c := range []struct {
 		in, want string // want "" means an error
 	}{
@@ -48,37 +48,56 @@ func TestHostPort(t *testing.T) {
 		{"fe80::1%eth0", ""},
 		{"1:2:3", ""},
 	} {
-		got, err := HostPort(c.in, WebPort)
+		got, err := Parse(c.in, WebPort)
 		if c.want == "" {
 			if err == nil {
-				t.Errorf("HostPort(%q) = %q, want an error", c.in, got)
+				t.Errorf("Parse(%q) = %q, want an error", c.in, got)
 			}
 			continue
 		}
 		if err != nil || got != c.want {
-			t.Errorf("HostPort(%q) = %q, %v, want %q", c.in, got, err, c.want)
+			t.Errorf("Parse(%q) = %q, %v, want %q", c.in, got, err, c.want)
 		}
 	}
 }
 
-func FuzzHostPort(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"127.0.0.2", "[::1]:5050", "node.example:80", "a b", "::", "x:0", "[::ffff:1.2.3.4]", "a:b:c", "[fe80::1%lo]:1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		hp, err := HostPort(s, RelayPort)
+		hp, err := Parse(s, RelayPort)
 		if err != nil {
 			return
 		}
-		again, err := HostPort(hp, 1)
+		again, err := Parse(hp, 1)
 		if err != nil || again != hp {
-			t.Fatalf("HostPort(%q) = %q, which gives %q, %v", s, hp, again, err)
+			t.Fatalf("Parse(%q) = %q, which gives %q, %v", s, hp, again, err)
 		}
 		if _, _, err := net.SplitHostPort(hp); err != nil {
-			t.Fatalf("HostPort(%q) = %q, not HOST:PORT: %v", s, hp, err)
+			t.Fatalf("Parse(%q) = %q, not HOST:PORT: %v", s, hp, err)
 		}
 		if strings.ContainsAny(hp, " \t\r\n#/") {
-			t.Fatalf("HostPort(%q) = %q", s, hp)
+			t.Fatalf("Parse(%q) = %q", s, hp)
 		}
 	})
+}
+
+func TestWebRelay(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.2:5050": "127.0.0.2:56230",
+		"127.0.0.2":      "127.0.0.2:56230",
+		"[::1]:5051":     "[::1]:56230",
+		"n.example:9":    "n.example:56230",
+	} {
+		if got, err := Web(in, WebPort); err != nil || got != want {
+			t.Errorf("Web(%q) = %q, %v, want %q", in, got, err, want)
+		}
+	}
+	if _, err := Web("a b", WebPort); err == nil {
+		t.Error("Web accepted a bad address")
+	}
+	if got := Relay("127.0.0.2:56230"); got != "127.0.0.2:5050" {
+		t.Errorf("Relay = %q", got)
+	}
 }

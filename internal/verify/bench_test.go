@@ -19,13 +19,13 @@ import (
 
 	"github.com/hdevalence/ed25519consensus"
 
+	"github.com/coniunctum/cnj/internal/testchain"
+	"github.com/coniunctum/cnj/internal/verify"
 	"github.com/coniunctum/cnj/lib/chaindir"
-	"github.com/coniunctum/cnj/lib/chainsync/chainsynctest"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
-	"github.com/coniunctum/cnj/lib/verify"
 )
 
 // The benchmarks' chain directories are built once per process (from a
@@ -124,7 +124,7 @@ func fund(b *testing.B, dir string) *funded {
 // mempool's, as cnj-mine takes them), finds its proof and stores it.
 func mine(b *testing.B, n *node.Node, miner string, txs []*tx.Tx) {
 	b.Helper()
-	blk, err := chainsynctest.Forge(n, miner, txs)
+	blk, err := testchain.Forge(n, miner, txs)
 	if err != nil {
 		b.Fatal(err)
 	}
