@@ -12,7 +12,13 @@ SCRIPTS  := $(wildcard scripts/*)
 # CNJ_KILLS sets how many times the crash test kills a process (make soak raises it).
 CNJ_KILLS ?= 200
 
-.PHONY: all build test bench install demo walkthrough lint soak fuzz clean
+.PHONY: all build deps test bench install demo walkthrough lint soak fuzz clean
+
+# The tools the tests run, as COMMAND:DEBIAN-PACKAGE. `make deps` installs
+# the missing ones with apt-get when run as root, and otherwise names them
+# in one line and fails; `make test` runs it first, so that a fresh clone
+# on a machine with only Go, git, make and apt passes `make test`.
+TEST_TOOLS := mandoc:mandoc age:age shellcheck:shellcheck jq:jq curl:curl zstd:zstd setsid:util-linux
 
 all: build
 
@@ -20,7 +26,17 @@ build:
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
-lint:
+deps:
+	@missing=''; for t in $(TEST_TOOLS); do \
+	  command -v "$${t%%:*}" >/dev/null 2>&1 || missing="$$missing $${t#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "make deps: the tests need these Debian packages:$$missing (as root: apt-get install$$missing)" >&2; exit 1; fi; \
+	echo "make deps: installing$$missing" >&2; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq $$missing >/dev/null
+
+lint: deps
 	@test -z "$$(gofmt -l cmd lib internal testscripts)" || { gofmt -l cmd lib internal testscripts; echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
 	@if [ -n "$(SCRIPTS)" ]; then shellcheck $(SCRIPTS); fi
@@ -28,7 +44,7 @@ lint:
 
 # The adversarial suite writes its one-line summary to a file that is printed
 # after the run, so that the line shows whatever go test's verbosity.
-test: build lint
+test: deps build lint
 	@rm -f bin/adversarial.txt
 	CNJ_KILLS=$(CNJ_KILLS) CNJ_ADVERSARIAL_OUT=$(CURDIR)/bin/adversarial.txt $(GO) test -timeout 14m ./...
 	@cat bin/adversarial.txt
