@@ -22,7 +22,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/rule"
 )
@@ -256,7 +255,7 @@ func fileRows() []advFileRow {
 		}},
 		{name: "file/index of another network", damage: func(t *testing.T, f *advFixture) [][]byte {
 			other := filepath.Join(f.dir, "..", "other")
-			if err := chaindir.Create(other, f.other); err != nil {
+			if err := node.Create(other, f.other); err != nil {
 				t.Fatal(err)
 			}
 			data, err := os.ReadFile(filepath.Join(other, "index"))
@@ -359,7 +358,7 @@ func runFileRow(t *testing.T, c *advTally, bs *advBase, root string, r advFileRo
 		return
 	}
 	if r.check {
-		err := n.Dir.Check()
+		err := n.Check()
 		if rule.CodeOf(err) != rule.Corrupt || !strings.Contains(err.Error(), r.file) {
 			fail(advClsAcceptedInvalid, "Check: %v; want code corrupt naming %s", err, r.file)
 			return
@@ -368,7 +367,7 @@ func runFileRow(t *testing.T, c *advTally, bs *advBase, root string, r advFileRo
 	}
 	// The next writer repairs; the directory reopens the same and takes a
 	// new block.
-	if err := n.Dir.Write(func(*chaindir.Writer) error { return nil }); err != nil {
+	if err := n.Write(func(*node.Writer) error { return nil }); err != nil {
 		fail(advClsRejectedValid, "Write after Open: %v", err)
 		return
 	}
@@ -389,7 +388,7 @@ func runFileRow(t *testing.T, c *advTally, bs *advBase, root string, r advFileRo
 	if got := advState(t, n2); got != want {
 		fail(advClsRejectedValid, "state after repair and reopen:\n got %s\nwant %s", got, want)
 	}
-	if err := n2.Dir.Check(); err != nil {
+	if err := n2.Check(); err != nil {
 		fail(advClsRejectedValid, "Check after repair: %v", err)
 	}
 }

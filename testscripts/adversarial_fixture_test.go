@@ -23,7 +23,6 @@ import (
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/consensus"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
@@ -124,7 +123,7 @@ func advBuildBase(t *testing.T, root string, p *params.Params, now int64) *advBa
 		t.Fatal(err)
 	}
 	bs := &advBase{dir: filepath.Join(root, "base-"+hex.EncodeToString(p.Salt[:4])), p: p, other: other, now: now}
-	if err := chaindir.Create(bs.dir, p); err != nil {
+	if err := node.Create(bs.dir, p); err != nil {
 		t.Fatal(err)
 	}
 	n, err := node.Open(bs.dir)

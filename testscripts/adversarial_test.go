@@ -5,7 +5,7 @@ package testscripts
 // outcome the node must give: Accepted, Accepted-known (passed over quietly)
 // or Rejected(code).
 //
-// It runs in process against real chain directories (chaindir.Create with
+// It runs in process against real chain directories (node.Create with
 // devnet parameters, max_block_bytes 4096) through the entry points the
 // commands use:
 //

@@ -61,9 +61,9 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/consensus"
 	"github.com/coniunctum/cnj/lib/keys"
+	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/pow"
 	"github.com/coniunctum/cnj/lib/tx"
 )
@@ -590,7 +590,7 @@ func (v *victim) refusedBadOnly() bool {
 // valid (proof, target, times, merkle root, reward), so they pass every
 // check made before the ledger.
 func (r *crashRig) badBranch() [][]byte {
-	d, err := chaindir.Open(r.dir)
+	d, err := node.Open(r.dir)
 	if err != nil {
 		r.t.Fatalf("seed %d: opening in-process to build a bad branch: %v", r.seed, err)
 	}
@@ -832,7 +832,7 @@ func (r *crashRig) check() (problems []string) {
 // and looks up every block printed in this epoch; it also notes how much
 // of the competing branch the directory holds.
 func (r *crashRig) checkPrinted() (problems []string) {
-	d, err := chaindir.Open(r.dir)
+	d, err := node.Open(r.dir)
 	if err != nil {
 		return []string{fmt.Sprintf("opening in-process: %v", err)}
 	}

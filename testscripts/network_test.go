@@ -156,7 +156,7 @@ func netNew(tb testing.TB, ips ...string) *netNet {
 	}
 	work := tb.TempDir()
 	netMust(tb, work, "cnj-mine", "--genesis", "--network", "devnet", "--no-retarget", "--chain", "genesis")
-	p, err := chaindir.ReadGenesis(filepath.Join(work, "genesis"))
+	p, err := chaindir.Dir(filepath.Join(work, "genesis")).ReadGenesis()
 	if err != nil {
 		tb.Fatal(err)
 	}

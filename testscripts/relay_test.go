@@ -159,7 +159,7 @@ func newChain(t *testing.T) (work, chain string, p *params.Params) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cnj-mine --genesis: %v\n%s", err, out)
 	}
-	p, err := chaindir.ReadGenesis(chain)
+	p, err := chaindir.Dir(chain).ReadGenesis()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestRelayOtherNetwork(t *testing.T) {
 	if out, err := exec.Command(filepath.Join(BinDir(), "cnj-mine"), "--genesis", "--network", "devnet", "--chain", other).CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	op, _ := chaindir.ReadGenesis(other)
+	op, _ := chaindir.Dir(other).ReadGenesis()
 	l := startProc(t, work, "exec cnj-relay listen --listen 127.0.0.66:5050 --chain c")
 	listening(t, l, "127.0.0.66:5050")
 	s := startProc(t, work, "exec cnj-relay send --bind 127.0.0.67 --to 127.0.0.66 --chain other")

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/internal/testchain"
-	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/node"
 )
 
 // BenchmarkSyncLoopback measures the commands as a node runs them: a
@@ -35,7 +35,7 @@ func BenchmarkSyncLoopback(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srcDir, err := chaindir.Open(src.Dir)
+	srcDir, err := node.Open(src.Dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func BenchmarkSyncLoopback(b *testing.B) {
 		}
 		syncCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		serveCPU += cpuTime(b, srv.cmd.Process.Pid) - served
-		d, err := chaindir.Open(dst)
+		d, err := node.Open(dst)
 		if err != nil {
 			b.Fatal(err)
 		}

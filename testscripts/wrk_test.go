@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/internal/testchain"
-	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/node"
 )
 
 // BenchmarkWrkAddress measures GET /api/address/ADDR on a real cnj-serve
@@ -32,7 +32,7 @@ func BenchmarkWrkAddress(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := chaindir.Open(src.Dir)
+	d, err := node.Open(src.Dir)
 	if err != nil {
 		b.Fatal(err)
 	}

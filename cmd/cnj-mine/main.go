@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/internal/miner"
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/cli"
+	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
 )
 
@@ -84,7 +84,7 @@ func genesis(f *flags, s cli.Streams) error {
 	if err != nil {
 		return err
 	}
-	if err := chaindir.Create(f.Dir(), p); err != nil {
+	if err := node.Create(f.Dir(), p); err != nil {
 		return err
 	}
 	_, err = s.Out.Write(append(p.JSON(), '\n'))

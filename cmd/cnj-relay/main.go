@@ -6,9 +6,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -144,11 +142,7 @@ func send(ctx context.Context, f *flags, s cli.Streams, logf func(string, ...any
 
 // readNetwork reads the network of the chain directory dir.
 func readNetwork(dir string) (*params.Params, error) {
-	p, err := chaindir.ReadGenesis(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s is not a chain directory: no genesis.json", dir)
-	}
-	return p, err
+	return chaindir.Dir(dir).ReadGenesis()
 }
 
 func readGenesisFile(path string) (*params.Params, error) {

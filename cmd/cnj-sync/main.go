@@ -59,7 +59,7 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 		if err != nil {
 			return cli.Usagef("--from: %v", err)
 		}
-		if !chaindir.IsChainDir(dir) {
+		if !chaindir.Dir(dir).IsChainDir() {
 			p, err := chainsync.Join(ctx, dir, from, o)
 			if err != nil {
 				return fmt.Errorf("joining the network of %s: %w", from, err)
@@ -70,10 +70,10 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 		o.Peers = []string{from}
 		o.Record = []string{hostport.Relay(from)}
 	}
-	if !chaindir.IsChainDir(dir) {
+	if !chaindir.Dir(dir).IsChainDir() {
 		return fmt.Errorf("%s is not a chain directory: create one with cnj-mine --genesis, or join a network with cnj-sync --from HOST", dir)
 	}
-	release, err := chaindir.LockSync(dir)
+	release, err := chaindir.Dir(dir).LockSync()
 	if errors.Is(err, chaindir.ErrSyncBusy) {
 		return nil // the run in progress does the work
 	}
@@ -93,9 +93,12 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 
 	source := "the peers file"
 	if f.From == "" {
-		entries, err := peerEntries(f, n)
+		entries, bad, err := peerEntries(f, n)
 		if err != nil {
 			return err
+		}
+		for _, b := range bad {
+			fmt.Fprintf(s.Err, "cnj-sync: %s: %s: skipped\n", peersName(f, n), b)
 		}
 		for _, e := range entries {
 			a, err := hostport.Web(e, webPort)
@@ -136,12 +139,18 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 	return nil
 }
 
-// peerEntries reads --peers FILE, or the chain directory's peers file.
-func peerEntries(f *flags, n *node.Node) ([]string, error) {
+// peerEntries reads --peers FILE, or the chain directory's peers file:
+// the peers, and the lines that are not peers.
+func peerEntries(f *flags, n *node.Node) (peers, bad []string, err error) {
+	return chaindir.ReadPeersFile(peersName(f, n))
+}
+
+// peersName is the peers file: --peers FILE, or the chain directory's.
+func peersName(f *flags, n *node.Node) string {
 	if f.Peers != "" {
-		return chainsync.ReadPeersFile(f.Peers)
+		return f.Peers
 	}
-	return n.Dir.ReadPeers()
+	return n.Dir().File(chaindir.PeersFile)
 }
 
 // webPort is the port of the peers' web apps: $CNJ_WEB_PORT or 56230.

@@ -27,7 +27,7 @@ import (
 func chainDir(t *testing.T, p *params.Params, k int) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "chain")
-	if err := chaindir.Create(dir, p); err != nil {
+	if err := node.Create(dir, p); err != nil {
 		t.Fatal(err)
 	}
 	n, err := node.Open(dir)
@@ -85,7 +85,7 @@ func files(t *testing.T, dir string) map[string]string {
 
 func tipHash(t *testing.T, dir string) [32]byte {
 	t.Helper()
-	d, err := chaindir.Open(dir)
+	d, err := node.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestJoinAndSync(t *testing.T) {
 	if tipHash(t, dir) != tipHash(t, src) {
 		t.Fatal("not synced")
 	}
-	if s, _ := chaindir.ReadSource(dir); s != "http://"+addr {
+	if s, _ := chaindir.Dir(dir).ReadSource(); s != "http://"+addr {
 		t.Fatalf("source %q", s)
 	}
 
@@ -132,7 +132,7 @@ func TestJoinAndSync(t *testing.T) {
 	_, port, _ := strings.Cut(strings.TrimPrefix(srv2.URL, "http://"), ":")
 	t.Setenv("CNJ_WEB_PORT", port)
 	fresh := filepath.Join(t.TempDir(), "chain")
-	if err := chaindir.Create(fresh, p); err != nil {
+	if err := node.Create(fresh, p); err != nil {
 		t.Fatal(err)
 	}
 	pf := filepath.Join(t.TempDir(), "peers")
@@ -156,7 +156,7 @@ func TestBusy(t *testing.T) {
 		t.Fatalf("setup: exit %d after %d requests", code, asked)
 	}
 	asked = 0
-	release, err := chaindir.LockSync(dir)
+	release, err := chaindir.Dir(dir).LockSync()
 	if err != nil {
 		t.Fatal(err)
 	}

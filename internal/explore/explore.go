@@ -27,7 +27,6 @@ import (
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/rule"
@@ -381,25 +380,25 @@ func History(n *node.Node, addr string, w io.Writer) error {
 	})
 }
 
-func summary(w io.Writer, d *chaindir.Dir) error {
-	_, err := fmt.Fprintf(w, `{"ok":true,"height":%d,"blocks":%d}`+"\n", d.Chain().Tip().Height, d.Chain().Len()-1)
+func summary(w io.Writer, n *node.Node) error {
+	_, err := fmt.Fprintf(w, `{"ok":true,"height":%d,"blocks":%d}`+"\n", n.Chain().Tip().Height, n.Chain().Len()-1)
 	return err
 }
 
 // Check verifies the whole directory; the first problem is the error.
 func Check(dir string, w io.Writer) error {
-	d, err := chaindir.Open(dir)
+	n, err := node.Open(dir)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	if err := d.Check(); err != nil {
+	defer n.Close()
+	if err := n.Check(); err != nil {
 		if rule.CodeOf(err) == "" {
 			return err
 		}
 		return fmt.Errorf("check failed: %w", err)
 	}
-	return summary(w, d)
+	return summary(w, n)
 }
 
 // Reindex rebuilds the derived files from the blocks. Block lines that
@@ -407,19 +406,19 @@ func Check(dir string, w io.Writer) error {
 // "lost" field, so that a damaged directory opens again with the chain up to
 // the damage.
 func Reindex(dir string, w io.Writer) error {
-	moved, err := chaindir.Reindex(dir)
+	moved, err := node.Reindex(dir)
 	if err != nil {
 		return err
 	}
-	d, err := chaindir.Open(dir)
+	n, err := node.Open(dir)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer n.Close()
 	lost, _ := json.Marshal(moved)
 	if moved == nil {
 		lost = []byte("[]")
 	}
-	_, err = fmt.Fprintf(w, `{"ok":true,"height":%d,"blocks":%d,"lost":%s}`+"\n", d.Chain().Tip().Height, d.Chain().Len()-1, lost)
+	_, err = fmt.Fprintf(w, `{"ok":true,"height":%d,"blocks":%d,"lost":%s}`+"\n", n.Chain().Tip().Height, n.Chain().Len()-1, lost)
 	return err
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
@@ -26,7 +25,7 @@ func impossible(b *testing.B) (*node.Node, *block.Block) {
 		b.Fatal(err)
 	}
 	dir := filepath.Join(b.TempDir(), "chain")
-	if err := chaindir.Create(dir, p); err != nil {
+	if err := node.Create(dir, p); err != nil {
 		b.Fatal(err)
 	}
 	n, err := node.Open(dir)

@@ -147,7 +147,7 @@ func search(ctx context.Context, n *node.Node, b *block.Block, threads int, trie
 			return nil, false
 		case <-poll.C:
 			tick()
-			if n.Dir.TipChanged() || time.Now().After(deadline) {
+			if n.TipChanged() || time.Now().After(deadline) {
 				return nil, false
 			}
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/hdevalence/ed25519consensus"
 
 	"github.com/coniunctum/cnj/lib/block"
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
@@ -66,7 +65,7 @@ func Build(dir string, blocks, txs int) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := chaindir.Create(dir, p); err != nil {
+	if err := node.Create(dir, p); err != nil {
 		return nil, err
 	}
 	var senders []ed25519.PrivateKey

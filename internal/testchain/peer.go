@@ -21,7 +21,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/coniunctum/cnj/lib/block"
-	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/pow"
 )
@@ -54,21 +54,21 @@ func New(p *params.Params, lines [][]byte) (*Peer, error) {
 
 // FromDir returns a peer serving the main chain of the chain directory dir.
 func FromDir(dir string) (*Peer, error) {
-	d, err := chaindir.Open(dir)
+	n, err := node.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Close()
-	lines, err := MainLines(d)
+	defer n.Close()
+	lines, err := MainLines(n)
 	if err != nil {
 		return nil, err
 	}
-	return New(d.Params(), lines)
+	return New(n.Params(), lines)
 }
 
-// MainLines returns the block lines of d's main chain, from height 1.
-func MainLines(d *chaindir.Dir) ([][]byte, error) {
-	c := d.Chain()
+// MainLines returns the block lines of n's main chain, from height 1.
+func MainLines(n *node.Node) ([][]byte, error) {
+	c := n.Chain()
 	var lines [][]byte
 	for h := uint64(1); h <= c.Tip().Height; h++ {
 		b, err := c.Block(c.AtHeight(h))

@@ -21,7 +21,7 @@ import (
 
 	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/internal/verify"
-	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
@@ -102,7 +102,7 @@ func fund(b *testing.B, dir string) *funded {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := chaindir.Create(dir, p); err != nil {
+	if err := node.Create(dir, p); err != nil {
 		b.Fatal(err)
 	}
 	f := keysFor(dir, p)
@@ -323,7 +323,7 @@ func bigDirectory(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer n.Close()
-	for _, r := range n.Dir.Records() {
+	for _, r := range n.Store().Records() {
 		bigTxs += r.TxCount
 	}
 	bigChain = keysFor(dir, n.Params())
@@ -335,12 +335,9 @@ func bigDirectory(b *testing.B) {
 // recent ids holds every one: the largest state a chain of this size has.
 func buildBig(b *testing.B, dir string) {
 	f := fund(b, dir)
-	everyBlocks, everyTxs := chaindir.StateEveryBlocks, chaindir.StateEveryTxs
 	// The state file is written at Close; rewriting 20 MB every five blocks
 	// would only slow the build.
-	chaindir.StateEveryBlocks, chaindir.StateEveryTxs = math.MaxInt, math.MaxInt
-	defer func() { chaindir.StateEveryBlocks, chaindir.StateEveryTxs = everyBlocks, everyTxs }()
-	n, err := node.Open(f.dir)
+	n, err := node.OpenWith(f.dir, node.Options{Store: blockstore.Options{StateEveryBlocks: math.MaxInt, StateEveryTxs: math.MaxInt}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -354,7 +351,7 @@ func buildBig(b *testing.B, dir string) {
 	for txs := range signed {
 		mine(b, n, f.addrs[0], txs)
 	}
-	for _, r := range n.Dir.Records() {
+	for _, r := range n.Store().Records() {
 		bigTxs += r.TxCount
 	}
 	if err := n.Close(); err != nil {

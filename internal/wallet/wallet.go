@@ -56,7 +56,7 @@ func Network(network, dir string) (*params.Params, error) {
 	if network == "main" {
 		return params.Main(), nil
 	}
-	p, err := chaindir.ReadGenesis(dir)
+	p, err := chaindir.Dir(dir).ReadGenesis()
 	if errors.Is(err, fs.ErrNotExist) {
 		return params.Main(), nil
 	}

@@ -6,6 +6,7 @@ import (
 	"math/big"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/consensus"
 	"github.com/coniunctum/cnj/lib/ledger"
 	"github.com/coniunctum/cnj/lib/params"
@@ -17,23 +18,17 @@ import (
 // in memory. A reorganization deeper than that replays from genesis.
 const UndoDepth = 2000
 
-// Loc is where the store keeps a block; opaque to the chain.
-type Loc struct {
-	Segment uint32
-	Offset  uint64
-	Length  uint32
-}
-
-// Store keeps blocks durably. package chaindir implements it on disk.
+// Store keeps blocks durably: package blockstore implements it on disk,
+// MemStore in memory for tests.
 type Store interface {
 	// Put stores b and returns where it is. The chain calls it once for
 	// every block it keeps (main or side branch). The block must be
 	// durable (fsync) before the caller reports it accepted: at once, or
-	// for a batch (package chaindir: when its Write ends). line is b's
+	// for a batch (package blockstore: when its write ends). line is b's
 	// JSON line.
-	Put(b *block.Block, line []byte) (Loc, error)
+	Put(b *block.Block, line []byte) (blockstore.Loc, error)
 	// Get reads back the block stored at loc.
-	Get(loc Loc) (*block.Block, error)
+	Get(loc blockstore.Loc) (*block.Block, error)
 }
 
 // BlockNode is one block of the tree. Nodes are owned by the Chain: read them,
@@ -45,7 +40,7 @@ type BlockNode struct {
 	Timestamp      int64
 	Target         [32]byte
 	Work           *big.Int // cumulative, this block included
-	Loc            Loc
+	Loc            blockstore.Loc
 	Seq            uint64 // arrival order; genesis is 0
 	Invalid        bool   // broke a ledger rule, or descends from a block that did
 	TxCount        int    // transfers in the block, reward excluded
@@ -54,20 +49,9 @@ type BlockNode struct {
 }
 
 // Record returns what the store's index keeps of n.
-func (n *BlockNode) Record() Record {
-	return Record{Hash: n.Hash, PrevHash: n.PrevHash, Height: n.Height, Timestamp: n.Timestamp,
+func (n *BlockNode) Record() blockstore.Record {
+	return blockstore.Record{Hash: n.Hash, PrevHash: n.PrevHash, Height: n.Height, Timestamp: n.Timestamp,
 		Target: n.Target, Loc: n.Loc, TxCount: n.TxCount, Invalid: n.Invalid}
-}
-
-// Record is a stored block as the store's index keeps it.
-type Record struct {
-	Hash, PrevHash [32]byte
-	Height         uint64
-	Timestamp      int64
-	Target         [32]byte
-	Loc            Loc
-	TxCount        int // transfers, reward excluded
-	Invalid        bool
 }
 
 // Result says what Add or Apply did with a block.
@@ -83,7 +67,7 @@ type Result struct {
 	// when it became the tip).
 	Disconnected, Connected []*block.Block
 	// Record is the block's record for the store's index.
-	Record Record
+	Record blockstore.Record
 	// Invalidated lists the blocks marked invalid by this call: first the
 	// block that broke a rule, then its descendants. Their index records
 	// must be rewritten with Invalid set.
@@ -209,6 +193,21 @@ func (c *Chain) blockOf(n *BlockNode, have *block.Block) (*block.Block, error) {
 // block of the new branch, Add returns both a Result (Side, Invalidated)
 // and that block's rule error; the tip is unchanged.
 func (c *Chain) Add(b *block.Block, line []byte, now int64) (*Result, error) {
+	return c.add(b, line, now, false)
+}
+
+// Try judges b as Add does, through the same checks in the same order, but
+// stores nothing and changes nothing: the dry run of cnj-verify. A block on
+// the tip is connected to a copy of the ledger (Result.TipChanged); a
+// block for a side branch is judged on its header and body only
+// (Result.Side), since trying the reorganization it might cause would
+// mean storing it.
+func (c *Chain) Try(b *block.Block, line []byte, now int64) (*Result, error) {
+	return c.add(b, line, now, true)
+}
+
+// add is Add, or Try when dry.
+func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, error) {
 	if err := consensus.CheckProof(b); err != nil {
 		return nil, err
 	}
@@ -238,7 +237,16 @@ func (c *Chain) Add(b *block.Block, line []byte, now int64) (*Result, error) {
 	if _, err := consensus.CheckBody(b, c.p); err != nil {
 		return nil, err
 	}
-	return c.attach(b, parent, false, func() (Loc, error) { return c.s.Put(b, line) })
+	if dry {
+		if parent != c.tip {
+			return &Result{Side: true}, nil
+		}
+		if _, err := c.led.Clone().Connect(b, c.MedianTime(parent)); err != nil {
+			return nil, err
+		}
+		return &Result{TipChanged: true}, nil
+	}
+	return c.attach(b, parent, false, func() (blockstore.Loc, error) { return c.s.Put(b, line) })
 }
 
 // Apply takes a block that another process already validated and stored
@@ -246,7 +254,7 @@ func (c *Chain) Add(b *block.Block, line []byte, now int64) (*Result, error) {
 // Store.Put is not called; rec must carry the block's Loc. b may be nil, in
 // which case it is read from the store. A record marked invalid, or one
 // whose parent is invalid, is kept in the tree as invalid and never chosen.
-func (c *Chain) Apply(rec Record, b *block.Block) (*Result, error) {
+func (c *Chain) Apply(rec blockstore.Record, b *block.Block) (*Result, error) {
 	if n := c.nodes[rec.Hash]; n != nil {
 		return &Result{Duplicate: true, Record: n.Record()}, nil
 	}
@@ -270,14 +278,14 @@ func (c *Chain) Apply(rec Record, b *block.Block) (*Result, error) {
 	if b.Hash != rec.Hash || b.PrevHash != rec.PrevHash || b.Index != rec.Height {
 		return nil, rule.Errorf(rule.Corrupt, "block %x does not match its record %x", b.Hash[:8], rec.Hash[:8])
 	}
-	return c.attach(b, parent, true, func() (Loc, error) { return rec.Loc, nil })
+	return c.attach(b, parent, true, func() (blockstore.Loc, error) { return rec.Loc, nil })
 }
 
 // attach puts a checked block b under parent: connected on the tip, or kept
 // on a side branch and reorganized to when its branch has more work. put
 // stores it. stored means it is already in the store (Apply), so that a
 // block that fails to connect is kept as invalid rather than forgotten.
-func (c *Chain) attach(b *block.Block, parent *BlockNode, stored bool, put func() (Loc, error)) (*Result, error) {
+func (c *Chain) attach(b *block.Block, parent *BlockNode, stored bool, put func() (blockstore.Loc, error)) (*Result, error) {
 	if parent == c.tip {
 		u, err := c.led.Connect(b, c.MedianTime(parent))
 		if err != nil {
@@ -326,13 +334,13 @@ func (c *Chain) attach(b *block.Block, parent *BlockNode, stored bool, put func(
 	return res, nil
 }
 
-func (c *Chain) addBlock(parent *BlockNode, b *block.Block, loc Loc) *BlockNode {
-	return c.addRecord(parent, Record{Hash: b.Hash, PrevHash: b.PrevHash, Height: b.Index,
+func (c *Chain) addBlock(parent *BlockNode, b *block.Block, loc blockstore.Loc) *BlockNode {
+	return c.addRecord(parent, blockstore.Record{Hash: b.Hash, PrevHash: b.PrevHash, Height: b.Index,
 		Timestamp: b.Timestamp, Target: b.Target, Loc: loc, TxCount: len(b.Txs)})
 }
 
 // addRecord links a new node under parent; it inherits parent's invalidity.
-func (c *Chain) addRecord(parent *BlockNode, r Record) *BlockNode {
+func (c *Chain) addRecord(parent *BlockNode, r blockstore.Record) *BlockNode {
 	c.seq++
 	n := &BlockNode{Hash: r.Hash, PrevHash: r.PrevHash, Parent: parent, Height: parent.Height + 1,
 		Timestamp: r.Timestamp, Target: r.Target, Loc: r.Loc, Seq: c.seq,
@@ -562,7 +570,7 @@ func (c *Chain) best() *BlockNode {
 // taken. Load must be called on a chain fresh from New. A record whose
 // parent is unknown, or whose height does not follow its parent's, is
 // corrupt; a record repeated is skipped.
-func (c *Chain) Load(recs []Record, led *ledger.Ledger) error {
+func (c *Chain) Load(recs []blockstore.Record, led *ledger.Ledger) error {
 	if len(c.nodes) != 1 {
 		return errors.New("chain: Load on a chain that already holds blocks")
 	}

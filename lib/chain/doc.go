@@ -16,7 +16,7 @@
 //
 // Every block the chain keeps, on the main chain or a side branch, is made
 // durable through the Store interface before Add reports it accepted;
-// package chaindir implements Store on disk and MemStore keeps blocks in
+// package blockstore implements Store on disk and MemStore keeps blocks in
 // memory for tests. Apply and Load take blocks that are already stored (by
 // another process, or before a restart).
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/ledger"
 	"github.com/coniunctum/cnj/lib/rule"
 )
@@ -18,12 +19,12 @@ import (
 //	  |    //	  |     c2 - c3 - c4                 tip at c3 and c4; c4: M pays A
 //	  |
 //	  x1 - x2 - ... - x7                 x2 overspends; refused at x7
-func history(t *testing.T) (*scenario, []Record) {
+func history(t *testing.T) (*scenario, []blockstore.Record) {
 	p := devnet(t, false)
 	s := newScenario(t, p)
 	M, N, A, B, W := newWallet(p, 1), newWallet(p, 2), newWallet(p, 3), newWallet(p, 4), newWallet(p, 5)
 	ts := int64(genesisTime + 1)
-	var recs []Record
+	var recs []blockstore.Record
 	index := map[[32]byte]int{}
 	keep := func(r *Result) {
 		if r == nil || r.Duplicate {
@@ -140,7 +141,7 @@ func TestLoad(t *testing.T) {
 // valid tip.
 func TestLoadUnmarkedInvalid(t *testing.T) {
 	s, recs := history(t)
-	clean := make([]Record, len(recs))
+	clean := make([]blockstore.Record, len(recs))
 	for i, r := range recs {
 		r.Invalid = false
 		clean[i] = r
@@ -165,16 +166,16 @@ func TestLoadUnmarkedInvalid(t *testing.T) {
 
 func TestLoadCorrupt(t *testing.T) {
 	s, recs := history(t)
-	orphan := append([]Record{}, recs[1:]...) // b2 comes before its parent b1
+	orphan := append([]blockstore.Record{}, recs[1:]...) // b2 comes before its parent b1
 	if err := New(s.p, s.store).Load(orphan, nil); !rule.Is(err, rule.Corrupt) {
 		t.Errorf("record before its parent: %v, want corrupt", err)
 	}
-	bad := append([]Record{}, recs...)
+	bad := append([]blockstore.Record{}, recs...)
 	bad[1].Height = 7
 	if err := New(s.p, s.store).Load(bad, nil); !rule.Is(err, rule.Corrupt) {
 		t.Errorf("wrong height: %v, want corrupt", err)
 	}
-	dup := append(append([]Record{}, recs...), recs...)
+	dup := append(append([]blockstore.Record{}, recs...), recs...)
 	c := New(s.p, s.store)
 	if err := c.Load(dup, nil); err != nil || c.Tip().Hash != s.hash("b6") {
 		t.Errorf("repeated records: %v", err)
@@ -233,7 +234,7 @@ func TestApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := Record{Hash: x.Hash, PrevHash: x.PrevHash, Height: x.Index, Timestamp: x.Timestamp, Target: x.Target, Loc: loc, Invalid: true}
+	rec := blockstore.Record{Hash: x.Hash, PrevHash: x.PrevHash, Height: x.Index, Timestamp: x.Timestamp, Target: x.Target, Loc: loc, Invalid: true}
 	if r, err := reader.Apply(rec, x); err != nil || !r.Side || !reader.Node(x.Hash).Invalid {
 		t.Fatalf("invalid record: %+v, %v", r, err)
 	}
@@ -244,13 +245,13 @@ func TestApply(t *testing.T) {
 	// invalid and refused with its code.
 	y := s.block("y6", "c5", N.addr, blockSpec{}, s.m.pay(newWallet(p, 7), A.addr, coin, 1000, ts))
 	loc, _ = s.store.Put(y, nil)
-	rec = Record{Hash: y.Hash, PrevHash: y.PrevHash, Height: y.Index, Timestamp: y.Timestamp, Target: y.Target, Loc: loc, TxCount: 1}
+	rec = blockstore.Record{Hash: y.Hash, PrevHash: y.PrevHash, Height: y.Index, Timestamp: y.Timestamp, Target: y.Target, Loc: loc, TxCount: 1}
 	r, err := reader.Apply(rec, nil)
 	if !rule.Is(err, rule.InsufficientFunds) || r == nil || len(r.Invalidated) != 1 || !reader.Node(y.Hash).Invalid {
 		t.Fatalf("overspend on the tip: %+v, %v", r, err)
 	}
 	checkConsistent(t, reader, s.m)
-	if _, err := reader.Apply(Record{Hash: [32]byte{1}, PrevHash: [32]byte{2}}, nil); !rule.Is(err, rule.UnknownParent) {
+	if _, err := reader.Apply(blockstore.Record{Hash: [32]byte{1}, PrevHash: [32]byte{2}}, nil); !rule.Is(err, rule.UnknownParent) {
 		t.Errorf("unknown parent: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/blockstore"
 )
 
 // MemStore is a Store that keeps block lines in memory, laid out like one
@@ -24,23 +25,23 @@ type MemStore struct {
 func NewMemStore() *MemStore { return &MemStore{} }
 
 // Put appends line (b's JSON line; encoded from b when nil).
-func (m *MemStore) Put(b *block.Block, line []byte) (Loc, error) {
+func (m *MemStore) Put(b *block.Block, line []byte) (blockstore.Loc, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.PutErr != nil {
-		return Loc{}, m.PutErr
+		return blockstore.Loc{}, m.PutErr
 	}
 	if line == nil {
 		line = b.AppendJSON(nil)
 	}
-	loc := Loc{Offset: uint64(len(m.data)), Length: uint32(len(line))}
+	loc := blockstore.Loc{Offset: uint64(len(m.data)), Length: uint32(len(line))}
 	m.data = append(append(m.data, line...), '\n')
 	m.puts++
 	return loc, nil
 }
 
 // Get decodes the block stored at loc.
-func (m *MemStore) Get(loc Loc) (*block.Block, error) {
+func (m *MemStore) Get(loc blockstore.Loc) (*block.Block, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.gets++

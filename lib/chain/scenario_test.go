@@ -10,6 +10,7 @@ import (
 
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/pow"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/tx"
@@ -342,10 +343,10 @@ func TestStoreFailure(t *testing.T) {
 // flaky is a store whose Get fails for chosen blocks.
 type flaky struct {
 	*MemStore
-	fail map[Loc]bool
+	fail map[blockstore.Loc]bool
 }
 
-func (f *flaky) Get(loc Loc) (*block.Block, error) {
+func (f *flaky) Get(loc blockstore.Loc) (*block.Block, error) {
 	if f.fail[loc] {
 		return nil, errors.New("read error")
 	}
@@ -363,7 +364,7 @@ func TestStoreReadFailureDuringReorg(t *testing.T) {
 		t.Run(unreadable, func(t *testing.T) {
 			p := devnet(t, false)
 			s := newScenario(t, p)
-			f := &flaky{MemStore: s.store, fail: map[Loc]bool{}}
+			f := &flaky{MemStore: s.store, fail: map[blockstore.Loc]bool{}}
 			s.c = New(p, f)
 			M, N := newWallet(p, 1), newWallet(p, 2)
 			s.accept("b1", "g", M.addr)

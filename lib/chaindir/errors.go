@@ -1,6 +1,7 @@
 package chaindir
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -26,9 +27,20 @@ func (e *CorruptError) Error() string {
 // Unwrap gives the verdict, so rule.CodeOf reports corrupt.
 func (e *CorruptError) Unwrap() error { return &rule.Error{Code: rule.Corrupt, Msg: e.Error()} }
 
-func corruptf(file string, line int, format string, args ...any) error {
+// Corruptf returns a *CorruptError for file (relative to the directory)
+// and line (0 when not known).
+func Corruptf(file string, line int, format string, args ...any) error {
 	return &CorruptError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// reindexHint ends the message of damage that cnj-chain reindex repairs.
-const reindexHint = "run cnj-chain reindex"
+// CorruptOf returns the *CorruptError in err's chain, or nil.
+func CorruptOf(err error) *CorruptError {
+	var ce *CorruptError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return nil
+}
+
+// ReindexHint ends the message of damage that cnj-chain reindex repairs.
+const ReindexHint = "run cnj-chain reindex"

@@ -2,25 +2,27 @@ package chaindir
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
+
+	"github.com/coniunctum/cnj/internal/crashpoint"
 )
 
 // ReadFileMax reads the file at path whole, into buf when it fits, and
-// refuses a file of more than limit bytes without reading it. cnj-serve
-// reads sealed segments with it (SealedFrame), package relay the peers
-// file.
+// refuses a file of more than limit bytes without reading it.
 func ReadFileMax(path string, limit int64, buf []byte) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return readAllMax(f, path, limit, buf)
+	return ReadAllMax(f, path, limit, buf)
 }
 
-// readAllMax is ReadFileMax on an open file.
-func readAllMax(f *os.File, path string, limit int64, buf []byte) ([]byte, error) {
+// ReadAllMax is ReadFileMax on an open file; path names it in errors.
+func ReadAllMax(f *os.File, path string, limit int64, buf []byte) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -39,15 +41,16 @@ func readAllMax(f *os.File, path string, limit int64, buf []byte) ([]byte, error
 	return buf, nil
 }
 
-// writeAtomic replaces path with data durably (ReplaceFile).
-func writeAtomic(path string, data []byte) error { return ReplaceFile(path, data, true) }
+// WriteAtomic replaces path with data durably: ReplaceFile with durable
+// set. Derived files (index, state), genesis.json, peers and mempool.jsonl
+// are written with it.
+func WriteAtomic(path string, data []byte) error { return ReplaceFile(path, data, true) }
 
 // ReplaceFile replaces path with data through a temporary file beside it
-// (mode 0644) and a rename, so that a reader, or a crash at any instant,
-// finds the old file or the new one, never a part. durable adds the fsync
-// of the file before the rename and of the directory after it, so that
-// the new file also survives power loss. Package relay writes the peers
-// file and its stats files with it.
+// (NAME.tmp..., mode 0644) and a rename, so that a reader, or a crash at
+// any instant, finds the old file or the new one, never a part. durable
+// adds the fsync of the file before the rename and of the directory after
+// it, so that the new file also survives power loss.
 func ReplaceFile(path string, data []byte, durable bool) error {
 	dir, base := filepath.Split(path)
 	f, err := os.CreateTemp(dir, base+".tmp*")
@@ -73,30 +76,18 @@ func ReplaceFile(path string, data []byte, durable bool) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	crash("rename "+base, nil, nil, 0)
+	crashpoint.At("rename "+base, nil, nil, 0)
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
 	if !durable {
 		return nil
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-// crashHook, set by tests only, is called at each point where a crash
-// leaves the files in a distinct state; f, data and off describe the write
-// about to happen (off < 0: an O_APPEND write), so that the hook can write
-// a part of it and then panic, as a process killed mid-write would leave.
-var crashHook func(point string, f *os.File, data []byte, off int64)
-
-func crash(point string, f *os.File, data []byte, off int64) {
-	if crashHook != nil {
-		crashHook(point, f, data, off)
-	}
-}
-
-// syncDir makes a rename or a new file in dir durable.
-func syncDir(dir string) error {
+// SyncDir makes a rename or a new file in dir durable.
+func SyncDir(dir string) error {
 	if dir == "" {
 		dir = "."
 	}
@@ -109,4 +100,67 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// TruncateSync cuts the file at path to size and fsyncs it.
+func TruncateSync(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Stamp tells whether a file changed since it was last read: replaced
+// (inode), grown or shrunk (size), rewritten in place (mtime). The zero
+// Stamp is that of a file that does not exist.
+type Stamp struct {
+	Ino   uint64
+	Size  int64
+	Mtime int64
+}
+
+// StampOf returns the stamp of a file from its FileInfo.
+func StampOf(fi os.FileInfo) Stamp {
+	s := Stamp{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		s.Ino = uint64(st.Ino)
+	}
+	return s
+}
+
+// StampFile returns the stamp of the file at path.
+func StampFile(path string) (Stamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Stamp{}, err
+	}
+	return StampOf(fi), nil
+}
+
+// ReadFileStamp reads a whole file and returns its stamp as read.
+func ReadFileStamp(path string) ([]byte, Stamp, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Stamp{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, Stamp{}, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, Stamp{}, err
+	}
+	s := StampOf(fi)
+	s.Size = int64(len(data))
+	return data, s, nil
 }

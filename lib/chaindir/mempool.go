@@ -6,36 +6,60 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/coniunctum/cnj/internal/crashpoint"
 )
 
-// readMempool reloads mempool.jsonl when its inode, size or mtime changed
-// since it was last read (always when force). A torn last line (no newline)
-// is left out; blank lines are skipped.
-func (d *Dir) readMempool(force bool) error {
-	path := filepath.Join(d.path, mempoolFile)
-	id, err := statID(path)
+// Mempool is mempool.jsonl as one process last read or wrote it: the
+// pending transfer lines, one per line. Lines are neither parsed nor
+// judged here (package mempool does that); this is the file.
+//
+// A writer appends accepted transfers (O_APPEND, one write, under the
+// directory's Lock, not fsynced: a power cut may lose the last ones, a
+// kill none) and replaces the file atomically when transfers leave
+// (mined, evicted, invalid after a reorganization). Readers reload it
+// when its stamp changed.
+type Mempool struct {
+	path  string
+	lines [][]byte
+	stamp Stamp
+}
+
+// Mempool returns the directory's mempool file, not yet read: call
+// Refresh.
+func (d Dir) Mempool() *Mempool { return &Mempool{path: d.File(MempoolFile)} }
+
+// Lines returns the complete, non-blank lines as last read or written.
+// The caller must not modify them.
+func (m *Mempool) Lines() [][]byte { return m.lines }
+
+// Refresh reloads the file when its stamp changed since it was last read
+// (always when force), and reports whether it did. A torn last line (no
+// newline) is left out; blank lines are skipped.
+func (m *Mempool) Refresh(force bool) (bool, error) {
+	s, err := StampFile(m.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		d.mem, d.memID = nil, fileID{}
-		return nil
+		changed := m.stamp != (Stamp{}) || len(m.lines) > 0
+		m.lines, m.stamp = nil, Stamp{}
+		return changed, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if !force && id == d.memID {
-		return nil
+	if !force && s == m.stamp {
+		return false, nil
 	}
-	data, id, err := readFileID(path)
+	data, s, err := ReadFileStamp(m.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		d.mem, d.memID = nil, fileID{}
-		return nil
+		m.lines, m.stamp = nil, Stamp{}
+		return true, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	d.mem, d.memID = splitLines(data), id
-	return nil
+	m.lines, m.stamp = splitLines(data), s
+	return true, nil
 }
 
 // splitLines returns the complete, non-blank lines of data.
@@ -63,51 +87,44 @@ func checkLines(lines [][]byte) error {
 	return nil
 }
 
-// AddMempool appends transfer lines to mempool.jsonl in one O_APPEND write,
-// first cutting a torn last line a crashed writer left. The write is not
-// fsynced: a killed process loses nothing (the lines are in the kernel's
-// cache), a power cut may lose the last lines, as bitcoind loses the
-// transfers it received since it last saved mempool.dat. A pending
-// transfer is soft state: peers and wallets send it again, and a transfer
-// that was lost was never on the chain. An fsync per transfer would put a
-// disk flush on the path of every relayed transfer (0.7 ms on the test
-// machine, before cnj-verify passes the line on).
-func (w *Writer) AddMempool(lines ...[]byte) error {
-	if err := w.check(); err != nil {
-		return err
-	}
+// Append appends transfer lines in one O_APPEND write, first cutting a
+// torn last line a crashed writer left. Only the holder of the
+// directory's Lock may call it. The write is not fsynced: a killed
+// process loses nothing (the lines are in the kernel's cache), a power
+// cut may lose the last lines, as bitcoind loses the transfers it
+// received since it last saved mempool.dat. A pending transfer is soft
+// state: peers and wallets send it again, and a transfer that was lost
+// was never on the chain. An fsync per transfer would put a disk flush on
+// the path of every relayed transfer (0.7 ms on the test machine, before
+// cnj-verify passes the line on).
+func (m *Mempool) Append(lines ...[]byte) error {
 	if err := checkLines(lines); err != nil || len(lines) == 0 {
 		return err
 	}
-	d := w.d
-	path := filepath.Join(d.path, mempoolFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(m.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if !w.memChecked {
-		if err := cutTorn(f); err != nil {
-			return err
-		}
-		w.memChecked = true
+	if err := cutTorn(f); err != nil {
+		return err
 	}
 	var buf []byte
 	for _, l := range lines {
 		buf = append(append(buf, l...), '\n')
 	}
-	crash("mempool append", f, buf, -1)
+	crashpoint.At("mempool append", f, buf, -1)
 	if _, err := f.Write(buf); err != nil {
 		return err
 	}
 	for _, l := range lines {
-		d.mem = append(d.mem, bytes.Clone(l))
+		m.lines = append(m.lines, bytes.Clone(l))
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	d.memID = idOf(fi)
+	m.stamp = StampOf(fi)
 	return nil
 }
 
@@ -135,9 +152,6 @@ func cutTorn(f *os.File) error {
 	if _, err := f.ReadAt(buf, size-n); err != nil {
 		return err
 	}
-	if buf[n-1] == '\n' {
-		return nil
-	}
 	keep := int64(0)
 	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
 		keep = size - n + int64(i) + 1
@@ -147,34 +161,31 @@ func cutTorn(f *os.File) error {
 	return f.Truncate(keep)
 }
 
-// SetMempool replaces mempool.jsonl with lines, atomically (temporary file,
-// fsync, rename): for when transfers leave the pool (mined, evicted, no
-// longer valid after a reorganization).
-func (w *Writer) SetMempool(lines [][]byte) error {
-	if err := w.check(); err != nil {
-		return err
-	}
+// Replace replaces the file with lines, atomically (temporary file,
+// fsync, rename), for when transfers leave the pool. Only the holder of
+// the directory's Lock may call it.
+func (m *Mempool) Replace(lines [][]byte) error {
 	if err := checkLines(lines); err != nil {
 		return err
 	}
 	var buf []byte
-	mem := make([][]byte, 0, len(lines))
 	for _, l := range lines {
 		buf = append(append(buf, l...), '\n')
-		mem = append(mem, bytes.Clone(l))
 	}
-	path := filepath.Join(w.d.path, mempoolFile)
-	if slices.EqualFunc(lines, w.d.mem, bytes.Equal) {
-		if fi, err := os.Stat(path); err == nil && fi.Size() == int64(len(buf)) {
+	if slices.EqualFunc(lines, m.lines, bytes.Equal) {
+		if fi, err := os.Stat(m.path); err == nil && fi.Size() == int64(len(buf)) {
 			return nil // the file holds these very lines (often none, while syncing)
 		}
 	}
-	if err := writeAtomic(path, buf); err != nil {
+	if err := WriteAtomic(m.path, buf); err != nil {
 		return err
 	}
-	w.d.mem = mem
-	id, err := statID(path)
-	w.d.memID = id
-	w.memChecked = true
+	mem := make([][]byte, 0, len(lines))
+	for _, l := range lines {
+		mem = append(mem, bytes.Clone(l))
+	}
+	m.lines = mem
+	s, err := StampFile(m.path)
+	m.stamp = s
 	return err
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/block"
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainsync"
 	"github.com/coniunctum/cnj/lib/node"
 )
@@ -129,7 +128,7 @@ func BenchmarkSync(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		dir := filepath.Join(b.TempDir(), "chain")
-		if err := chaindir.Create(dir, bc.Params); err != nil {
+		if err := node.Create(dir, bc.Params); err != nil {
 			b.Fatal(err)
 		}
 		n, err := node.Open(dir)

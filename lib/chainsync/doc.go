@@ -65,13 +65,13 @@
 // The peers file names relays (HOST:PORT, as cnj-relay writes it); the web
 // app of a node is on the same host at the web port (hostport.Web). Entries
 // learned from /api/peers are checked (hostport.Parse), deduplicated and added
-// after the existing ones, up to Options.MaxPeers entries; the file is
+// after the existing ones, up to chaindir.MaxPeers entries; the file is
 // rewritten only when it gains one. Join starts a directory from a node's
 // genesis and records the node as the source.
 //
 // # What it does not do
 //
-// It does not take the SYNC lock (the command does, chaindir.LockSync),
+// It does not take the SYNC lock (the command does, chaindir's LockSync),
 // never prints, logs or exits (Bar draws progress on a writer it is given),
 // and does not serve the API (package web).
 //

@@ -18,7 +18,6 @@ import (
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/consensus"
 	"github.com/coniunctum/cnj/lib/jsonl"
 	"github.com/coniunctum/cnj/lib/node"
@@ -67,7 +66,7 @@ func (s *syncer) download(ctx context.Context, ps *peerState, fork *chain.BlockN
 	}
 	defer body.Close()
 
-	f, err := chaindir.CreateStage(s.n.Dir.Path())
+	f, err := s.n.Dir().CreateStaging()
 	if err != nil {
 		return nil, local(err)
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/block"
-	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainsync"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
@@ -53,7 +52,7 @@ func newNetwork(t testing.TB, retarget bool) *network {
 func (nw *network) dir(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "chain")
-	if err := chaindir.Create(dir, nw.p); err != nil {
+	if err := node.Create(dir, nw.p); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -188,7 +187,7 @@ func sameFiles(t testing.TB, before, after map[string][]byte) {
 // tipOf reads the tip of a chain directory afresh.
 func tipOf(t testing.TB, dir string) chainsync.Tip {
 	t.Helper()
-	d, err := chaindir.Open(dir)
+	d, err := node.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/hostport"
+	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
 )
 
@@ -12,7 +13,7 @@ import (
 // network of the node whose web app is at from (HOST:PORT): it takes the
 // genesis from /api/genesis and records from as the source node
 // (http://HOST:PORT in the file source) and the node's relay
-// (HOST:hostport.RelayPort) as the first peer, all at once (chaindir.Join). The
+// (HOST:hostport.RelayPort) as the first peer, all at once (node.Create). The
 // chain itself comes with Sync. A failure to reach the node is a
 // *PeerError.
 func Join(ctx context.Context, dir, from string, o Options) (*params.Params, error) {
@@ -21,7 +22,8 @@ func Join(ctx context.Context, dir, from string, o Options) (*params.Params, err
 	if err != nil {
 		return nil, &PeerError{Peer: from, Err: err}
 	}
-	if err := chaindir.Join(dir, p, "http://"+from, []string{hostport.Relay(from)}); err != nil {
+	o2 := chaindir.CreateOptions{Source: "http://" + from, Peers: []string{hostport.Relay(from)}}
+	if err := node.CreateWith(dir, p, o2); err != nil {
 		return nil, err
 	}
 	return p, nil

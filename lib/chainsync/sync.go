@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
@@ -35,9 +36,6 @@ type Options struct {
 	BatchBytes int
 	// Parallel is how many peers are asked at once; default 8.
 	Parallel int
-	// MaxPeers bounds the peers file when Sync adds to it; default
-	// MaxPeers.
-	MaxPeers int
 	// Record lists peers file entries (HOST:PORT of relays) to add before
 	// those learned from the peers, e.g. the relay of a --from node; they
 	// are added only when some peer could be used.
@@ -66,9 +64,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Parallel <= 0 {
 		o.Parallel = 8
-	}
-	if o.MaxPeers <= 0 {
-		o.MaxPeers = MaxPeers
 	}
 	if o.Client == nil {
 		o.Client = NewClient(o.Timeout)
@@ -388,8 +383,8 @@ func (s *syncer) forkPoint(ctx context.Context, ps *peerState) (*chain.BlockNode
 }
 
 // refreshPeers asks the usable peers for their peers and adds the new ones
-// to the peers file (o.Record first), up to o.MaxPeers entries; the file
-// is written only when it gains an entry.
+// to the peers file (o.Record first), up to chaindir.MaxPeers entries;
+// the file is written only when it gains an entry.
 func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 	var usable []*peerState
 	for _, ps := range peers {
@@ -409,7 +404,7 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 				ps.bad++
 				continue
 			}
-			if len(ps.learned) < s.o.MaxPeers {
+			if len(ps.learned) < chaindir.MaxPeers {
 				ps.learned = append(ps.learned, hp)
 			}
 		}
@@ -427,18 +422,8 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 	if len(learned) == 0 {
 		return nil
 	}
-	have, err := s.n.Dir.ReadPeers()
-	if err != nil {
-		return err
-	}
 	learned = slices.DeleteFunc(learned, func(p string) bool { return slices.Contains(s.o.Self, p) })
-	merged, added := mergePeers(have, learned, s.o.MaxPeers)
-	if len(added) == 0 {
-		return nil
-	}
-	if err := s.n.Dir.WritePeers(merged); err != nil {
-		return err
-	}
+	added, _, err := s.n.Dir().AddPeers(learned...)
 	s.rep.AddedPeers = added
-	return nil
+	return err
 }

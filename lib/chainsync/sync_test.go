@@ -17,6 +17,7 @@ import (
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainsync"
 	"github.com/coniunctum/cnj/lib/hostport"
+	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/tx"
 )
 
@@ -61,7 +62,7 @@ func wantTip(t testing.TB, dir string, want chainsync.Tip) {
 // check runs the directory's full check (every block against every rule).
 func check(t testing.TB, dir string) {
 	t.Helper()
-	d, err := chaindir.Open(dir)
+	d, err := node.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -589,7 +590,7 @@ func TestJoin(t *testing.T) {
 	if p.Hash() != nw.p.Hash() {
 		t.Fatal("joined another network")
 	}
-	source, err := chaindir.ReadSource(dir)
+	source, err := chaindir.Dir(dir).ReadSource()
 	if err != nil || source != "http://"+addr {
 		t.Fatalf("source %q, %v", source, err)
 	}
@@ -598,7 +599,7 @@ func TestJoin(t *testing.T) {
 		t.Fatalf("%v\n%s", err, problems(rep))
 	}
 	wantTip(t, dir, tipOf(t, src))
-	peers, err := chainsync.ReadPeersFile(filepath.Join(dir, "peers"))
+	peers, _, err := chaindir.Dir(dir).ReadPeers()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +618,7 @@ func TestJoin(t *testing.T) {
 		if _, err := chainsync.Join(t.Context(), empty, addr, chainsync.Options{}); err != nil {
 			t.Fatal(err)
 		}
-		if !chaindir.IsChainDir(empty) {
+		if !chaindir.Dir(empty).IsChainDir() {
 			t.Fatal("not a chain directory")
 		}
 		left, _ := os.ReadDir(filepath.Dir(empty))
@@ -654,20 +655,15 @@ func TestPeersRefresh(t *testing.T) {
 	fp2, a2 := peerOf(t, dir)
 	fp1.Peers = []string{"127.0.0.3:5050", "10.0.0.1:5050", "not a peer", "0.0.0.0:5050", "127.0.0.3:5050"}
 	fp2.Peers = []string{"10.0.0.1:5050", "[::1]:5050", "Node.Example:5051", "10.0.0.2"}
-	d, err := chaindir.Open(dir)
-	if err != nil {
+	if err := chaindir.Dir(dir).WritePeers([]string{"127.0.0.2:5050", "127.0.0.3:5050"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.WritePeers([]string{"127.0.0.2:5050", "127.0.0.3:5050"}); err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
 
-	rep, err := run(t, dir, chainsync.Options{Peers: []string{a1, a2}, MaxPeers: 6})
+	rep, err := run(t, dir, chainsync.Options{Peers: []string{a1, a2}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	peers, err := chainsync.ReadPeersFile(filepath.Join(dir, "peers"))
+	peers, _, err := chaindir.Dir(dir).ReadPeers()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -682,7 +678,7 @@ func TestPeersRefresh(t *testing.T) {
 	// Nothing new: the file is not rewritten.
 	fi1, _ := os.Stat(filepath.Join(dir, "peers"))
 	time.Sleep(10 * time.Millisecond)
-	if _, err := run(t, dir, chainsync.Options{Peers: []string{a1, a2}, MaxPeers: 6}); err != nil {
+	if _, err := run(t, dir, chainsync.Options{Peers: []string{a1, a2}}); err != nil {
 		t.Fatal(err)
 	}
 	fi2, _ := os.Stat(filepath.Join(dir, "peers"))
@@ -690,26 +686,40 @@ func TestPeersRefresh(t *testing.T) {
 		t.Fatal("the peers file was rewritten without a new peer")
 	}
 
-	// The bound: a full file gains nothing.
-	fp1.Peers = []string{"10.9.9.9:5050"}
-	rep, err = run(t, dir, chainsync.Options{Peers: []string{a1}, MaxPeers: 6})
-	if err != nil || len(rep.AddedPeers) != 0 {
+	// The bound: a file one short of chaindir.MaxPeers gains one of two.
+	var fill []string
+	for i := len(peers); i < chaindir.MaxPeers-1; i++ {
+		fill = append(fill, fmt.Sprintf("10.1.%d.%d:5050", i/250, i%250+1))
+	}
+	if _, _, err := chaindir.Dir(dir).AddPeers(fill...); err != nil {
+		t.Fatal(err)
+	}
+	fp1.Peers = []string{"10.9.9.9:5050", "10.9.9.10:5050"}
+	rep, err = run(t, dir, chainsync.Options{Peers: []string{a1}})
+	if err != nil || strings.Join(rep.AddedPeers, " ") != "10.9.9.9:5050" {
 		t.Fatalf("%v, added %q", err, rep.AddedPeers)
+	}
+	if peers, _, _ := chaindir.Dir(dir).ReadPeers(); len(peers) != chaindir.MaxPeers {
+		t.Fatalf("%d peers, want %d", len(peers), chaindir.MaxPeers)
+	}
+	rep, err = run(t, dir, chainsync.Options{Peers: []string{a1}})
+	if err != nil || len(rep.AddedPeers) != 0 {
+		t.Fatalf("a full file gained %q (%v)", rep.AddedPeers, err)
 	}
 }
 
 func TestLockSync(t *testing.T) {
 	nw := newNetwork(t, false)
 	dir := nw.dir(t)
-	release, err := chaindir.LockSync(dir)
+	release, err := chaindir.Dir(dir).LockSync()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chaindir.LockSync(dir); !errors.Is(err, chaindir.ErrSyncBusy) {
+	if _, err := chaindir.Dir(dir).LockSync(); !errors.Is(err, chaindir.ErrSyncBusy) {
 		t.Fatalf("second lock: %v, want ErrSyncBusy", err)
 	}
 	release()
-	release, err = chaindir.LockSync(dir)
+	release, err = chaindir.Dir(dir).LockSync()
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}

@@ -26,18 +26,6 @@ func TestParseWork(t *testing.T) {
 	}
 }
 
-func TestMergePeers(t *testing.T) {
-	merged, added := mergePeers([]string{"a:1", "b:1"}, []string{"b:1", "c:1", "c:1", "d:1", "e:1"}, 4)
-	if strings.Join(merged, " ") != "a:1 b:1 c:1 d:1" || strings.Join(added, " ") != "c:1 d:1" {
-		t.Fatalf("merged %q, added %q", merged, added)
-	}
-	// A file longer than the bound is kept whole.
-	merged, added = mergePeers([]string{"a:1", "b:1", "c:1"}, []string{"d:1"}, 2)
-	if len(merged) != 3 || len(added) != 0 {
-		t.Fatalf("merged %q, added %q", merged, added)
-	}
-}
-
 func TestLine(t *testing.T) {
 	for _, c := range []struct {
 		p    Progress

@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
-	"github.com/coniunctum/cnj/lib/consensus"
 	"github.com/coniunctum/cnj/lib/mempool"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
@@ -28,29 +28,71 @@ import (
 	"github.com/coniunctum/cnj/lib/wire"
 )
 
-// MaxPool bounds the mempool.
-var MaxPool = 50_000
+// Options are a Node's settings; a zero field takes its default.
+type Options struct {
+	// MaxPool bounds the mempool (DefaultMaxPool transfers).
+	MaxPool int
+	// Store are the block store's settings.
+	Store blockstore.Options
+}
 
-// Node is an open chain directory with its mempool.
+// DefaultMaxPool is the mempool's bound when Options.MaxPool is zero.
+const DefaultMaxPool = 50_000
+
+// Node is an open chain directory: the block store, the block tree and
+// ledger built from it (package chain), and the mempool, kept up to date
+// with what every process writes (Refresh), and the way to write (Write,
+// Submit).
+//
+// A Node is not safe for concurrent use: Refresh, Write, Submit, Check and
+// Close need it to themselves. Between them, read-only use of Chain()
+// (which reads blocks through the store) and Pool may run in several
+// goroutines.
 type Node struct {
-	Dir  *chaindir.Dir
 	Pool *mempool.Pool
-	p    *params.Params
+	// Now is the clock, replaceable in tests.
+	Now func() int64
+
+	dir   chaindir.Dir
+	p     *params.Params
+	o     Options
+	store *blockstore.Store
+	ch    *chain.Chain
+	mem   *chaindir.Mempool
+	w     *Writer // during Write
+	wrote bool    // a Write stored blocks: Close writes the state
 
 	memFirst []byte // identity of the mempool lines the pool was built from
 	memLen   int
 	tip      [32]byte
-	// Now is the clock, replaceable in tests.
-	Now func() int64
 }
 
-// Open opens the chain directory at dir and builds its mempool.
-func Open(dir string) (*Node, error) {
-	d, err := chaindir.Open(dir)
+// Open opens the chain directory at dir with the default Options.
+func Open(dir string) (*Node, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith opens the chain directory at dir for reading, without the lock:
+// it reads the genesis, the index and the state, recovers in memory from a
+// crash of a writer (package blockstore), brings the chain to its best
+// tip and builds the mempool. Damage that the derived files cannot explain
+// is a *chaindir.CorruptError naming the file and line.
+func OpenWith(dir string, o Options) (*Node, error) {
+	if o.MaxPool <= 0 {
+		o.MaxPool = DefaultMaxPool
+	}
+	d := chaindir.Dir(dir)
+	p, err := d.ReadGenesis()
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Dir: d, p: d.Params(), Now: func() int64 { return time.Now().Unix() }}
+	st, err := blockstore.Open(d, p.Hash(), o.Store)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{dir: d, p: p, o: o, store: st, mem: d.Mempool(), Now: func() int64 { return time.Now().Unix() }}
+	if err := n.load(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	n.reloadPool()
 	return n, nil
 }
@@ -68,15 +110,51 @@ func (n *Node) NextTime() int64 {
 // Params returns the network's parameters.
 func (n *Node) Params() *params.Params { return n.p }
 
-// Chain returns the block tree (refetch after Refresh or a write).
-func (n *Node) Chain() *chain.Chain { return n.Dir.Chain() }
+// Chain returns the block tree and the ledger at its best tip. Refresh
+// and Write may replace it: fetch it again after them.
+func (n *Node) Chain() *chain.Chain { return n.ch }
 
-// Close closes the directory.
-func (n *Node) Close() error { return n.Dir.Close() }
+// Dir returns the chain directory.
+func (n *Node) Dir() chaindir.Dir { return n.dir }
 
-// Refresh catches up with what other processes wrote.
+// Store returns the block store (the records of every stored block, their
+// lines, sealed segments).
+func (n *Node) Store() *blockstore.Store { return n.store }
+
+// Line returns the stored line of block nd of the chain, as it was
+// accepted (blockstore's Line): for passing blocks on to a peer.
+func (n *Node) Line(nd *chain.BlockNode) ([]byte, error) {
+	if nd.Parent == nil {
+		return nil, errors.New("node: genesis has no block line")
+	}
+	return n.store.Line(nd.Loc)
+}
+
+// TipChanged reports, with two stat calls, whether another process stored
+// blocks since the node last read the directory (blockstore's
+// TipChanged); it does not notice mempool changes.
+func (n *Node) TipChanged() bool { return n.store.TipChanged() }
+
+// Close releases the node. A node that stored blocks writes the state
+// file first (under the lock), so that the next Open connects no block.
+func (n *Node) Close() error {
+	var err error
+	if n.wrote && n.store.StateStale() {
+		err = n.Write(func(*Writer) error { n.store.ForceState(); return nil })
+	}
+	if cerr := n.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Refresh catches up with what other processes wrote: blocks, a replaced
+// index (cnj-chain reindex: everything is read again), mempool.jsonl.
 func (n *Node) Refresh() error {
-	if _, err := n.Dir.Refresh(); err != nil {
+	if n.w != nil {
+		return errors.New("node: Refresh called inside Write")
+	}
+	if _, err := n.refresh(); err != nil {
 		return err
 	}
 	n.syncPool()
@@ -86,7 +164,7 @@ func (n *Node) Refresh() error {
 // syncPool rebuilds the pool when mempool.jsonl or the tip changed since it
 // was built.
 func (n *Node) syncPool() {
-	lines := n.Dir.Mempool()
+	lines := n.mem.Lines()
 	var first []byte
 	if len(lines) > 0 {
 		first = lines[0]
@@ -106,8 +184,8 @@ func sameSlice(a, b []byte) bool {
 }
 
 func (n *Node) reloadPool() {
-	lines := n.Dir.Mempool()
-	n.Pool = mempool.New(n.p, MaxPool)
+	lines := n.mem.Lines()
+	n.Pool = mempool.New(n.p, n.o.MaxPool)
 	n.Pool.Load(lines, n.Chain().Ledger(), n.NextTime())
 	n.memLen = len(lines)
 	n.memFirst = nil
@@ -158,7 +236,7 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 		}
 		return out, nil
 	}
-	err := n.Dir.Write(func(w *chaindir.Writer) error {
+	err := n.Write(func(w *Writer) error {
 		n.syncPool()
 		var appendLines [][]byte
 		rewrite := false
@@ -176,7 +254,7 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 				out[i] = v
 				rewrite = rewrite || changed
 			case it.Line.Tx != nil:
-				v := n.addTx(it.Line.Tx, it.SigDone)
+				v := n.judgeTx(it.Line.Tx, it.SigDone)
 				out[i] = v
 				if !v.Known && v.Err == nil && !rewrite {
 					appendLines = append(appendLines, it.Line.Tx.AppendJSON(nil))
@@ -201,7 +279,7 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 
 // markPoolSynced records that the pool equals mempool.jsonl as just written.
 func (n *Node) markPoolSynced() {
-	lines := n.Dir.Mempool()
+	lines := n.mem.Lines()
 	n.memLen = len(lines)
 	n.memFirst = nil
 	if len(lines) > 0 {
@@ -215,7 +293,7 @@ func (n *Node) markPoolSynced() {
 // transfer mined, one put back or dropped): mempool.jsonl must be
 // rewritten. A block that touches none of the pool, as most blocks of a
 // quiet network, costs no rendering of the whole pool.
-func (n *Node) addBlock(w *chaindir.Writer, b *block.Block, raw []byte) (v Verdict, changed bool, err error) {
+func (n *Node) addBlock(w *Writer, b *block.Block, raw []byte) (v Verdict, changed bool, err error) {
 	res, err := w.AddBlock(b, raw, n.Now())
 	if err != nil {
 		if rule.CodeOf(err) == "" {
@@ -233,7 +311,7 @@ func (n *Node) addBlock(w *chaindir.Writer, b *block.Block, raw []byte) (v Verdi
 		// file is rewritten too when it does not hold the pool line for
 		// line (lines that did not load, transfers not yet appended).
 		before := n.Pool.Len()
-		stale := len(n.Dir.Mempool()) != before
+		stale := len(n.mem.Lines()) != before
 		dropped := n.Pool.Update(res.Connected, res.Disconnected, n.Chain().Ledger(), n.NextTime())
 		changed = stale || len(res.Disconnected) > 0 || len(dropped) > 0 || n.Pool.Len() != before
 		return Verdict{Tip: true}, changed, nil
@@ -241,10 +319,11 @@ func (n *Node) addBlock(w *chaindir.Writer, b *block.Block, raw []byte) (v Verdi
 	return Verdict{}, false, nil
 }
 
-// addTx admits a transfer to the pool. A transfer already in the pool, or
-// the very same transfer already on the chain, is known.
-func (n *Node) addTx(t *tx.Tx, sigDone bool) Verdict {
-	led := n.Chain().Ledger()
+// judgeTx admits a transfer to the pool. A transfer already in the pool,
+// or the very same transfer already on the chain, is known. sigDone says
+// its signature was already verified (in a batch).
+func (n *Node) judgeTx(t *tx.Tx, sigDone bool) Verdict {
+	led := n.ch.Ledger()
 	// The pool itself answers ErrKnown only for a byte-identical transfer:
 	// a line that merely claims a pooled transfer's hash is judged in full.
 	if led.HasID(t.ID) && n.onChain(t) {
@@ -283,53 +362,21 @@ func (n *Node) onChain(t *tx.Tx) bool {
 	return false
 }
 
-// judgeDry checks an item without writing anything. Transfers it accepts go
-// into this process's pool only, so later lines of the same input see them.
+// judgeDry checks an item without writing anything: a block through the
+// chain's own order of checks (chain.Try), a transfer into this process's
+// pool only, so that later lines of the same input see it.
 func (n *Node) judgeDry(it Item) Verdict {
 	if it.Err != nil {
 		return Verdict{Err: it.Err}
 	}
 	if b := it.Line.Block; b != nil {
-		c := n.Chain()
-		if err := consensus.CheckProof(b); err != nil {
+		res, err := n.ch.Try(b, it.Line.Raw, n.Now())
+		if err != nil {
 			return Verdict{Err: err}
 		}
-		if c.Node(b.Hash) != nil {
-			if err := consensus.CheckMerkle(b, n.p); err != nil {
-				return Verdict{Err: err}
-			}
-			return Verdict{Known: true}
-		}
-		parent := c.Node(b.PrevHash)
-		if parent == nil {
-			return Verdict{Err: rule.Errorf(rule.UnknownParent, "previous_hash %x is not a known block", b.PrevHash[:8])}
-		}
-		if parent.Invalid {
-			return Verdict{Err: rule.Errorf(rule.InvalidAncestor, "builds on invalid block %x", b.PrevHash[:8])}
-		}
-		if err := consensus.CheckHeader(b, c.Context(parent, n.Now()), n.p); err != nil {
-			return Verdict{Err: err}
-		}
-		if _, err := consensus.CheckBody(b, n.p); err != nil {
-			return Verdict{Err: err}
-		}
-		if parent == c.Tip() {
-			l := c.Ledger().Clone()
-			if _, err := l.Connect(b, c.MedianTime(parent)); err != nil {
-				return Verdict{Err: err}
-			}
-		}
-		return Verdict{}
+		return Verdict{Known: res.Duplicate}
 	}
-	t := it.Line.Tx
-	if n.Chain().Ledger().HasID(t.ID) && n.onChain(t) {
-		return Verdict{Known: true}
-	}
-	err := n.Pool.Add(t, n.Chain().Ledger(), n.NextTime())
-	if errors.Is(err, mempool.ErrKnown) {
-		return Verdict{Known: true}
-	}
-	return Verdict{Err: err}
+	return n.judgeTx(it.Line.Tx, it.SigDone)
 }
 
 // Describe names an item for logs: its id or hash.
@@ -359,5 +406,5 @@ func (n *Node) LogReject(it Item, err error) error {
 	if r.Reason == "" {
 		return fmt.Errorf("logging a reject without a reason: %w", err)
 	}
-	return n.Dir.LogReject(r)
+	return n.dir.LogReject(r)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/coniunctum/cnj/internal/explore"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
@@ -523,15 +524,17 @@ func (s *Server) mempoolTxids(w http.ResponseWriter, r *http.Request) {
 	write(w, hdrJSON, s.st.snap.Load().mempool().poolIDs)
 }
 
-// readPeers returns the peers file's entries.
+// readPeers returns the peers of the peers file. Its bad lines are
+// skipped (chaindir's policy): a mistyped line of the node's own file is
+// not the client's fault, and the other peers are still worth knowing.
+// Like every answer, it is 503 while the chain directory is unavailable.
 func (s *Server) readPeers() ([]string, error) {
-	n := s.st.rlock()
-	if n == nil {
+	if n := s.st.rlock(); n == nil {
 		return nil, errUnavailable
 	}
-	d := n.Dir // ReadPeers reads only the file, never the Dir's state
 	s.st.runlock()
-	return d.ReadPeers()
+	peers, _, err := chaindir.Dir(s.cfg.Chain).ReadPeers()
+	return peers, err
 }
 
 func (s *Server) peers(w http.ResponseWriter, r *http.Request) {

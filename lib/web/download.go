@@ -7,10 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coniunctum/cnj/lib/chain"
-	"github.com/coniunctum/cnj/lib/chaindir"
-	"github.com/coniunctum/cnj/lib/node"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/coniunctum/cnj/lib/blockstore"
+	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/node"
 )
 
 // maxPassWindow is the largest zstd window a stored frame may need to be
@@ -23,7 +24,7 @@ const maxPassWindow = 8 << 20
 // before, the last one ending the segment) and the segment's frame can be
 // passed on as stored, the frame (read into buf) and how many blocks of
 // rest it holds. Otherwise it returns k = 0: the blocks are read one by one.
-func sealedRun(d *chaindir.Dir, rest []*chain.BlockNode, buf []byte) (frame []byte, k int, err error) {
+func sealedRun(st *blockstore.Store, rest []*chain.BlockNode, buf []byte) (frame []byte, k int, err error) {
 	seg := rest[0].Loc.Segment
 	if rest[0].Loc.Offset != 0 {
 		return nil, 0, nil
@@ -33,7 +34,7 @@ func sealedRun(d *chaindir.Dir, rest []*chain.BlockNode, buf []byte) (frame []by
 		end += uint64(rest[k].Loc.Length) + 1
 		k++
 	}
-	frame, err = d.SealedFrame(seg, int64(end), buf)
+	frame, err = st.SealedFrame(seg, int64(end), buf)
 	if err != nil || frame == nil {
 		return nil, 0, err
 	}
@@ -152,7 +153,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	)
 	err = s.st.scanPieces(path, func(n *node.Node, rest []*chain.BlockNode) (int, error) {
 		if enc != nil {
-			f, k, err := sealedRun(n.Dir, rest, whole)
+			f, k, err := sealedRun(n.Store(), rest, whole)
 			if err != nil {
 				return 0, err
 			}
@@ -166,7 +167,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 			if k > 0 && enc != nil && rest[k].Loc.Offset == 0 {
 				break // a segment starts: it may go whole
 			}
-			line, err := n.Dir.Line(rest[k])
+			line, err := n.Line(rest[k])
 			if err != nil {
 				return k, err
 			}

@@ -14,12 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/coniunctum/cnj/lib/block"
-	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/tx"
 	"github.com/coniunctum/cnj/lib/wire"
-	"github.com/klauspost/compress/zstd"
 )
 
 // chainLines is what /api/chain must send for heights from..to.
@@ -137,11 +138,10 @@ func TestDownload(t *testing.T) {
 // is read block by block; either way the body decodes to the same lines
 // as the plain one, whatever the range.
 func TestDownloadSealed(t *testing.T) {
-	defer func(n int64) { chaindir.SegmentSize = n }(chaindir.SegmentSize)
-	chaindir.SegmentSize = 1200 // two or three blocks a segment
 	dir := copyFixture(t)
 	f := getFixture(t)
-	n, err := node.Open(dir)
+	// Two or three blocks a segment.
+	n, err := node.OpenWith(dir, node.Options{Store: blockstore.Options{SegmentSize: 1200}})
 	if err != nil {
 		t.Fatal(err)
 	}

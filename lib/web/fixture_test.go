@@ -168,7 +168,7 @@ func buildFixture(root string) (*fixture, error) {
 	}
 	f := &fixture{dir: filepath.Join(root, "chain"), bin: filepath.Join(root, "bin"), p: p,
 		miner: newWallet(p, 0), alice: newWallet(p, 1), bob: newWallet(p, 2)}
-	if err := chaindir.Create(f.dir, p); err != nil {
+	if err := node.Create(f.dir, p); err != nil {
 		return nil, err
 	}
 	n, err := node.Open(f.dir)
@@ -196,7 +196,7 @@ func buildFixture(root string) (*fixture, error) {
 	if err := submit(n, &wire.Line{Raw: f.pending.AppendJSON(nil), Tx: f.pending}); err != nil {
 		return nil, err
 	}
-	if err := n.Dir.WritePeers([]string{"127.0.0.2:5050", "127.0.0.3:5050"}); err != nil {
+	if err := n.Dir().WritePeers([]string{"127.0.0.2:5050", "127.0.0.3:5050"}); err != nil {
 		return nil, err
 	}
 	for _, r := range []chaindir.Reject{
@@ -204,7 +204,7 @@ func buildFixture(root string) (*fixture, error) {
 		{Time: now, From: "127.0.0.9", Reason: "bad-signature", ID: make([]byte, 16), Msg: "y"},
 		{Time: now, From: "", Reason: "bad-json", Line: 3, Msg: "z"},
 	} {
-		if err := n.Dir.LogReject(r); err != nil {
+		if err := n.Dir().LogReject(r); err != nil {
 			return nil, err
 		}
 	}

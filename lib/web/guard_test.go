@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/coniunctum/cnj/internal/explore"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coniunctum/cnj/internal/explore"
 )
 
 // raw sends request bytes as they are (no client cleans the path) and

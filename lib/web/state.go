@@ -178,7 +178,7 @@ func (st *chainState) refresh() {
 	// nothing but readers.
 	if n := st.rlock(); n != nil {
 		mem := stampOf(statOrNil(st.root, mempoolFile))
-		same := !n.Dir.TipChanged() && mem.same(st.mempoolSeen) && time.Since(st.lastFull) < fullRefreshEvery
+		same := !n.TipChanged() && mem.same(st.mempoolSeen) && time.Since(st.lastFull) < fullRefreshEvery
 		st.runlock()
 		if same {
 			return

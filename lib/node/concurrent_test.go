@@ -1,4 +1,4 @@
-package chaindir
+package node
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 // Two Dirs on one directory stand for two processes (cnj-verify and
@@ -46,7 +47,7 @@ func TestTwoWritersAlternate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		changed, err := reader.Refresh()
+		changed, err := reader.refresh()
 		if err != nil || !changed || reader.Chain().Tip().Height != uint64(i+1) {
 			t.Fatalf("step %d: reader: changed %v err %v height %d", i, changed, err, reader.Chain().Tip().Height)
 		}
@@ -68,17 +69,17 @@ func TestTwoWritersAlternate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Refresh(); err != nil {
+	if _, err := a.refresh(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reader.Refresh(); err != nil {
+	if _, err := reader.refresh(); err != nil {
 		t.Fatal(err)
 	}
 	va, vb, vr := viewOf(t, a), viewOf(t, b), viewOf(t, reader)
 	if !sameView(va, vb) || !sameView(va, vr) || va.height != 35 {
 		t.Fatalf("views differ: %d %d %d", va.height, vb.height, vr.height)
 	}
-	for _, d := range []*Dir{a, b, reader} {
+	for _, d := range []*Node{a, b, reader} {
 		if err := d.Check(); err != nil {
 			t.Fatal(err)
 		}
@@ -107,11 +108,11 @@ func TestReaderSeesUnindexedBlock(t *testing.T) {
 	}
 	// The writer's line reaches the segment; its index record does not yet.
 	blk, line := g.next(w.Chain(), 1)
-	appendFile(t, filepath.Join(dir, segName(0)), append(bytes.Clone(line), '\n'))
+	appendFile(t, filepath.Join(dir, chaindir.SegmentName(0)), append(bytes.Clone(line), '\n'))
 	if !r.TipChanged() {
 		t.Fatal("TipChanged missed a new line")
 	}
-	if changed, err := r.Refresh(); err != nil || !changed || r.Chain().Tip().Hash != blk.Hash {
+	if changed, err := r.refresh(); err != nil || !changed || r.Chain().Tip().Hash != blk.Hash {
 		t.Fatalf("Refresh: %v %v", changed, err)
 	}
 	if r.TipChanged() {
@@ -121,22 +122,24 @@ func TestReaderSeesUnindexedBlock(t *testing.T) {
 	if err := w.Write(func(*Writer) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if w.Chain().Tip().Hash != blk.Hash || w.idxGood != 6 {
-		t.Fatalf("writer: tip %d, %d indexed", w.Chain().Tip().Height, w.idxGood)
+	if w.Chain().Tip().Hash != blk.Hash {
+		t.Fatalf("writer: tip %d", w.Chain().Tip().Height)
 	}
+	indexComplete(t, w)
 	if !r.TipChanged() {
 		t.Fatal("TipChanged missed the index")
 	}
-	if _, err := r.Refresh(); err != nil {
+	if _, err := r.refresh(); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Records()) != 6 || r.idxGood != 6 {
-		t.Fatalf("reader: %d records, %d indexed", len(r.Records()), r.idxGood)
+	if len(r.store.Records()) != 6 {
+		t.Fatalf("reader: %d records", len(r.store.Records()))
 	}
+	indexComplete(t, r)
 	if err := r.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := r.Refresh(); err != nil || changed {
+	if changed, err := r.refresh(); err != nil || changed {
 		t.Fatalf("idle Refresh: %v %v", changed, err)
 	}
 }
@@ -157,7 +160,7 @@ func TestReaderFollowsReindex(t *testing.T) {
 	if !r.TipChanged() {
 		t.Fatal("TipChanged missed a replaced index")
 	}
-	if _, err := r.Refresh(); err != nil {
+	if _, err := r.refresh(); err != nil {
 		t.Fatal(err)
 	}
 	if !sameView(viewOf(t, r), want) {
@@ -177,17 +180,17 @@ func TestMempoolFile(t *testing.T) {
 	if err := a.Write(func(w *Writer) error { return w.AddMempool(l1, l2) }); err != nil {
 		t.Fatal(err)
 	}
-	if len(a.Mempool()) != 2 {
+	if len(a.mem.Lines()) != 2 {
 		t.Fatal("writer's mempool")
 	}
-	if changed, err := b.Refresh(); err != nil || !changed || len(b.Mempool()) != 2 || !bytes.Equal(b.Mempool()[1], l2) {
-		t.Fatalf("reader: %v %v %d", changed, err, len(b.Mempool()))
+	if changed, err := b.refresh(); err != nil || !changed || len(b.mem.Lines()) != 2 || !bytes.Equal(b.mem.Lines()[1], l2) {
+		t.Fatalf("reader: %v %v %d", changed, err, len(b.mem.Lines()))
 	}
 	// A torn last line is ignored by readers and cut by the next writer.
-	path := filepath.Join(dir, mempoolFile)
+	path := filepath.Join(dir, chaindir.MempoolFile)
 	appendFile(t, path, l3[:50])
-	if _, err := b.Refresh(); err != nil || len(b.Mempool()) != 2 {
-		t.Fatalf("torn line read: %d", len(b.Mempool()))
+	if _, err := b.refresh(); err != nil || len(b.mem.Lines()) != 2 {
+		t.Fatalf("torn line read: %d", len(b.mem.Lines()))
 	}
 	if err := b.Write(func(w *Writer) error { return w.AddMempool(l3) }); err != nil {
 		t.Fatal(err)
@@ -197,16 +200,16 @@ func TestMempoolFile(t *testing.T) {
 		t.Fatalf("mempool.jsonl = %q", got)
 	}
 	// Rewritten atomically when transfers leave: a new inode.
-	before, _ := statID(path)
+	before, _ := chaindir.StampFile(path)
 	if err := b.Write(func(w *Writer) error { return w.SetMempool([][]byte{l3}) }); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := statID(path)
-	if before.ino == after.ino {
+	after, _ := chaindir.StampFile(path)
+	if before.Ino == after.Ino {
 		t.Fatal("SetMempool rewrote in place")
 	}
-	if changed, err := a.Refresh(); err != nil || !changed || len(a.Mempool()) != 1 || !bytes.Equal(a.Mempool()[0], l3) {
-		t.Fatalf("after SetMempool: %v %v %d", changed, err, len(a.Mempool()))
+	if changed, err := a.refresh(); err != nil || !changed || len(a.mem.Lines()) != 1 || !bytes.Equal(a.mem.Lines()[0], l3) {
+		t.Fatalf("after SetMempool: %v %v %d", changed, err, len(a.mem.Lines()))
 	}
 	if err := a.Check(); err != nil {
 		t.Fatal(err)
@@ -216,7 +219,7 @@ func TestMempoolFile(t *testing.T) {
 	if err := a.Write(func(w *Writer) error { return w.SetMempool([][]byte{l3}) }); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := statID(path); again.ino != after.ino {
+	if again, _ := chaindir.StampFile(path); again.Ino != after.Ino {
 		t.Fatal("SetMempool rewrote a file that held its lines")
 	}
 	appendFile(t, path, l1[:30])
@@ -235,7 +238,7 @@ func TestMempoolFile(t *testing.T) {
 		t.Fatal("Writer used after Write")
 	}
 	os.Remove(path)
-	if _, err := a.Refresh(); err != nil || len(a.Mempool()) != 0 {
+	if _, err := a.refresh(); err != nil || len(a.mem.Lines()) != 0 {
 		t.Fatal("removed mempool.jsonl")
 	}
 }

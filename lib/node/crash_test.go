@@ -1,4 +1,4 @@
-package chaindir
+package node
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/coniunctum/cnj/internal/crashpoint"
 )
 
 type crashed struct{ point string }
@@ -17,9 +19,7 @@ type crashed struct{ point string }
 // take more writes.
 func TestCrashInjection(t *testing.T) {
 	smallSegments(t, 3<<10)
-	oldEvery := StateEveryBlocks
-	StateEveryBlocks = 3
-	t.Cleanup(func() { StateEveryBlocks = oldEvery })
+	stateEveryBlocks(t, 3)
 
 	base, p := newDir(t)
 	g0 := newGen(p)
@@ -32,7 +32,7 @@ func TestCrashInjection(t *testing.T) {
 	// script writes 8 blocks, mempool lines and rewrites, then closes.
 	script := func(dir string, accepted *[][32]byte) (err error) {
 		g := *g0
-		d, err := Open(dir)
+		d, err := openTest(dir)
 		if err != nil {
 			return err
 		}
@@ -41,7 +41,7 @@ func TestCrashInjection(t *testing.T) {
 				if _, ok := r.(crashed); !ok {
 					panic(r)
 				}
-				d.segs.close()
+				d.store.Close()
 				err = errCrashed
 			}
 		}()
@@ -74,7 +74,7 @@ func TestCrashInjection(t *testing.T) {
 		copyDir(t, base, dir)
 		count := 0
 		point := ""
-		crashHook = func(pt string, f *os.File, data []byte, off int64) {
+		crashpoint.Hook = func(pt string, f *os.File, data []byte, off int64) {
 			count++
 			if count != target {
 				return
@@ -92,7 +92,7 @@ func TestCrashInjection(t *testing.T) {
 		}
 		var accepted [][32]byte
 		err := script(dir, &accepted)
-		crashHook = nil
+		crashpoint.Hook = nil
 		if err == nil {
 			if target < 20 {
 				t.Fatalf("only %d crash points", target-1)
@@ -106,7 +106,7 @@ func TestCrashInjection(t *testing.T) {
 		points[point]++
 		what := fmt.Sprintf("crash %d at %s after %d accepted", target, point, len(accepted))
 
-		d, err := Open(dir)
+		d, err := openTest(dir)
 		if err != nil {
 			t.Fatalf("%s: Open: %v", what, err)
 		}

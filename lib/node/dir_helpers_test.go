@@ -1,4 +1,4 @@
-package chaindir
+package node
 
 import (
 	"bytes"
@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/pow"
@@ -112,6 +114,77 @@ func (g *gen) next(c *chain.Chain, n int) (*block.Block, []byte) {
 	return g.mine(tip, ts, g.miner.addr, txs)
 }
 
+// testOpts are the Options openTest opens with; smallSegments and
+// stateEveryBlocks change them for one test.
+var testOpts Options
+
+// openTest opens dir with testOpts.
+func openTest(dir string) (*Node, error) { return OpenWith(dir, testOpts) }
+
+// smallSegments makes segments roll over after size bytes for one test.
+func smallSegments(t testing.TB, size int64) {
+	old := testOpts
+	testOpts.Store.SegmentSize = size
+	t.Cleanup(func() { testOpts = old })
+}
+
+// stateEveryBlocks makes the state file due every k blocks for one test.
+func stateEveryBlocks(t testing.TB, k int) {
+	old := testOpts
+	testOpts.Store.StateEveryBlocks = k
+	t.Cleanup(func() { testOpts = old })
+}
+
+// The index file's layout (cnj-format(5), package blockstore): a header,
+// then one fixed-size record per stored block.
+const (
+	indexHeader = 64
+	recordSize  = 144
+)
+
+// indexComplete fails unless the index file holds a good header and
+// exactly one record for each of the n's records.
+func indexComplete(t testing.TB, n *Node) {
+	t.Helper()
+	fi, err := os.Stat(n.dir.File(chaindir.IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(indexHeader + recordSize*len(n.store.Records())); fi.Size() != want {
+		t.Fatalf("index of %d bytes, want %d for %d blocks", fi.Size(), want, len(n.store.Records()))
+	}
+	if err := blockstore.CheckIndexFile(n.dir, n.p.Hash(), n.store.Records(), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// segState is what a listing of blocks/ says of one segment.
+type segState struct{ plain, sealed bool }
+
+// listSegments lists the segments of dir/blocks, by number.
+func listSegments(dir string) ([]segState, error) {
+	ents, err := os.ReadDir(filepath.Join(dir, chaindir.BlocksDir))
+	if err != nil {
+		return nil, err
+	}
+	var segs []segState
+	for _, e := range ents {
+		n, sealed, ok := chaindir.ParseSegmentName(e.Name())
+		if !ok {
+			continue
+		}
+		for int(n) >= len(segs) {
+			segs = append(segs, segState{})
+		}
+		if sealed {
+			segs[n].sealed = true
+		} else {
+			segs[n].plain = true
+		}
+	}
+	return segs, nil
+}
+
 // newDir creates a chain directory in a temporary directory.
 func newDir(t testing.TB) (string, *params.Params) {
 	t.Helper()
@@ -123,9 +196,9 @@ func newDir(t testing.TB) (string, *params.Params) {
 	return dir, p
 }
 
-func mustOpen(t testing.TB, dir string) *Dir {
+func mustOpen(t testing.TB, dir string) *Node {
 	t.Helper()
-	d, err := Open(dir)
+	d, err := openTest(dir)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -133,7 +206,7 @@ func mustOpen(t testing.TB, dir string) *Dir {
 }
 
 // grow adds n blocks of k transfers each, one Write per block.
-func grow(t testing.TB, d *Dir, g *gen, n, k int) {
+func grow(t testing.TB, d *Node, g *gen, n, k int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		err := d.Write(func(w *Writer) error {
@@ -158,13 +231,13 @@ type view struct {
 	recs   int
 }
 
-func viewOf(t testing.TB, d *Dir) view {
+func viewOf(t testing.TB, d *Node) view {
 	t.Helper()
 	led, err := d.Chain().Ledger().MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return view{d.Chain().Tip().Hash, d.Chain().Tip().Height, led, len(d.Records())}
+	return view{d.Chain().Tip().Hash, d.Chain().Tip().Height, led, len(d.store.Records())}
 }
 
 func sameView(a, b view) bool {
@@ -177,6 +250,11 @@ func copyDir(t testing.TB, from, to string) {
 	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func fileSize(t testing.TB, path string) int64 {

@@ -1,10 +1,11 @@
-package chaindir
+package node
 
 import (
 	"bytes"
 	"path/filepath"
 	"testing"
 
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
@@ -46,7 +47,7 @@ func TestLine(t *testing.T) {
 		t.Fatal("Line(genesis) gave a line")
 	}
 	tip := c.Tip()
-	truncate(t, filepath.Join(dir, segName(tip.Loc.Segment)), int64(tip.Loc.Offset+uint64(tip.Loc.Length)))
+	truncate(t, filepath.Join(dir, chaindir.SegmentName(tip.Loc.Segment)), int64(tip.Loc.Offset+uint64(tip.Loc.Length)))
 	if _, err := d.Line(tip); rule.CodeOf(err) != rule.Corrupt {
 		t.Fatalf("Line of a line without its newline = %v, want a corrupt error", err)
 	}

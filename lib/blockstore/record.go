@@ -1,13 +1,35 @@
-package chaindir
+package blockstore
 
 import (
 	"bytes"
 	"encoding/binary"
 
 	"github.com/cespare/xxhash/v2"
-
-	"github.com/coniunctum/cnj/lib/chain"
 )
+
+// Loc is where the store keeps a block: a line of a segment. Offsets are
+// in the uncompressed segment, so a line's place never changes when its
+// segment is sealed.
+type Loc struct {
+	Segment uint32
+	Offset  uint64
+	Length  uint32 // the line's length, newline excluded
+}
+
+// Record is a stored block as the index keeps it: what the block tree
+// needs of it (package chain builds its tree from records) and where its
+// line is.
+type Record struct {
+	Hash, PrevHash [32]byte
+	Height         uint64
+	Timestamp      int64
+	Target         [32]byte
+	Loc            Loc
+	TxCount        int // transfers, reward excluded
+	// Invalid: the block broke a ledger rule, or descends from one that
+	// did. Package chain decides it; the store keeps it.
+	Invalid bool
+}
 
 // The index file: a 64-byte header, then one 144-byte record per stored
 // block in arrival order. All integers are big-endian; each header and
@@ -50,7 +72,7 @@ func checkIndexHeader(b []byte, genesis [32]byte) bool {
 	return len(b) >= indexHeader && bytes.Equal(b[:indexHeader], indexHeaderBytes(genesis))
 }
 
-func appendRecord(dst []byte, r *chain.Record) []byte {
+func appendRecord(dst []byte, r *Record) []byte {
 	var b [recordSize]byte
 	copy(b[0:32], r.Hash[:])
 	copy(b[32:64], r.PrevHash[:])
@@ -70,7 +92,7 @@ func appendRecord(dst []byte, r *chain.Record) []byte {
 
 // decodeRecord decodes one record; ok is false when its checksum or its
 // reserved bytes are wrong (a torn or damaged record).
-func decodeRecord(b []byte) (r chain.Record, ok bool) {
+func decodeRecord(b []byte) (r Record, ok bool) {
 	if len(b) < recordSize || binary.BigEndian.Uint64(b[136:144]) != xxhash.Sum64(b[:136]) {
 		return r, false
 	}

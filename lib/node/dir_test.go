@@ -1,13 +1,12 @@
-package chaindir
+package node
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 func TestCreateOpen(t *testing.T) {
@@ -23,13 +22,13 @@ func TestCreateOpen(t *testing.T) {
 	if tip := d.Chain().Tip(); tip.Height != 0 || tip.Hash != p.Hash() {
 		t.Fatalf("tip %d", tip.Height)
 	}
-	if got := string(readFile(t, filepath.Join(dir, genesisFile))); got != string(p.JSON())+"\n" {
+	if got := string(readFile(t, filepath.Join(dir, chaindir.GenesisFile))); got != string(p.JSON())+"\n" {
 		t.Fatalf("genesis.json = %q", got)
 	}
 	if err := d.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a chain directory") {
+	if _, err := openTest(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a chain directory") {
 		t.Fatalf("Open of an empty directory: %v", err)
 	}
 }
@@ -54,29 +53,18 @@ func TestWriteReopen(t *testing.T) {
 	if got := viewOf(t, d2); !sameView(got, want) {
 		t.Fatalf("reopened view differs: %+v vs %+v", got.height, want.height)
 	}
-	if d2.blocksSince != 0 || d2.stateErr != nil {
-		t.Fatalf("state not used: since %d, %v", d2.blocksSince, d2.stateErr)
+	if d2.store.StateStale() || d2.store.StateError() != nil {
+		t.Fatalf("state not used: stale %v, %v", d2.store.StateStale(), d2.store.StateError())
 	}
 	// Every block reads back.
-	for _, r := range d2.Records() {
-		b, err := d2.get(r.Loc)
+	for _, r := range d2.store.Records() {
+		b, err := d2.store.Get(r.Loc)
 		if err != nil || b.Hash != r.Hash {
 			t.Fatalf("get %x: %v", r.Hash[:4], err)
 		}
 	}
 	if err := d2.Check(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestCorruptErrorCode(t *testing.T) {
-	err := corruptf("blocks/000001.jsonl", 17, "bad")
-	if rule.CodeOf(err) != rule.Corrupt {
-		t.Fatalf("code %q", rule.CodeOf(err))
-	}
-	var ce *CorruptError
-	if !errors.As(err, &ce) || ce.Line != 17 || err.Error() != "blocks/000001.jsonl line 17: bad" {
-		t.Fatalf("%v", err)
 	}
 }
 
@@ -88,7 +76,7 @@ func TestPutOutsideWrite(t *testing.T) {
 	if _, err := d.Chain().Add(b, line, now); err == nil {
 		t.Fatal("Add outside Write stored a block")
 	}
-	if _, err := os.Stat(filepath.Join(dir, segName(0))); err == nil && fileSize(t, filepath.Join(dir, segName(0))) != 0 {
+	if _, err := os.Stat(filepath.Join(dir, chaindir.SegmentName(0))); err == nil && fileSize(t, filepath.Join(dir, chaindir.SegmentName(0))) != 0 {
 		t.Fatal("segment written outside Write")
 	}
 }

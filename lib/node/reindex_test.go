@@ -1,4 +1,4 @@
-package chaindir
+package node
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/tx"
 )
@@ -43,7 +44,7 @@ func forkedDir(t *testing.T) string {
 	}
 	grow(t, d, g, 5, 3)
 	inv := 0
-	for _, r := range d.Records() {
+	for _, r := range d.store.Records() {
 		if r.Invalid {
 			inv++
 		}
@@ -62,25 +63,25 @@ func forkedDir(t *testing.T) string {
 
 func TestReindexIdentical(t *testing.T) {
 	dir := forkedDir(t)
-	idx := readFile(t, filepath.Join(dir, indexFile))
-	st := readFile(t, filepath.Join(dir, stateFile))
+	idx := readFile(t, filepath.Join(dir, chaindir.IndexFile))
+	st := readFile(t, filepath.Join(dir, chaindir.StateFile))
 	moved, err := Reindex(dir)
 	if err != nil || len(moved) != 0 {
 		t.Fatalf("Reindex: %v %v", moved, err)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, indexFile)), idx) {
+	if !bytes.Equal(readFile(t, filepath.Join(dir, chaindir.IndexFile)), idx) {
 		t.Fatal("index differs after Reindex")
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, stateFile)), st) {
+	if !bytes.Equal(readFile(t, filepath.Join(dir, chaindir.StateFile)), st) {
 		t.Fatal("state differs after Reindex")
 	}
 	// From nothing but the blocks.
-	os.Remove(filepath.Join(dir, indexFile))
-	os.Remove(filepath.Join(dir, stateFile))
+	os.Remove(filepath.Join(dir, chaindir.IndexFile))
+	os.Remove(filepath.Join(dir, chaindir.StateFile))
 	if _, err := Reindex(dir); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, indexFile)), idx) || !bytes.Equal(readFile(t, filepath.Join(dir, stateFile)), st) {
+	if !bytes.Equal(readFile(t, filepath.Join(dir, chaindir.IndexFile)), idx) || !bytes.Equal(readFile(t, filepath.Join(dir, chaindir.StateFile)), st) {
 		t.Fatal("derived files differ after a Reindex from the blocks alone")
 	}
 	d := mustOpen(t, dir)
@@ -102,12 +103,12 @@ func TestReindexSetsAside(t *testing.T) {
 	}{
 		{"damaged line in the last segment", func(t *testing.T, dir string) {
 			flipByte(t, bs.lastSegPath(dir), fieldOffset(t, dir, bs.recs[mid], `"signature":"`)+9, otherHex)
-		}, uint64(mid), []string{"lost/" + filepathBase(segName(bs.lastSeg))}},
+		}, uint64(mid), []string{"lost/" + filepathBase(chaindir.SegmentName(bs.lastSeg))}},
 		{"missing middle segment", func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, sealedName(1)))
+			os.Remove(filepath.Join(dir, chaindir.SealedName(1)))
 		}, uint64(bs.firstOfSegOf(1)), bs.after(1)},
 		{"sealed segment does not decompress", func(t *testing.T, dir string) {
-			path := filepath.Join(dir, sealedName(1))
+			path := filepath.Join(dir, chaindir.SealedName(1))
 			flipByte(t, path, fileSize(t, path)/2, func(c byte) byte { return c ^ 0x10 })
 		}, 0, nil},
 		{"torn last line", func(t *testing.T, dir string) {
@@ -171,9 +172,9 @@ func (bs *base) firstOfSegOf(s uint32) int {
 func (bs *base) after(s uint32) []string {
 	var out []string
 	for n := bs.lastSeg; n > s; n-- {
-		name := sealedName(n)
+		name := chaindir.SealedName(n)
 		if n == bs.lastSeg {
-			name = segName(n)
+			name = chaindir.SegmentName(n)
 		}
 		out = append(out, "lost/"+filepathBase(name))
 	}

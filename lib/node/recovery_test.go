@@ -1,4 +1,4 @@
-package chaindir
+package node
 
 import (
 	"bytes"
@@ -11,14 +11,15 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/blockstore"
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 // base is a small chain directory to damage: several sealed segments and a
 // plain last one, the state at the tip.
 type base struct {
 	dir        string
-	recs       []chain.Record
+	recs       []blockstore.Record
 	want       view // the tip
 	prev       view // one block less
 	lastLine   []byte
@@ -37,7 +38,7 @@ func makeBase(t *testing.T) *base {
 	for {
 		prev := viewOf(t, d)
 		grow(t, d, g, 1, 4)
-		bs = &base{dir: dir, recs: append([]chain.Record(nil), d.Records()...), want: viewOf(t, d), prev: prev}
+		bs = &base{dir: dir, recs: append([]blockstore.Record(nil), d.store.Records()...), want: viewOf(t, d), prev: prev}
 		last := bs.recs[len(bs.recs)-1]
 		bs.lastSeg = last.Loc.Segment
 		for i, r := range bs.recs {
@@ -46,7 +47,7 @@ func makeBase(t *testing.T) *base {
 				break
 			}
 		}
-		if !d.sealed[bs.lastSeg] && len(bs.recs)-bs.firstOfSeg >= 3 {
+		if !exists(filepath.Join(dir, chaindir.SealedName(bs.lastSeg))) && len(bs.recs)-bs.firstOfSeg >= 3 {
 			break
 		}
 	}
@@ -57,12 +58,14 @@ func makeBase(t *testing.T) *base {
 	if bs.lastSeg < 2 {
 		t.Fatalf("base: last segment %d", bs.lastSeg)
 	}
-	seg := readFile(t, filepath.Join(dir, segName(bs.lastSeg)))
+	seg := readFile(t, filepath.Join(dir, chaindir.SegmentName(bs.lastSeg)))
 	bs.lastLine = seg[last.Loc.Offset : last.Loc.Offset+uint64(last.Loc.Length)]
 	return bs
 }
 
-func (bs *base) lastSegPath(dir string) string { return filepath.Join(dir, segName(bs.lastSeg)) }
+func (bs *base) lastSegPath(dir string) string {
+	return filepath.Join(dir, chaindir.SegmentName(bs.lastSeg))
+}
 
 func appendFile(t testing.TB, path string, data []byte) {
 	t.Helper()
@@ -102,9 +105,9 @@ func otherHex(c byte) byte {
 
 // fieldOffset returns the offset in the line of record r of the first byte
 // of the value after key (e.g. `"signature":"`), in file coordinates.
-func fieldOffset(t testing.TB, dir string, r chain.Record, key string) int64 {
+func fieldOffset(t testing.TB, dir string, r blockstore.Record, key string) int64 {
 	t.Helper()
-	seg := readFile(t, filepath.Join(dir, segName(r.Loc.Segment)))
+	seg := readFile(t, filepath.Join(dir, chaindir.SegmentName(r.Loc.Segment)))
 	line := seg[r.Loc.Offset : r.Loc.Offset+uint64(r.Loc.Length)]
 	i := bytes.LastIndex(line, []byte(key))
 	if i < 0 {
@@ -118,7 +121,7 @@ func TestRecovery(t *testing.T) {
 	n := len(bs.recs)
 	mid := bs.firstOfSeg + 1 // a middle line of the last segment
 	midLine := mid - bs.firstOfSeg + 1
-	lastSegFile := segName(bs.lastSeg)
+	lastSegFile := chaindir.SegmentName(bs.lastSeg)
 	wantShort := bs.prev
 
 	type tcase struct {
@@ -141,34 +144,34 @@ func TestRecovery(t *testing.T) {
 			appendFile(t, bs.lastSegPath(dir), append(bytes.Clone(bs.lastLine[:77]), '\n'))
 		}},
 		tcase{name: "block not yet indexed", mutate: func(t *testing.T, dir string) {
-			truncate(t, filepath.Join(dir, indexFile), int64(indexHeader+(n-1)*recordSize))
+			truncate(t, filepath.Join(dir, chaindir.IndexFile), int64(indexHeader+(n-1)*recordSize))
 		}},
 		tcase{name: "blocks not indexed and torn line", mutate: func(t *testing.T, dir string) {
-			truncate(t, filepath.Join(dir, indexFile), int64(indexHeader+(n-3)*recordSize))
+			truncate(t, filepath.Join(dir, chaindir.IndexFile), int64(indexHeader+(n-3)*recordSize))
 			appendFile(t, bs.lastSegPath(dir), bs.lastLine[:100])
 		}},
 		tcase{name: "index deleted", mutate: func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, indexFile))
+			os.Remove(filepath.Join(dir, chaindir.IndexFile))
 		}, checkErr: "index"},
 		tcase{name: "index empty", mutate: func(t *testing.T, dir string) {
-			truncate(t, filepath.Join(dir, indexFile), 0)
+			truncate(t, filepath.Join(dir, chaindir.IndexFile), 0)
 		}, checkErr: "index: bad header"},
 		tcase{name: "index truncated mid-record", mutate: func(t *testing.T, dir string) {
-			truncate(t, filepath.Join(dir, indexFile), int64(indexHeader+(n-2)*recordSize+50))
+			truncate(t, filepath.Join(dir, chaindir.IndexFile), int64(indexHeader+(n-2)*recordSize+50))
 		}},
 		tcase{name: "index header bit flip", mutate: func(t *testing.T, dir string) {
-			flipByte(t, filepath.Join(dir, indexFile), 12, func(c byte) byte { return c ^ 4 })
+			flipByte(t, filepath.Join(dir, chaindir.IndexFile), 12, func(c byte) byte { return c ^ 4 })
 		}, checkErr: "index: bad header"},
 		tcase{name: "index record bit flip", mutate: func(t *testing.T, dir string) {
-			flipByte(t, filepath.Join(dir, indexFile), int64(indexHeader+5*recordSize+70), func(c byte) byte { return c ^ 1 })
+			flipByte(t, filepath.Join(dir, chaindir.IndexFile), int64(indexHeader+5*recordSize+70), func(c byte) byte { return c ^ 1 })
 		}, checkErr: "index: record 6 is damaged"},
 		tcase{name: "index record beyond the segments", mutate: func(t *testing.T, dir string) {
 			last := bs.recs[n-1].Loc
 			truncate(t, bs.lastSegPath(dir), int64(last.Offset))
 		}, want: &wantShort, checkErr: "state: at block"},
 		tcase{name: "index hash differs from its line", mutate: func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, stateFile))
-			path := filepath.Join(dir, indexFile)
+			os.Remove(filepath.Join(dir, chaindir.StateFile))
+			path := filepath.Join(dir, chaindir.IndexFile)
 			data := readFile(t, path)
 			r := data[indexHeader+(n-1)*recordSize:][:recordSize]
 			r[5] ^= 0x80
@@ -176,16 +179,16 @@ func TestRecovery(t *testing.T) {
 			os.WriteFile(path, data, 0o644)
 		}, openErr: fmt.Sprintf("%s line %d: holds block", lastSegFile, n-bs.firstOfSeg)},
 		tcase{name: "state deleted", mutate: func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, stateFile))
+			os.Remove(filepath.Join(dir, chaindir.StateFile))
 		}},
 		tcase{name: "state bit flip", mutate: func(t *testing.T, dir string) {
-			flipByte(t, filepath.Join(dir, stateFile), 200, func(c byte) byte { return c ^ 8 })
+			flipByte(t, filepath.Join(dir, chaindir.StateFile), 200, func(c byte) byte { return c ^ 8 })
 		}, checkErr: "state: bad checksum"},
 		tcase{name: "state truncated", mutate: func(t *testing.T, dir string) {
-			truncate(t, filepath.Join(dir, stateFile), 150)
+			truncate(t, filepath.Join(dir, chaindir.StateFile), 150)
 		}, checkErr: "state: bad checksum"},
 		tcase{name: "state of another chain", mutate: func(t *testing.T, dir string) {
-			path := filepath.Join(dir, stateFile)
+			path := filepath.Join(dir, chaindir.StateFile)
 			data := readFile(t, path)
 			data[45] ^= 1 // tip hash in the header
 			binary.BigEndian.PutUint64(data[len(data)-8:], xxhash.Sum64(data[:len(data)-8]))
@@ -195,29 +198,29 @@ func TestRecovery(t *testing.T) {
 			flipByte(t, bs.lastSegPath(dir), fieldOffset(t, dir, bs.recs[mid], `"signature":"`)+3, otherHex)
 		}, checkErr: fmt.Sprintf("%s line %d", lastSegFile, midLine), broken: true},
 		tcase{name: "segment amount digit flip, no state", mutate: func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, stateFile))
+			os.Remove(filepath.Join(dir, chaindir.StateFile))
 			flipByte(t, bs.lastSegPath(dir), fieldOffset(t, dir, bs.recs[mid], `"amount":`), func(c byte) byte { return c + 1 })
 		}, openErr: fmt.Sprintf("%s line %d: block", lastSegFile, midLine)},
 		tcase{name: "segment line made unparseable, no state", mutate: func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, stateFile))
+			os.Remove(filepath.Join(dir, chaindir.StateFile))
 			flipByte(t, bs.lastSegPath(dir), fieldOffset(t, dir, bs.recs[mid], `"hash":"`), func(c byte) byte { return 'G' })
 		}, openErr: fmt.Sprintf("%s line %d: does not parse", lastSegFile, midLine)},
 		tcase{name: "sealed segment bit flip, state present", mutate: func(t *testing.T, dir string) {
-			path := filepath.Join(dir, sealedName(1))
+			path := filepath.Join(dir, chaindir.SealedName(1))
 			flipByte(t, path, fileSize(t, path)/2, func(c byte) byte { return c ^ 0x10 })
 		}, checkErr: "blocks/000001.jsonl.zst", broken: true},
 		tcase{name: "sealed segment bit flip, no state", mutate: func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, stateFile))
-			path := filepath.Join(dir, sealedName(1))
+			os.Remove(filepath.Join(dir, chaindir.StateFile))
+			path := filepath.Join(dir, chaindir.SealedName(1))
 			flipByte(t, path, fileSize(t, path)/2, func(c byte) byte { return c ^ 0x10 })
 		}, openErr: "blocks/000001.jsonl.zst"},
 		tcase{name: "missing middle segment", mutate: func(t *testing.T, dir string) {
-			os.Remove(filepath.Join(dir, sealedName(1)))
+			os.Remove(filepath.Join(dir, chaindir.SealedName(1)))
 		}, openErr: "blocks/000001.jsonl: missing, though " + filepath.Base(lastSegFile) + " follows it"},
 		tcase{name: "leftover temporary files", mutate: func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, "state.tmp123"), []byte("x"), 0o644)
 			os.WriteFile(filepath.Join(dir, "index.tmp9"), []byte("x"), 0o644)
-			os.WriteFile(filepath.Join(dir, blocksDir, "000001.jsonl.zst.tmp"), []byte("x"), 0o644)
+			os.WriteFile(filepath.Join(dir, chaindir.BlocksDir, "000001.jsonl.zst.tmp"), []byte("x"), 0o644)
 		}},
 	)
 
@@ -226,7 +229,7 @@ func TestRecovery(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "c")
 			copyDir(t, bs.dir, dir)
 			tc.mutate(t, dir)
-			d, err := Open(dir)
+			d, err := openTest(dir)
 			if tc.openErr != "" {
 				if err == nil {
 					d.Close()
@@ -235,7 +238,7 @@ func TestRecovery(t *testing.T) {
 				if !strings.Contains(err.Error(), tc.openErr) || strings.Contains(err.Error(), "\n") {
 					t.Fatalf("Open: %v\nwant %q", err, tc.openErr)
 				}
-				if corruptOf(err) == nil {
+				if chaindir.CorruptOf(err) == nil {
 					t.Fatalf("Open: %v is not a CorruptError", err)
 				}
 				return
@@ -259,10 +262,10 @@ func TestRecovery(t *testing.T) {
 				// Balances came from the state; the damaged block never
 				// reads back as anything but an error.
 				bad := 0
-				for _, r := range d.Records() {
-					b, err := d.get(r.Loc)
+				for _, r := range d.store.Records() {
+					b, err := d.store.Get(r.Loc)
 					switch {
-					case err != nil && corruptOf(err) == nil:
+					case err != nil && chaindir.CorruptOf(err) == nil:
 						t.Fatalf("get: %v is not a CorruptError", err)
 					case err != nil:
 						bad++
@@ -290,9 +293,7 @@ func TestRecovery(t *testing.T) {
 			if err := d2.Check(); err != nil {
 				t.Fatalf("Check after reopen: %v", err)
 			}
-			if d2.idxBad || !d2.idxHdr || d2.idxGood != len(d2.recs) {
-				t.Fatalf("index not repaired: bad %v hdr %v good %d of %d", d2.idxBad, d2.idxHdr, d2.idxGood, len(d2.recs))
-			}
+			indexComplete(t, d2)
 		})
 	}
 }
@@ -307,7 +308,8 @@ func TestRepairBeforeBlock(t *testing.T) {
 	d := mustOpen(t, dir)
 	defer d.Close()
 	grow(t, d, g, 3, 0)
-	seg := filepath.Join(dir, segName(d.end.seg))
+	recs := d.store.Records()
+	seg := filepath.Join(dir, chaindir.SegmentName(recs[len(recs)-1].Loc.Segment))
 	size := fileSize(t, seg)
 	torn := []byte(`{"type":"block","index":9999,"ti`)
 	appendFile(t, seg, torn)
@@ -329,7 +331,7 @@ func TestRepairBeforeBlock(t *testing.T) {
 	want := viewOf(t, d)
 	d2 := mustOpen(t, dir)
 	defer d2.Close()
-	if !sameView(viewOf(t, d2), want) || len(d2.Mempool()) != 1 {
+	if !sameView(viewOf(t, d2), want) || len(d2.mem.Lines()) != 1 {
 		t.Fatal("the directory reopens to another view")
 	}
 }

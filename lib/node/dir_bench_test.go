@@ -1,4 +1,4 @@
-package chaindir
+package node
 
 import (
 	"crypto/ed25519"
@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/tx"
 )
@@ -35,7 +37,7 @@ type bigSpec struct {
 // defaultBig is a directory of one million transfers paced like main (a
 // block every ten minutes, as many transfers as fit the 1 MB limit, so 24
 // hours of recent ids), from 1000 senders to 50,000 receivers.
-var defaultBig = bigSpec{txs: 1_000_000, perBlock: 1950, senders: 1000, receivers: 50_000, spacing: 600, behind: StateEveryTxs - 1}
+var defaultBig = bigSpec{txs: 1_000_000, perBlock: 1950, senders: 1000, receivers: 50_000, spacing: 600, behind: blockstore.DefaultStateEveryTxs - 1}
 
 // buildBig creates a chain directory at dir holding s.txs valid signed
 // transfers. Blocks are stored through the writer's trusted path
@@ -51,7 +53,8 @@ func buildBig(tb testing.TB, dir string, s bigSpec) {
 	if err := Create(dir, p); err != nil {
 		tb.Fatal(err)
 	}
-	d, err := Open(dir)
+	// The state is written only where wanted.
+	d, err := OpenWith(dir, Options{Store: blockstore.Options{StateEveryTxs: 1 << 62}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -75,19 +78,19 @@ func buildBig(tb testing.TB, dir string, s bigSpec) {
 			if uint64(len(line)) > p.MaxBlockBytes {
 				return fmt.Errorf("block of %d bytes: fewer transfers per block", len(line))
 			}
-			loc, err := w.put(b, line)
+			loc, err := d.store.Put(b, line)
 			if err != nil {
 				return err
 			}
-			rec := chain.Record{Hash: b.Hash, PrevHash: b.PrevHash, Height: b.Index, Timestamp: b.Timestamp,
+			rec := blockstore.Record{Hash: b.Hash, PrevHash: b.PrevHash, Height: b.Index, Timestamp: b.Timestamp,
 				Target: b.Target, Loc: loc, TxCount: len(b.Txs)}
 			res, err := d.ch.Apply(rec, b)
 			if err != nil {
 				return err
 			}
-			d.added(res.Record, res)
+			d.store.Added(res.Record, res.Invalidated)
 			d.wrote = true
-			return w.writeIndex()
+			return d.store.SyncIndex()
 		})
 		if err != nil {
 			tb.Fatal(err)
@@ -104,9 +107,6 @@ func buildBig(tb testing.TB, dir string, s bigSpec) {
 	}
 	store(fund)
 
-	oldEvery := StateEveryTxs
-	StateEveryTxs = 1 << 62 // the state is written only where wanted
-	defer func() { StateEveryTxs = oldEvery }()
 	done := 0
 	for done < s.txs {
 		n := min(s.perBlock, s.txs-done)
@@ -128,9 +128,9 @@ func buildBig(tb testing.TB, dir string, s bigSpec) {
 			txs[i] = t
 		})
 		if s.behind > 0 && done < s.txs-s.behind && done+n >= s.txs-s.behind {
-			err := d.Write(func(w *Writer) error { return w.writeState() })
+			err := d.Write(func(w *Writer) error { d.store.ForceState(); return nil })
 			if err == nil {
-				err = os.Rename(filepath.Join(dir, stateFile), filepath.Join(filepath.Dir(dir), "state-behind"))
+				err = os.Rename(filepath.Join(dir, chaindir.StateFile), filepath.Join(filepath.Dir(dir), "state-behind"))
 			}
 			if err != nil {
 				tb.Fatal(err)
@@ -171,7 +171,7 @@ func bigDirectory(b *testing.B) string {
 			}
 		}
 		dir := filepath.Join(root, "chain")
-		if _, err := os.Stat(filepath.Join(dir, genesisFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, chaindir.GenesisFile)); err != nil {
 			os.RemoveAll(dir)
 			if err := os.MkdirAll(root, 0o755); err != nil {
 				b.Fatal(err)
@@ -193,7 +193,7 @@ func bigDirectory(b *testing.B) string {
 func BenchmarkOpen1M(b *testing.B) {
 	dir := bigDirectory(b)
 	var txs, bytes int64
-	filepath.Walk(filepath.Join(dir, blocksDir), func(_ string, fi os.FileInfo, err error) error {
+	filepath.Walk(filepath.Join(dir, chaindir.BlocksDir), func(_ string, fi os.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {
 			bytes += fi.Size()
 		}
@@ -204,7 +204,7 @@ func BenchmarkOpen1M(b *testing.B) {
 		var total, cpu time.Duration
 		for i := 0; i < b.N; i++ {
 			start, cpu0 := time.Now(), cpuTime()
-			d, err := Open(dir)
+			d, err := openTest(dir)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -212,11 +212,11 @@ func BenchmarkOpen1M(b *testing.B) {
 			cpu += cpuTime() - cpu0
 			if i == 0 {
 				txs = 0
-				for _, r := range d.Records() {
+				for _, r := range d.store.Records() {
 					txs += int64(r.TxCount)
 				}
 			}
-			d.segs.close()
+			d.store.Close()
 		}
 		b.ReportMetric(total.Seconds()/float64(b.N), "s/open")
 		b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/open")
@@ -226,7 +226,7 @@ func BenchmarkOpen1M(b *testing.B) {
 	b.Run("state-at-tip", run)
 	behind := filepath.Join(filepath.Dir(dir), "state-behind")
 	if _, err := os.Stat(behind); err == nil {
-		cur := filepath.Join(dir, stateFile)
+		cur := filepath.Join(dir, chaindir.StateFile)
 		tip := readFile(b, cur)
 		if err := os.WriteFile(cur, readFile(b, behind), 0o644); err != nil {
 			b.Fatal(err)
@@ -249,8 +249,8 @@ func BenchmarkAppendBlock(b *testing.B) {
 			grow(b, d, g, 5, 0)
 			// Blocks made ahead on a chain in memory.
 			mc := chain.New(p, chain.NewMemStore())
-			for _, r := range d.Records() {
-				blk, _ := d.get(r.Loc)
+			for _, r := range d.store.Records() {
+				blk, _ := d.store.Get(r.Loc)
 				if _, err := mc.Add(blk, nil, now); err != nil {
 					b.Fatal(err)
 				}
@@ -293,14 +293,14 @@ func BenchmarkSealedBytesPerTx(b *testing.B) {
 		buildBig(b, dir, s)
 		d := mustOpen(b, dir)
 		var txs int64
-		for _, r := range d.Records() {
+		for _, r := range d.store.Records() {
 			if r.Loc.Segment == 0 {
 				txs += int64(r.TxCount)
 			}
 		}
 		d.Close()
-		plain := len(decodeSealed(b, filepath.Join(dir, sealedName(0))))
-		sealed := fileSize(b, filepath.Join(dir, sealedName(0)))
+		plain := len(decodeSealed(b, filepath.Join(dir, chaindir.SealedName(0))))
+		sealed := fileSize(b, filepath.Join(dir, chaindir.SealedName(0)))
 		b.ReportMetric(float64(plain)/float64(txs), "plain-B/tx")
 		b.ReportMetric(float64(sealed)/float64(txs), "sealed-B/tx")
 		b.ReportMetric(float64(plain)/float64(sealed), "ratio")
@@ -319,7 +319,7 @@ func BenchmarkRefreshIdle(b *testing.B) {
 	grow(b, d, newGen(p), 3, 1)
 	b.Run("Refresh", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if changed, err := d.Refresh(); err != nil || changed {
+			if changed, err := d.refresh(); err != nil || changed {
 				b.Fatal(changed, err)
 			}
 		}

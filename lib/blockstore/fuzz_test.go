@@ -1,17 +1,15 @@
-package chaindir
+package blockstore
 
 import (
 	"bytes"
 	"testing"
-
-	"github.com/coniunctum/cnj/lib/chain"
 )
 
 // FuzzDecodeRecord: a record either fails its checksum or re-encodes to the
 // same 144 bytes.
 func FuzzDecodeRecord(f *testing.F) {
-	r := chain.Record{Height: 7, Timestamp: 1800000000, TxCount: 3, Invalid: true,
-		Loc: chain.Loc{Segment: 2, Offset: 4096, Length: 900}}
+	r := Record{Height: 7, Timestamp: 1800000000, TxCount: 3, Invalid: true,
+		Loc: Loc{Segment: 2, Offset: 4096, Length: 900}}
 	r.Hash[0], r.PrevHash[31], r.Target[1] = 1, 2, 0xff
 	good := appendRecord(nil, &r)
 	f.Add(good)
@@ -32,16 +30,16 @@ func FuzzDecodeRecord(f *testing.F) {
 func FuzzDecodeState(f *testing.F) {
 	var g, tip [32]byte
 	g[0], tip[5] = 9, 7
-	good := encodeState(g, tip, 12, []byte("snapshot"))
+	good := encodeState(g, Snapshot{Tip: tip, Height: 12, Ledger: []byte("snapshot")})
 	f.Add(good)
 	f.Add(good[:50])
-	f.Add(encodeState(g, tip, 0, nil))
+	f.Add(encodeState(g, Snapshot{Tip: tip}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tip, height, snap, ok := decodeState(b, g)
+		sn, ok := decodeState(b, g)
 		if !ok {
 			return
 		}
-		if again := encodeState(g, tip, height, snap); !bytes.Equal(again, b) {
+		if again := encodeState(g, sn); !bytes.Equal(again, b) {
 			t.Fatal("state re-encodes differently")
 		}
 	})

@@ -1,4 +1,4 @@
-package chaindir
+package blockstore
 
 import (
 	"bytes"
@@ -8,26 +8,23 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/coniunctum/cnj/internal/crashpoint"
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
-// SegmentSize is the size at which a writer stops appending to a block
-// segment, seals it as zstd and starts the next one. A segment holds whole
-// lines, so it ends at the first line that reaches SegmentSize.
-var SegmentSize int64 = 16 << 20
+// DefaultSegmentSize is the size at which a writer stops appending to a
+// block segment, seals it as zstd and starts the next one (Options). A
+// segment holds whole lines, so it ends at the first line that reaches
+// the size.
+const DefaultSegmentSize = 16 << 20
 
-const (
-	blocksDir = "blocks"
-	segExt    = ".jsonl"
-	sealedExt = ".jsonl.zst"
-	// maxSegment bounds the uncompressed size of a sealed segment this
-	// package will decompress: SegmentSize plus one block, with room.
-	maxSegment = 1 << 30
-)
+// maxSegment bounds the uncompressed size of a sealed segment this
+// package will decompress: a segment plus one block, with room.
+const maxSegment = 1 << 30
 
 var (
 	encOnce sync.Once
@@ -57,12 +54,8 @@ func codecs() (*zstd.Encoder, *zstd.Decoder) {
 	return enc, dec
 }
 
-// segName is the file name of segment n, relative to the chain directory.
-func segName(n uint32) string {
-	return filepath.Join(blocksDir, fmt.Sprintf("%06d", n)+segExt)
-}
-
-func sealedName(n uint32) string { return segName(n) + ".zst" }
+func segName(n uint32) string    { return chaindir.SegmentName(n) }
+func sealedName(n uint32) string { return chaindir.SealedName(n) }
 
 // segState is what a listing knows of one segment.
 type segState struct {
@@ -72,36 +65,25 @@ type segState struct {
 
 // findSegments returns the segment files in dir/blocks by number, and the
 // highest number (-1 when there is none).
-func findSegments(dir string) (map[uint32]segState, int64, error) {
-	ents, err := os.ReadDir(filepath.Join(dir, blocksDir))
+func findSegments(dir chaindir.Dir) (map[uint32]segState, int64, error) {
+	ents, err := os.ReadDir(dir.File(chaindir.BlocksDir))
 	if err != nil {
 		return nil, -1, err
 	}
 	found := map[uint32]segState{}
 	var maxN int64 = -1
 	for _, e := range ents {
-		name := e.Name()
-		var num string
-		var sealed bool
-		switch {
-		case strings.HasSuffix(name, sealedExt):
-			num, sealed = strings.TrimSuffix(name, sealedExt), true
-		case strings.HasSuffix(name, segExt):
-			num = strings.TrimSuffix(name, segExt)
-		default:
+		n, sealed, ok := chaindir.ParseSegmentName(e.Name())
+		if !ok {
 			continue // temporary files and anything else
 		}
-		n, err := strconv.ParseUint(num, 10, 32)
-		if err != nil || fmt.Sprintf("%06d", n) != num {
-			continue
-		}
-		s := found[uint32(n)]
+		s := found[n]
 		if sealed {
 			s.sealed = true
 		} else {
 			s.plain = true
 		}
-		found[uint32(n)] = s
+		found[n] = s
 		maxN = max(maxN, int64(n))
 	}
 	return found, maxN, nil
@@ -110,7 +92,7 @@ func findSegments(dir string) (map[uint32]segState, int64, error) {
 // listSegments returns the segments in dir/blocks, which must be numbered
 // 0..n-1 without a gap. A segment may exist in both forms for a moment
 // (sealed, plain copy not yet removed): both hold the same bytes.
-func listSegments(dir string) ([]segState, error) {
+func listSegments(dir chaindir.Dir) ([]segState, error) {
 	found, maxN, err := findSegments(dir)
 	if err != nil {
 		return nil, err
@@ -127,14 +109,14 @@ func listSegments(dir string) ([]segState, error) {
 }
 
 func missingErr(n, last uint32) error {
-	return corruptf(segName(n), 0, "missing, though %s follows it: restore it, or run cnj-chain reindex to set aside the blocks after it", filepath.Base(segName(last)))
+	return chaindir.Corruptf(segName(n), 0, "missing, though %s follows it: restore it, or run cnj-chain reindex to set aside the blocks after it", filepath.Base(segName(last)))
 }
 
 // segReader reads block lines by location. It keeps the plain segments it
 // has opened and the last two sealed segments it decompressed. It is safe
 // for concurrent use.
 type segReader struct {
-	dir   string
+	dir   chaindir.Dir
 	mu    sync.Mutex
 	files map[uint32]*os.File
 	cache [2]struct {
@@ -144,7 +126,7 @@ type segReader struct {
 	nextSlot int
 }
 
-func newSegReader(dir string) *segReader {
+func newSegReader(dir chaindir.Dir) *segReader {
 	r := &segReader{dir: dir, files: map[uint32]*os.File{}}
 	for i := range r.cache {
 		r.cache[i].n = ^uint32(0)
@@ -190,7 +172,7 @@ func (r *segReader) plain(n uint32) (*os.File, error) {
 	if f := r.files[n]; f != nil {
 		return f, nil
 	}
-	f, err := os.Open(filepath.Join(r.dir, segName(n)))
+	f, err := os.Open(r.dir.File(segName(n)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -209,9 +191,9 @@ func (r *segReader) sealed(n uint32) ([]byte, error) {
 		}
 	}
 	name := sealedName(n)
-	comp, err := os.ReadFile(filepath.Join(r.dir, name))
+	comp, err := os.ReadFile(r.dir.File(name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, corruptf(segName(n), 0, "missing: neither %s nor %s exists", filepath.Base(segName(n)), filepath.Base(name))
+		return nil, chaindir.Corruptf(segName(n), 0, "missing: neither %s nor %s exists", filepath.Base(segName(n)), filepath.Base(name))
 	}
 	if err != nil {
 		return nil, err
@@ -219,7 +201,7 @@ func (r *segReader) sealed(n uint32) ([]byte, error) {
 	_, d := codecs()
 	data, err := d.DecodeAll(comp, nil)
 	if err != nil {
-		return nil, corruptf(name, 0, "does not decompress: %v", err)
+		return nil, chaindir.Corruptf(name, 0, "does not decompress: %v", err)
 	}
 	c := &r.cache[r.nextSlot]
 	r.nextSlot = (r.nextSlot + 1) % len(r.cache)
@@ -301,8 +283,8 @@ func (r *segReader) readFrom(seg uint32, off uint64) ([]byte, error) {
 
 // segSize returns the uncompressed size of segment seg: the plain file's
 // size, or the content size in the sealed file's zstd frame header.
-func segSize(dir string, seg uint32) (size int64, sealed bool, err error) {
-	fi, err := os.Stat(filepath.Join(dir, segName(seg)))
+func segSize(dir chaindir.Dir, seg uint32) (size int64, sealed bool, err error) {
+	fi, err := os.Stat(dir.File(segName(seg)))
 	if err == nil {
 		return fi.Size(), false, nil
 	}
@@ -310,9 +292,9 @@ func segSize(dir string, seg uint32) (size int64, sealed bool, err error) {
 		return 0, false, err
 	}
 	name := sealedName(seg)
-	f, err := os.Open(filepath.Join(dir, name))
+	f, err := os.Open(dir.File(name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, false, corruptf(segName(seg), 0, "missing")
+		return 0, false, chaindir.Corruptf(segName(seg), 0, "missing")
 	}
 	if err != nil {
 		return 0, false, err
@@ -321,11 +303,11 @@ func segSize(dir string, seg uint32) (size int64, sealed bool, err error) {
 	var hdr [zstd.HeaderMaxSize]byte
 	k, err := io.ReadFull(f, hdr[:])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return 0, true, corruptf(name, 0, "unreadable zstd header: %v", err)
+		return 0, true, chaindir.Corruptf(name, 0, "unreadable zstd header: %v", err)
 	}
 	var h zstd.Header
 	if err := h.Decode(hdr[:k]); err != nil || !h.HasFCS || h.FrameContentSize > maxSegment {
-		return 0, true, corruptf(name, 0, "bad zstd frame header")
+		return 0, true, chaindir.Corruptf(name, 0, "bad zstd frame header")
 	}
 	return int64(h.FrameContentSize), true, nil
 }
@@ -333,8 +315,8 @@ func segSize(dir string, seg uint32) (size int64, sealed bool, err error) {
 // compressSegment reads plain segment seg and returns its zstd form,
 // checked to read back, and the plain size. It takes no lock: a full
 // segment no longer changes.
-func compressSegment(dir string, seg uint32) ([]byte, int64, error) {
-	data, err := os.ReadFile(filepath.Join(dir, segName(seg)))
+func compressSegment(dir chaindir.Dir, seg uint32) ([]byte, int64, error) {
+	data, err := os.ReadFile(dir.File(segName(seg)))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -351,8 +333,8 @@ func compressSegment(dir string, seg uint32) ([]byte, int64, error) {
 // does nothing when the plain file is gone or changed size meanwhile
 // (another process sealed it, or cnj-chain reindex moved it). A crash at any
 // point leaves the plain file, the sealed one, or both with the same bytes.
-func installSealed(dir string, seg uint32, comp []byte, size int64) error {
-	plain := filepath.Join(dir, segName(seg))
+func installSealed(dir chaindir.Dir, seg uint32, comp []byte, size int64) error {
+	plain := dir.File(segName(seg))
 	fi, err := os.Stat(plain)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -363,7 +345,7 @@ func installSealed(dir string, seg uint32, comp []byte, size int64) error {
 	if fi.Size() != size {
 		return nil
 	}
-	path := filepath.Join(dir, sealedName(seg))
+	path := dir.File(sealedName(seg))
 	if _, err := os.Stat(path); err != nil {
 		tmp := path + ".tmp"
 		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -381,14 +363,14 @@ func installSealed(dir string, seg uint32, comp []byte, size int64) error {
 			os.Remove(tmp)
 			return err
 		}
-		crash("seal rename", nil, nil, 0)
+		crashpoint.At("seal rename", nil, nil, 0)
 		if err := os.Rename(tmp, path); err != nil {
 			return err
 		}
-		if err := syncDir(filepath.Join(dir, blocksDir)); err != nil {
+		if err := chaindir.SyncDir(dir.File(chaindir.BlocksDir)); err != nil {
 			return err
 		}
 	}
-	crash("seal remove", nil, nil, 0)
+	crashpoint.At("seal remove", nil, nil, 0)
 	return os.Remove(plain)
 }

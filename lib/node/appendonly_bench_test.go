@@ -1,4 +1,4 @@
-package chaindir
+package node
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 // storedBytes returns the block segments, sealed ones decompressed, one
@@ -23,12 +24,12 @@ func storedBytes(b *testing.B, dir string) (segs, index []byte) {
 	}
 	for i, s := range list {
 		if s.plain {
-			segs = append(segs, readFile(b, filepath.Join(dir, segName(uint32(i))))...)
+			segs = append(segs, readFile(b, filepath.Join(dir, chaindir.SegmentName(uint32(i))))...)
 		} else {
-			segs = append(segs, decodeSealed(b, filepath.Join(dir, sealedName(uint32(i))))...)
+			segs = append(segs, decodeSealed(b, filepath.Join(dir, chaindir.SealedName(uint32(i))))...)
 		}
 	}
-	return segs, readFile(b, filepath.Join(dir, indexFile))
+	return segs, readFile(b, filepath.Join(dir, chaindir.IndexFile))
 }
 
 // BenchmarkAppendOnly stores blocks of 0 and 100 transfers one Write each
@@ -56,8 +57,8 @@ func BenchmarkAppendOnly(b *testing.B) {
 			grow(b, d, g, 5, 0)
 			// Blocks made ahead on a chain in memory.
 			mc := chain.New(p, chain.NewMemStore())
-			for _, r := range d.Records() {
-				blk, err := d.get(r.Loc)
+			for _, r := range d.store.Records() {
+				blk, err := d.store.Get(r.Loc)
 				if err != nil {
 					b.Fatal(err)
 				}

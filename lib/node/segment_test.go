@@ -1,4 +1,4 @@
-package chaindir
+package node
 
 import (
 	"bytes"
@@ -8,14 +8,9 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
-)
 
-// smallSegments makes segments roll over after size bytes for one test.
-func smallSegments(t testing.TB, size int64) {
-	old := SegmentSize
-	SegmentSize = size
-	t.Cleanup(func() { SegmentSize = old })
-}
+	"github.com/coniunctum/cnj/lib/chaindir"
+)
 
 func TestSegmentRollAndSeal(t *testing.T) {
 	smallSegments(t, 8<<10)
@@ -42,7 +37,7 @@ func TestSegmentRollAndSeal(t *testing.T) {
 		}
 		var data []byte
 		if s.sealed {
-			comp := readFile(t, filepath.Join(dir, sealedName(uint32(i))))
+			comp := readFile(t, filepath.Join(dir, chaindir.SealedName(uint32(i))))
 			r, err := zstd.NewReader(nil) // a fresh decoder, not the package's
 			if err != nil {
 				t.Fatal(err)
@@ -52,11 +47,11 @@ func TestSegmentRollAndSeal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if int64(len(data)) < SegmentSize {
+			if int64(len(data)) < testOpts.Store.SegmentSize {
 				t.Fatalf("sealed segment %d of %d bytes", i, len(data))
 			}
 		} else {
-			data = readFile(t, filepath.Join(dir, segName(uint32(i))))
+			data = readFile(t, filepath.Join(dir, chaindir.SegmentName(uint32(i))))
 		}
 		if len(data) == 0 || data[len(data)-1] != '\n' {
 			t.Fatalf("segment %d does not end in a newline", i)
@@ -68,7 +63,7 @@ func TestSegmentRollAndSeal(t *testing.T) {
 	}
 	// zstdcat reads the sealed segments too, when it is installed.
 	if zc, err := exec.LookPath("zstdcat"); err == nil {
-		out, err := exec.Command(zc, filepath.Join(dir, sealedName(0))).Output()
+		out, err := exec.Command(zc, filepath.Join(dir, chaindir.SealedName(0))).Output()
 		if err != nil || !bytes.HasPrefix(all, out) {
 			t.Fatalf("zstdcat: %v", err)
 		}
@@ -80,8 +75,8 @@ func TestSegmentRollAndSeal(t *testing.T) {
 		t.Fatal("view differs after reopening")
 	}
 	// Blocks of sealed segments read back, through the cache.
-	for _, r := range d2.Records() {
-		b, err := d2.get(r.Loc)
+	for _, r := range d2.store.Records() {
+		b, err := d2.store.Get(r.Loc)
 		if err != nil || b.Hash != r.Hash {
 			t.Fatalf("get %+v: %v", r.Loc, err)
 		}
@@ -90,7 +85,7 @@ func TestSegmentRollAndSeal(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without the state the whole chain replays from the sealed segments.
-	os.Remove(filepath.Join(dir, stateFile))
+	os.Remove(filepath.Join(dir, chaindir.StateFile))
 	d3 := mustOpen(t, dir)
 	defer d3.Close()
 	if got := viewOf(t, d3); !sameView(got, want) {
@@ -108,9 +103,9 @@ func TestSealLeftovers(t *testing.T) {
 	d.Close()
 	// A crash after the rename and before removing the plain copy leaves
 	// both; a crash while compressing leaves a temporary file.
-	data := decodeSealed(t, filepath.Join(dir, sealedName(0)))
-	os.WriteFile(filepath.Join(dir, segName(0)), data, 0o644)
-	os.WriteFile(filepath.Join(dir, sealedName(1)+".tmp"), []byte("partial"), 0o644)
+	data := decodeSealed(t, filepath.Join(dir, chaindir.SealedName(0)))
+	os.WriteFile(filepath.Join(dir, chaindir.SegmentName(0)), data, 0o644)
+	os.WriteFile(filepath.Join(dir, chaindir.SealedName(1)+".tmp"), []byte("partial"), 0o644)
 	d2 := mustOpen(t, dir)
 	defer d2.Close()
 	if !sameView(viewOf(t, d2), want) {
@@ -122,7 +117,7 @@ func TestSealLeftovers(t *testing.T) {
 	if err := d2.Write(func(*Writer) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{segName(0), sealedName(1) + ".tmp"} {
+	for _, f := range []string{chaindir.SegmentName(0), chaindir.SealedName(1) + ".tmp"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			t.Fatalf("%s left behind", f)
 		}
@@ -134,7 +129,11 @@ func TestSealLeftovers(t *testing.T) {
 
 func decodeSealed(t testing.TB, path string) []byte {
 	t.Helper()
-	_, dec := codecs()
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
 	data, err := dec.DecodeAll(readFile(t, path), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,603 @@
+package blockstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/rule"
+)
+
+// Options are a Store's settings; a zero field takes its default.
+type Options struct {
+	// SegmentSize is the size at which a segment is full
+	// (DefaultSegmentSize).
+	SegmentSize int64
+	// StateEveryBlocks and StateEveryTxs say when a writer replaces the
+	// state file: once that many blocks, or transfers, were stored since
+	// the last one (DefaultStateEveryBlocks, DefaultStateEveryTxs). A
+	// writer also replaces it when the composer asks (ForceState), as
+	// package node does on Close.
+	StateEveryBlocks int
+	StateEveryTxs    int
+}
+
+// The defaults of Options.
+const (
+	DefaultStateEveryBlocks = 1000
+	DefaultStateEveryTxs    = 10000
+)
+
+func (o Options) withDefaults() Options {
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = DefaultSegmentSize
+	}
+	if o.StateEveryBlocks <= 0 {
+		o.StateEveryBlocks = DefaultStateEveryBlocks
+	}
+	if o.StateEveryTxs <= 0 {
+		o.StateEveryTxs = DefaultStateEveryTxs
+	}
+	return o
+}
+
+// A large state costs a busy writer (cnj-sync catching up) more than its
+// blocks do, so a state file that took stateSlow or more to write is
+// replaced only once stateShare times as long has passed: state files then
+// take at most about a tenth of the writer's time, and opening after a
+// crash replays at most that much more.
+const (
+	stateSlow  = 20 * time.Millisecond
+	stateShare = 10
+)
+
+// pos is a place in the block segments: the next line starts there.
+type pos struct {
+	seg uint32
+	off uint64
+}
+
+// Scanned is a block the store found in the segments beyond the index: a
+// writer stored it, then stopped before indexing it, or is about to.
+type Scanned struct {
+	Rec   Record
+	Block *block.Block
+	Line  int // 1-based line in its segment
+}
+
+// Applier is how the store hands the composer (package node, over package
+// chain) a block that another process stored, or that a crashed writer
+// left unindexed: it returns the record as the chain took it (the Invalid
+// flag is the chain's) and the blocks that the chain found invalid on the
+// way, or an error when the chain cannot take it. b is nil for a record
+// already marked invalid.
+type Applier func(rec Record, b *block.Block) (taken Record, invalidated [][32]byte, err error)
+
+// ErrReload says the directory changed in a way only a fresh open follows:
+// a replaced or shortened index file (cnj-chain reindex).
+var ErrReload = errors.New("blockstore: the index was replaced: open again")
+
+// Store is the block store of a chain directory: the block lines in
+// append-only segments, the index of every stored block, the state file.
+// It implements package chain's Store (Put, Get) and follows what other
+// processes store (Follow). It never judges a block: package chain does,
+// and the composer (package node) reports the chain's verdicts back
+// (Added, MarkInvalid, SetInvalid) so that the index keeps them.
+//
+// A Store is not safe for concurrent use, but for Get, Line and
+// SealedFrame, which may run in several goroutines between the calls
+// that change it.
+type Store struct {
+	dir     chaindir.Dir
+	genesis [32]byte
+	o       Options
+	segs    *segReader
+
+	recs     []Record         // every stored block, in arrival order
+	byHash   map[[32]byte]int // first record of a hash
+	byLoc    map[Loc]int
+	segFirst map[uint32]int // first record of each segment
+	nsegs    int            // segments blocks/000000 .. nsegs-1 exist
+	sealed   []bool         // per listed segment: a .jsonl.zst exists
+	end      pos            // end of the last stored line
+	torn     bool           // the last segment holds a torn line after end
+	seenSize int64          // size of segment end.seg when last looked at
+	cleaned  bool           // a write removed crash leftovers
+	tail     []Scanned      // found by Open beyond the index, not yet applied
+
+	idxStamp chaindir.Stamp // the index file as last read or written
+	idxHdr   bool           // the index file exists with a good header
+	idxGood  int            // leading records of the index file that equal recs
+	idxBad   bool           // the index file needs repair beyond idxGood
+	idxFlags []int          // records whose flags changed since the index was written
+
+	stateRaw    []byte // the state file as read by Open, until State
+	stateHeight uint64 // height of the state file's ledger
+	stateErr    error  // why the state file was not used, nil if it was
+	blocksSince int    // blocks stored since the state file
+	txsSince    int
+	stateAt     time.Time     // when this process last wrote the state file
+	stateTook   time.Duration // and how long that took
+	forceState  bool          // write the state at the end of the next write
+
+	lock *chaindir.Lock
+	w    *session // during a write
+}
+
+// Init writes the empty index of a new directory (chaindir.CreateOptions'
+// Init).
+func Init(genesis [32]byte) func(chaindir.Dir) error {
+	return func(d chaindir.Dir) error {
+		return chaindir.WriteAtomic(d.File(chaindir.IndexFile), indexHeaderBytes(genesis))
+	}
+}
+
+// Open reads the index and the state file of the directory, and the
+// segments beyond the index, recovering in memory from a crashed writer
+// (see the package documentation). It takes no lock. The composer then
+// builds its chain from Records and State, and calls ApplyTail.
+func Open(d chaindir.Dir, genesis [32]byte, o Options) (*Store, error) {
+	s := &Store{dir: d, genesis: genesis, o: o.withDefaults(), segs: newSegReader(d), lock: d.NewLock()}
+	if err := s.load(); err != nil {
+		s.segs.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dir returns the chain directory.
+func (s *Store) Dir() chaindir.Dir { return s.dir }
+
+// Close releases the Store's files.
+func (s *Store) Close() error {
+	err := s.segs.close()
+	s.lock.Close()
+	return err
+}
+
+// reset forgets everything read from the directory.
+func (s *Store) reset() {
+	s.segs.close()
+	*s = Store{dir: s.dir, genesis: s.genesis, o: s.o, segs: s.segs, w: s.w, lock: s.lock,
+		forceState: s.forceState, stateAt: s.stateAt, stateTook: s.stateTook}
+}
+
+// Reload reads the directory again from scratch, as Open does; the
+// composer then builds its chain anew and calls ApplyTail.
+func (s *Store) Reload() error {
+	s.reset()
+	return s.load()
+}
+
+// load reads the directory into s.
+func (s *Store) load() error {
+	s.byHash = map[[32]byte]int{}
+	s.byLoc = map[Loc]int{}
+	s.segFirst = map[uint32]int{}
+	if err := s.list(); err != nil {
+		return err
+	}
+	if err := CheckGenesis(s.dir, s.genesis); err != nil {
+		return err
+	}
+	recs, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		s.addRec(r)
+	}
+	if len(recs) > 0 {
+		last := recs[len(recs)-1].Loc
+		s.end = pos{last.Segment, last.Offset + uint64(last.Length) + 1}
+	}
+	if s.tail, err = s.scanTail(); err != nil {
+		return err
+	}
+	s.stateRaw, s.stateErr = nil, nil
+	data, err := os.ReadFile(s.dir.File(chaindir.StateFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist): // not an error: a writer will make one
+	case err != nil:
+		s.stateErr = err
+	default:
+		s.stateRaw = data
+	}
+	return nil
+}
+
+// State returns the state file's snapshot when it is sound and at a block
+// of the index, and nil otherwise (StateError says why). The composer
+// checks that the ledger's bytes decode (RefuseState when they do not).
+func (s *Store) State() *Snapshot {
+	data := s.stateRaw
+	s.stateRaw = nil
+	if data == nil {
+		return nil
+	}
+	snap, ok := decodeState(data, s.genesis)
+	if !ok {
+		s.stateErr = chaindir.Corruptf(chaindir.StateFile, 0, "bad checksum or header")
+		return nil
+	}
+	if i, ok := s.byHash[snap.Tip]; !ok || s.recs[i].Height != snap.Height {
+		if snap.Height != 0 || snap.Tip != s.genesis {
+			s.stateErr = chaindir.Corruptf(chaindir.StateFile, 0, "at block %x, which the index does not hold", snap.Tip[:8])
+			return nil
+		}
+	}
+	return &snap
+}
+
+// UseState tells the store which state the composer's chain started from:
+// height is the snapshot's, or err says why the snapshot was not used
+// (nil snapshot: no state file; the chain replayed from genesis). The
+// store counts the blocks since it, to know when the next is due.
+func (s *Store) UseState(height uint64, err error) {
+	if err != nil {
+		s.stateErr = err
+		height = 0
+	}
+	s.stateHeight = height
+	s.blocksSince, s.txsSince = 0, 0
+	for _, r := range s.recs {
+		if r.Height > height {
+			s.blocksSince++
+			s.txsSince += r.TxCount
+		}
+	}
+}
+
+// StateError says why the state file was not used, nil when it was or
+// when there is none.
+func (s *Store) StateError() error { return s.stateErr }
+
+// LoadError turns an error of building the chain from the index into the
+// directory's error: damage names the index.
+func LoadError(err error) error {
+	if ce := chaindir.CorruptOf(err); ce != nil {
+		return ce
+	}
+	if rule.CodeOf(err) == rule.Corrupt {
+		return chaindir.Corruptf(chaindir.IndexFile, 0, "%v: %s", err, chaindir.ReindexHint)
+	}
+	return err
+}
+
+// ApplyTail hands the blocks Open (or Reload) found beyond the index to
+// apply, in order.
+func (s *Store) ApplyTail(apply Applier) error {
+	tail := s.tail
+	s.tail = nil
+	_, err := s.applyTail(tail, apply)
+	return err
+}
+
+// list reads which segments exist.
+func (s *Store) list() error {
+	segs, err := listSegments(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		segs, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	s.nsegs = len(segs)
+	s.sealed = s.sealed[:0]
+	for _, sg := range segs {
+		s.sealed = append(s.sealed, sg.sealed)
+	}
+	return nil
+}
+
+// addRec appends a record to the in-memory index.
+func (s *Store) addRec(r Record) {
+	i := len(s.recs)
+	s.recs = append(s.recs, r)
+	if _, ok := s.byHash[r.Hash]; !ok {
+		s.byHash[r.Hash] = i
+	}
+	s.byLoc[r.Loc] = i
+	if _, ok := s.segFirst[r.Loc.Segment]; !ok {
+		s.segFirst[r.Loc.Segment] = i
+	}
+}
+
+// lineOf returns the 1-based line of a stored location in its segment.
+func (s *Store) lineOf(loc Loc) int {
+	if i, ok := s.byLoc[loc]; ok {
+		return i - s.segFirst[loc.Segment] + 1
+	}
+	return 0
+}
+
+// segFile names segment n as it is on disk now: the plain file, or the
+// sealed one when only that exists.
+func (s *Store) segFile(n uint32) string {
+	if _, err := os.Stat(s.dir.File(segName(n))); err != nil {
+		if _, err := os.Stat(s.dir.File(sealedName(n))); err == nil {
+			return sealedName(n)
+		}
+	}
+	return segName(n)
+}
+
+// readIndex reads the index file and returns its leading records that fit
+// the segments: each line right after the previous one, inside its segment.
+// The rest (a torn or damaged record, records beyond the segments) is
+// dropped and marked for repair; the segment tail scan indexes what they
+// described.
+func (s *Store) readIndex() ([]Record, error) {
+	s.idxGood, s.idxBad, s.idxHdr = 0, false, false
+	data, stamp, err := chaindir.ReadFileStamp(s.dir.File(chaindir.IndexFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		s.idxBad = true
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.idxStamp = stamp
+	if !checkIndexHeader(data, s.genesis) {
+		s.idxBad = true
+		return nil, nil
+	}
+	s.idxHdr = true
+	body := data[indexHeader:]
+	recs := make([]Record, 0, len(body)/recordSize)
+	sizes := map[uint32]int64{}
+	size := func(seg uint32) (int64, bool) {
+		if sz, ok := sizes[seg]; ok {
+			return sz, true
+		}
+		if int(seg) >= s.nsegs {
+			return 0, false
+		}
+		sz, _, err := segSize(s.dir, seg)
+		if err != nil {
+			return 0, false
+		}
+		sizes[seg] = sz
+		return sz, true
+	}
+	var at pos
+	for len(body) >= recordSize {
+		r, ok := decodeRecord(body)
+		if !ok {
+			break
+		}
+		l := r.Loc
+		if l.Segment == at.seg+1 && l.Offset == 0 {
+			if sz, ok := size(at.seg); !ok || uint64(sz) != at.off {
+				break
+			}
+		} else if l.Segment != at.seg || l.Offset != at.off {
+			break
+		}
+		lineEnd := l.Offset + uint64(l.Length) + 1
+		if sz, ok := size(l.Segment); !ok || uint64(sz) < lineEnd {
+			break
+		}
+		recs = append(recs, r)
+		at = pos{l.Segment, lineEnd}
+		body = body[recordSize:]
+	}
+	s.idxGood = len(recs)
+	s.idxBad = len(body) > 0
+	return recs, nil
+}
+
+// scanTail reads the segments from s.end on and returns the complete block
+// lines there (a writer stored them, then stopped before indexing them, or
+// is about to index them). A last line without a newline, or one that does
+// not parse, at the very end of the last segment is torn: never reported
+// accepted; it is left for the next writer to cut. Any other bad line is a
+// CorruptError. s.end moves past the lines returned.
+func (s *Store) scanTail() ([]Scanned, error) {
+	s.torn = false
+	var out []Scanned
+	for seg := s.end.seg; int(seg) < s.nsegs; seg++ {
+		off := uint64(0)
+		if seg == s.end.seg {
+			off = s.end.off
+		}
+		data, err := s.segs.readFrom(seg, off)
+		if errors.Is(err, errShort) {
+			return nil, chaindir.Corruptf(s.segFile(seg), 0, "shorter than the blocks it holds: %s", chaindir.ReindexHint)
+		}
+		if err != nil {
+			return nil, err
+		}
+		last := int(seg) == s.nsegs-1
+		line := 1
+		if f, ok := s.segFirst[seg]; ok {
+			line = len(s.recs) - f + 1 // lines of seg already indexed
+		}
+		for len(data) > 0 {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				if last {
+					s.torn = true
+					break
+				}
+				return nil, chaindir.Corruptf(s.segFile(seg), line, "no newline at the end of a sealed segment: %s", chaindir.ReindexHint)
+			}
+			b, err := s.parseBlock(data[:i])
+			if err != nil {
+				if last && i+1 == len(data) {
+					s.torn = true
+					break
+				}
+				return nil, chaindir.Corruptf(s.segFile(seg), line, "%v: %s", err, chaindir.ReindexHint)
+			}
+			out = append(out, Scanned{
+				Rec: Record{Hash: b.Hash, PrevHash: b.PrevHash, Height: b.Index, Timestamp: b.Timestamp,
+					Target: b.Target, Loc: Loc{Segment: seg, Offset: off, Length: uint32(i)}, TxCount: len(b.Txs)},
+				Block: b,
+				Line:  line,
+			})
+			off += uint64(i) + 1
+			data = data[i+1:]
+			line++
+		}
+		s.end = pos{seg, off}
+		if s.torn {
+			break
+		}
+	}
+	return out, nil
+}
+
+// applyTail hands blocks found by scanTail to apply.
+func (s *Store) applyTail(tail []Scanned, apply Applier) (int, error) {
+	n := 0
+	for _, sc := range tail {
+		rec, inv, err := apply(sc.Rec, sc.Block)
+		if err != nil {
+			return n, chaindir.Corruptf(segName(sc.Rec.Loc.Segment), sc.Line, "block %x: %v: %s", sc.Rec.Hash[:8], err, chaindir.ReindexHint)
+		}
+		rec.Loc = sc.Rec.Loc // a duplicate line has its own place
+		s.Added(rec, inv)
+		n++
+	}
+	return n, nil
+}
+
+// Added records a block that the chain has taken, with the blocks it made
+// invalid: the composer calls it for every block the chain took after a
+// Put (the store's own Follow and ApplyTail call it themselves).
+func (s *Store) Added(rec Record, invalidated [][32]byte) {
+	s.MarkInvalid(invalidated)
+	s.addRec(rec)
+	s.blocksSince++
+	s.txsSince += rec.TxCount
+}
+
+// MarkInvalid sets the invalid flag of the records of the given blocks;
+// the index file is rewritten in place by the next write.
+func (s *Store) MarkInvalid(hashes [][32]byte) {
+	for _, h := range hashes {
+		i, ok := s.byHash[h]
+		if !ok || s.recs[i].Invalid {
+			continue
+		}
+		s.recs[i].Invalid = true
+		s.idxFlags = append(s.idxFlags, i)
+	}
+}
+
+// SyncInvalid copies the chain's verdicts into the records: invalid(hash)
+// reports whether the chain holds the block as invalid (building the chain
+// from the index may find a block invalid that the index did not mark).
+func (s *Store) SyncInvalid(invalid func(hash [32]byte) (known, bad bool)) {
+	for j := range s.recs {
+		if known, bad := invalid(s.recs[j].Hash); known && bad != s.recs[j].Invalid {
+			s.recs[j].Invalid = bad
+			s.idxFlags = append(s.idxFlags, j)
+		}
+	}
+}
+
+// parseBlock decodes a stored line and checks that it is intact: the hash
+// field is the header's hash and the merkle root commits to the
+// transactions. Consensus checks are not repeated here.
+func (s *Store) parseBlock(line []byte) (*block.Block, error) { return parseBlock(s.genesis, line) }
+
+func parseBlock(genesis [32]byte, line []byte) (*block.Block, error) {
+	b, err := block.Parse(line)
+	if err != nil {
+		return nil, fmt.Errorf("does not parse: %w", err)
+	}
+	if b.ComputeHash() != b.Hash {
+		return nil, fmt.Errorf("block %x: hash field is not the header's hash", b.Hash[:8])
+	}
+	if block.MerkleRoot(genesis, &b.Reward, b.Txs) != b.MerkleRoot {
+		return nil, fmt.Errorf("block %x: transactions do not match the merkle root", b.Hash[:8])
+	}
+	return b, nil
+}
+
+// Records returns the records of every stored block in arrival order (a
+// block's place on disk, its transfer count). The caller must not modify
+// them.
+func (s *Store) Records() []Record { return s.recs }
+
+// Line returns the stored line at loc, as it was accepted, checking only
+// that it is whole (length and newline), not that it decodes: for passing
+// blocks on to a peer, which checks them all. Get reads a block and
+// checks it.
+func (s *Store) Line(loc Loc) ([]byte, error) {
+	line, err := s.segs.readLine(loc.Segment, loc.Offset, loc.Length)
+	if errors.Is(err, errShort) || errors.Is(err, errNoNewline) {
+		return nil, chaindir.Corruptf(s.segFile(loc.Segment), s.lineOf(loc), "%v: %s", err, chaindir.ReindexHint)
+	}
+	return line, err
+}
+
+// Get reads and checks the block at loc (package chain's Store): it must
+// be intact and, when the index holds loc, the block the index names.
+func (s *Store) Get(loc Loc) (*block.Block, error) {
+	var want *[32]byte
+	if i, ok := s.byLoc[loc]; ok {
+		want = &s.recs[i].Hash
+	}
+	return s.getLine(loc, s.lineOf(loc), want)
+}
+
+// getLine reads the block at loc, line lineNo of its segment, and checks
+// that it is intact and, when want is set, that it is that block.
+func (s *Store) getLine(loc Loc, lineNo int, want *[32]byte) (*block.Block, error) {
+	line, err := s.segs.readLine(loc.Segment, loc.Offset, loc.Length)
+	if err != nil {
+		if errors.Is(err, errShort) || errors.Is(err, errNoNewline) {
+			return nil, chaindir.Corruptf(s.segFile(loc.Segment), lineNo, "%v: %s", err, chaindir.ReindexHint)
+		}
+		return nil, err
+	}
+	b, err := s.parseBlock(line)
+	if err != nil {
+		return nil, chaindir.Corruptf(s.segFile(loc.Segment), lineNo, "%v: %s", err, chaindir.ReindexHint)
+	}
+	if want != nil && *want != b.Hash {
+		return nil, chaindir.Corruptf(s.segFile(loc.Segment), lineNo, "holds block %x, the index says %x: %s", b.Hash[:8], want[:8], chaindir.ReindexHint)
+	}
+	return b, nil
+}
+
+// SealedFrame returns sealed segment seg as stored, one zstd frame, read
+// into buf when it fits, when its frame header says it holds size bytes of
+// block lines; else nil: the segment is not sealed (yet), or holds more
+// than the caller's blocks (a side branch's too). It is for passing a
+// whole segment on without decompressing it (cnj-serve's chain download):
+// the caller knows from the index which blocks, of how many bytes, it
+// wants. Only the header is read of a segment that does not match.
+// Sealing writes the file once; only cnj-chain reindex moves it aside.
+func (s *Store) SealedFrame(seg uint32, size int64, buf []byte) ([]byte, error) {
+	path := s.dir.File(sealedName(seg))
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var hdr [zstd.HeaderMaxSize]byte
+	k, err := f.ReadAt(hdr[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	var h zstd.Header
+	if h.Decode(hdr[:k]) != nil || !h.HasFCS || h.FrameContentSize != uint64(size) {
+		return nil, nil
+	}
+	return chaindir.ReadAllMax(f, path, maxSegment, buf)
+}

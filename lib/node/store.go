@@ -1,0 +1,218 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/blockstore"
+	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/ledger"
+	"github.com/coniunctum/cnj/lib/params"
+)
+
+// Create makes a new chain directory at dir for the network p, with the
+// block store's empty index (chaindir.Create).
+func Create(dir string, p *params.Params) error {
+	return CreateWith(dir, p, chaindir.CreateOptions{})
+}
+
+// CreateWith is Create with what o records besides: the source and first
+// peers of a directory that joins a network.
+func CreateWith(dir string, p *params.Params, o chaindir.CreateOptions) error {
+	o.Init = blockstore.Init(p.Hash())
+	return chaindir.Create(dir, p, o)
+}
+
+// load builds the chain from the store as opened (or reloaded): the tree
+// from the index records, the ledger from the state file when it is sound
+// (else replayed from genesis), then the blocks found beyond the index.
+func (n *Node) load() error {
+	st := n.store
+	n.ch = chain.New(n.p, st)
+	sn := st.State()
+	var led *ledger.Ledger
+	var stateErr error
+	if sn != nil {
+		led = ledger.New(n.p)
+		if err := led.UnmarshalBinary(sn.Ledger); err != nil {
+			stateErr, led = chaindir.Corruptf(chaindir.StateFile, 0, "%v", err), nil
+		} else if led.Tip() != sn.Tip || led.Height() != sn.Height {
+			stateErr, led = chaindir.Corruptf(chaindir.StateFile, 0, "header and snapshot disagree"), nil
+		}
+	}
+	var height uint64
+	if led != nil {
+		height = sn.Height
+	}
+	if err := n.ch.Load(st.Records(), led); err != nil {
+		if led == nil || chaindir.CorruptOf(err) != nil {
+			return blockstore.LoadError(err)
+		}
+		// A snapshot that does not fit: replay from genesis.
+		stateErr, height = fmt.Errorf("%s: %v", chaindir.StateFile, err), 0
+		n.ch = chain.New(n.p, st)
+		if err := n.ch.Load(st.Records(), nil); err != nil {
+			return blockstore.LoadError(err)
+		}
+	}
+	st.UseState(height, stateErr)
+	st.SyncInvalid(func(h [32]byte) (bool, bool) {
+		nd := n.ch.Node(h)
+		return nd != nil, nd != nil && nd.Invalid
+	})
+	if err := st.ApplyTail(n.apply); err != nil {
+		return err
+	}
+	_, err := n.mem.Refresh(true)
+	return err
+}
+
+// apply gives the chain a block another process stored (blockstore's
+// Applier).
+func (n *Node) apply(rec blockstore.Record, b *block.Block) (blockstore.Record, [][32]byte, error) {
+	res, err := n.ch.Apply(rec, b)
+	if res == nil {
+		if err == nil {
+			err = errors.New("no result")
+		}
+		return rec, nil, err
+	}
+	return res.Record, res.Invalidated, nil
+}
+
+// refresh catches up with what other processes wrote: blocks (reading
+// everything again when the index was replaced) and mempool.jsonl. It
+// reports whether the tip, the stored blocks or the mempool file changed.
+func (n *Node) refresh() (bool, error) {
+	tip := n.ch.Tip().Hash
+	grew, err := n.store.Follow(n.apply)
+	if errors.Is(err, blockstore.ErrReload) {
+		if err = n.store.Reload(); err == nil {
+			err = n.load()
+		}
+		if err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	mem, err := n.mem.Refresh(false)
+	if err != nil {
+		return false, err
+	}
+	return grew || mem || n.ch.Tip().Hash != tip, nil
+}
+
+// snapshot is the ledger at the tip, for the store's state file.
+func (n *Node) snapshot() (blockstore.Snapshot, error) {
+	led := n.ch.Ledger()
+	b, err := led.MarshalBinary()
+	return blockstore.Snapshot{Tip: led.Tip(), Height: led.Height(), Ledger: b}, err
+}
+
+// Writer adds blocks and mempool lines during Node.Write, while the node
+// holds the directory's lock. It is valid only inside the function given
+// to Write.
+type Writer struct {
+	n    *Node
+	done bool
+}
+
+func (w *Writer) check() error {
+	if w.done {
+		return errors.New("node: Writer used after its Write returned")
+	}
+	return nil
+}
+
+// Write takes the directory's lock (it waits for another writer to
+// finish), catches up with what other processes stored, runs fn, makes
+// the blocks fn added durable and indexes them, writes the state file when
+// it is due, and releases the lock: processes take turns. Then, when the
+// blocks rolled over to a new segment, the full one is sealed.
+func (n *Node) Write(fn func(w *Writer) error) error {
+	if n.w != nil {
+		return errors.New("node: Write called inside Write")
+	}
+	unlock, err := n.store.Lock()
+	if err != nil {
+		return err
+	}
+	err = func() error {
+		defer unlock()
+		if _, err := n.refresh(); err != nil {
+			return err
+		}
+		if err := n.store.Begin(); err != nil {
+			return err
+		}
+		w := &Writer{n: n}
+		n.w = w
+		defer func() { w.done, n.w = true, nil }()
+		err := fn(w)
+		if eerr := n.store.End(n.snapshot); err == nil {
+			err = eerr
+		}
+		return err
+	}()
+	if err != nil {
+		return err
+	}
+	return n.store.SealFull()
+}
+
+// AddBlock gives b to the chain (chain.Add: full validation). A block the
+// chain keeps is appended to the current segment; once Write returns,
+// every block AddBlock returned a Result for that is not Duplicate
+// survives a crash, power loss included. line is b's exact JSON line. As
+// with chain.Add, a failed reorganization returns both a Result (the
+// block is stored, marked invalid) and the rule error.
+func (w *Writer) AddBlock(b *block.Block, line []byte, now int64) (*chain.Result, error) {
+	if err := w.check(); err != nil {
+		return nil, err
+	}
+	n := w.n
+	n.store.TakePut()
+	res, err := n.ch.Add(b, line, now)
+	if res == nil || res.Duplicate {
+		if n.store.TakePut() {
+			// Stored but not taken: cannot happen with package chain as it
+			// is; keep the directory and the view consistent anyway.
+			if err := n.store.SyncIndex(); err != nil {
+				return nil, err
+			}
+			if lerr := n.store.Reload(); lerr != nil {
+				return nil, lerr
+			}
+			if lerr := n.load(); lerr != nil {
+				return nil, lerr
+			}
+		}
+		return res, err
+	}
+	n.store.Added(res.Record, res.Invalidated)
+	n.wrote = true
+	return res, err
+}
+
+// AddMempool appends transfer lines to mempool.jsonl (chaindir.Mempool's
+// Append).
+func (w *Writer) AddMempool(lines ...[]byte) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	return w.n.mem.Append(lines...)
+}
+
+// SetMempool replaces mempool.jsonl with lines (chaindir.Mempool's
+// Replace): for when transfers leave the pool.
+func (w *Writer) SetMempool(lines [][]byte) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	return w.n.mem.Replace(lines)
+}
