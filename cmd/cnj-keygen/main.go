@@ -42,7 +42,8 @@ func run(f *flags, s cli.Streams) error {
 	if _, err := os.Lstat(f.Output); err == nil {
 		return fmt.Errorf("%s: file exists, not overwriting it", f.Output)
 	}
-	if err := workFactor(); err != nil {
+	wf, err := workFactor()
+	if err != nil {
 		return err
 	}
 	pass, err := wallet.Passphrase(f.PassphraseFile, true)
@@ -53,25 +54,25 @@ func run(f *flags, s cli.Streams) error {
 	if err != nil {
 		return err
 	}
-	if err := keys.WriteKeyFile(f.Output, priv, pass); err != nil {
+	if err := keys.WriteKeyFile(f.Output, priv, pass, wf); err != nil {
 		return err
 	}
 	_, err = s.Out.Write(wallet.KeyLine(p, priv.Public().(ed25519.PublicKey)))
 	return err
 }
 
-// workFactor applies CNJ_SCRYPT_WORK_FACTOR: a lower scrypt cost for tests
+// workFactor reads CNJ_SCRYPT_WORK_FACTOR: a lower scrypt cost for tests
 // and slow machines (each step down halves the work an attacker needs per
-// guess, so the default is for keys that hold money).
-func workFactor() error {
+// guess, so the default is for keys that hold money). Unset is 0, the
+// default.
+func workFactor() (int, error) {
 	v := os.Getenv("CNJ_SCRYPT_WORK_FACTOR")
 	if v == "" {
-		return nil
+		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 10 || n > keys.MaxWorkFactor {
-		return fmt.Errorf("CNJ_SCRYPT_WORK_FACTOR=%s: want a whole number from 10 to %d", v, keys.MaxWorkFactor)
+	if err != nil || n < 10 || n > keys.DefaultMaxWorkFactor {
+		return 0, fmt.Errorf("CNJ_SCRYPT_WORK_FACTOR=%s: want a whole number from 10 to %d", v, keys.DefaultMaxWorkFactor)
 	}
-	keys.WorkFactor = n
-	return nil
+	return n, nil
 }

@@ -39,12 +39,10 @@ func impossible(b *testing.B) (*node.Node, *block.Block) {
 	return n, t
 }
 
-// slowRefresh keeps search from giving up on its own while a benchmark
-// runs, and polls often so that a stop is noticed quickly.
-func slowRefresh(b *testing.B) {
-	refresh, poll := Refresh, Poll
-	Refresh, Poll = time.Hour, 5*time.Millisecond
-	b.Cleanup(func() { Refresh, Poll = refresh, poll })
+// benchOptions keep search from giving up on its own while a benchmark
+// runs, and poll often so that a stop is noticed quickly.
+func benchOptions(threads int) *Options {
+	return &Options{Threads: threads, Refresh: time.Hour, Poll: 5 * time.Millisecond}
 }
 
 // triesPerSec runs search on threads goroutines for about d and returns
@@ -54,7 +52,7 @@ func triesPerSec(n *node.Node, t *block.Block, threads int, d time.Duration) flo
 	defer cancel()
 	var tries atomic.Uint64
 	begin := time.Now()
-	search(ctx, n, t, threads, &tries, func() {})
+	search(ctx, n, t, benchOptions(threads), &tries, func() {})
 	return float64(tries.Load()) / time.Since(begin).Seconds()
 }
 
@@ -65,7 +63,6 @@ func triesPerSec(n *node.Node, t *block.Block, threads int, d time.Duration) flo
 // over alternating short windows of the two, each pair seeing about the
 // same load.
 func BenchmarkSearchAllCores(b *testing.B) {
-	slowRefresh(b)
 	n, t := impossible(b)
 	threads := runtime.NumCPU()
 	var ratios, ones []float64
@@ -86,7 +83,7 @@ func BenchmarkSearchAllCores(b *testing.B) {
 	b.ResetTimer()
 	// search stops only on ctx; the tick at each poll ends it once b.N
 	// tries were made (a poll and a chunk per thread of overshoot).
-	if _, found := search(ctx, n, t, threads, &tries, func() {
+	if _, found := search(ctx, n, t, benchOptions(threads), &tries, func() {
 		if tries.Load() >= want {
 			cancel()
 		}

@@ -25,12 +25,13 @@ import (
 // At ~20 M tries/s a chunk takes about 3 ms.
 const Chunk = 1 << 16
 
-// Poll is how often the chain directory is checked for a new tip.
-var Poll = 25 * time.Millisecond
+// DefaultPoll is how often the chain directory is checked for a new tip
+// (Options.Poll when zero).
+const DefaultPoll = 25 * time.Millisecond
 
-// Refresh is how often the template is rebuilt to take in new transfers
-// and a current timestamp.
-var Refresh = time.Second
+// DefaultRefresh is how often the template is rebuilt to take in new
+// transfers and a current timestamp (Options.Refresh when zero).
+const DefaultRefresh = time.Second
 
 // Options configure Run.
 type Options struct {
@@ -42,6 +43,8 @@ type Options struct {
 	Progress func(string)       // hash rate, nil for none
 	Warn     func(string)       // non-fatal trouble
 	Found    func(*block.Block) // test hook, after the block is stored
+	Poll     time.Duration      // 0 is DefaultPoll
+	Refresh  time.Duration      // 0 is DefaultRefresh
 }
 
 // Run mines until Blocks blocks were stored or ctx ends.
@@ -54,6 +57,12 @@ func Run(ctx context.Context, o Options) error {
 	if err := keys.CheckAddress(o.Address, n.Params().AddressPrefix); err != nil {
 		return fmt.Errorf("--address: %w", err)
 	}
+	if o.Poll <= 0 {
+		o.Poll = DefaultPoll
+	}
+	if o.Refresh <= 0 {
+		o.Refresh = DefaultRefresh
+	}
 	var mined uint64
 	var tries atomic.Uint64
 	start := time.Now()
@@ -65,7 +74,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		b := n.Template(o.Address)
-		found, ok := search(ctx, n, b, o.Threads, &tries, func() {
+		found, ok := search(ctx, n, b, &o, &tries, func() {
 			if o.Progress != nil {
 				secs := time.Since(start).Seconds()
 				o.Progress(fmt.Sprintf("mining block %d: %.2f MH/s", b.Index, float64(tries.Load())/secs/1e6))
@@ -96,10 +105,10 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// search looks for a proof of b on threads goroutines. It gives up (false)
-// when ctx ends, another process moves the tip, or the template is older
-// than Refresh.
-func search(ctx context.Context, n *node.Node, b *block.Block, threads int, tries *atomic.Uint64, tick func()) (*block.Block, bool) {
+// search looks for a proof of b on o.Threads goroutines, looking at the
+// tip every o.Poll. It gives up (false) when ctx ends, another process
+// moves the tip, or the template is older than o.Refresh.
+func search(ctx context.Context, n *node.Node, b *block.Block, o *Options, tries *atomic.Uint64, tick func()) (*block.Block, bool) {
 	prefix := b.Prefix()
 	ms := midstate.New(prefix[:])
 	var next atomic.Uint64
@@ -110,7 +119,7 @@ func search(ctx context.Context, n *node.Node, b *block.Block, threads int, trie
 	var proof uint64
 	var hash [32]byte
 	var wg sync.WaitGroup
-	for range threads {
+	for range o.Threads {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -135,9 +144,9 @@ func search(ctx context.Context, n *node.Node, b *block.Block, threads int, trie
 		}()
 	}
 	defer func() { stop.Store(true); wg.Wait() }()
-	poll := time.NewTicker(Poll)
+	poll := time.NewTicker(o.Poll)
 	defer poll.Stop()
-	deadline := time.Now().Add(Refresh)
+	deadline := time.Now().Add(o.Refresh)
 	for {
 		select {
 		case <-done:

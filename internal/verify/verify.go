@@ -19,7 +19,7 @@ import (
 )
 
 // MaxBatch is the most lines judged under one lock.
-var MaxBatch = 512
+const MaxBatch = 512
 
 type read struct {
 	line []byte

@@ -37,7 +37,7 @@ func OpenKey(path, passFile string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return keys.ReadKeyFile(path, pass)
+	return keys.ReadKeyFile(path, pass, keys.DefaultMaxWorkFactor)
 }
 
 // KeyLine is the one-line JSON description of a key on a network.

@@ -35,9 +35,10 @@
 // (ErrNotKeyFile). Errors name the file and are one line; no error ever
 // contains key material.
 //
-// The scrypt cost of new files is the package variable WorkFactor (default
-// 18, age's own: about a second per attempt); tests lower it to stay fast.
-// MaxWorkFactor (default 22, age's own) caps what opening a file may cost.
+// The scrypt cost of new files is the work factor given to WriteKeyFile
+// (0: DefaultWorkFactor, 18, age's own: about a second per attempt); tests
+// pass a lower one to stay fast. The maximum given to ReadKeyFile (0:
+// DefaultMaxWorkFactor, 22, age's own) caps what opening a file may cost.
 //
 // # Passphrases
 //

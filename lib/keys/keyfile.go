@@ -19,19 +19,32 @@ import (
 	"filippo.io/age/armor"
 )
 
-// WorkFactor is the scrypt work factor (log2 of N) used by WriteKeyFile and
-// EncryptKey. The default, 18, is age's own: about one second and 256 MiB
-// per attempt on a current machine, which is what stands between a stolen
-// key file and its passphrase. Only tests should lower it (to 10 or so, to
-// keep them fast); a file written with a low factor is cheap to brute-force.
-// Must be between 1 and 30.
-var WorkFactor = 18
+// DefaultWorkFactor is the scrypt work factor (log2 of N) that WriteKeyFile
+// and EncryptKey use when given 0. It is age's own: about one second and
+// 256 MiB per attempt on a current machine, which is what stands between a
+// stolen key file and its passphrase. Only tests and slow machines should
+// pass a lower one (10 or so); a file written with a low factor is cheap
+// to brute-force. A work factor given must be between 1 and 30.
+const DefaultWorkFactor = 18
 
-// MaxWorkFactor is the largest scrypt work factor that ReadKeyFile and
-// DecryptKey accept, which caps the time and memory (128 * 8 * 2^N bytes)
-// that opening a file can cost. The default, 22, is age's own, so files made
-// with `age -p` open too. Must be between 1 and 30.
-var MaxWorkFactor = 22
+// DefaultMaxWorkFactor is the largest scrypt work factor that ReadKeyFile
+// and DecryptKey accept when given 0 as their maximum, which caps the time
+// and memory (128 * 8 * 2^N bytes) that opening a file can cost. It is
+// age's own, so files made with `age -p` open too. A maximum given must be
+// between 1 and 30.
+const DefaultMaxWorkFactor = 22
+
+// workFactorOr returns wf, or def when wf is 0; what is not 1..30 is an
+// error naming what.
+func workFactorOr(what string, wf, def int) (int, error) {
+	if wf == 0 {
+		return def, nil
+	}
+	if wf < 1 || wf > 30 {
+		return 0, fmt.Errorf("%s %d, want 1..30", what, wf)
+	}
+	return wf, nil
+}
 
 // MaxKeyFileSize is the largest key file ReadKeyFile reads. A key file is
 // about 300 bytes.
@@ -134,8 +147,9 @@ func decodeHex32(s string) ([]byte, error) {
 
 // EncryptKey returns the key file contents for priv: the canonical plaintext
 // line encrypted by age to an scrypt recipient with passphrase, at
-// WorkFactor. WriteKeyFile is EncryptKey plus a careful write.
-func EncryptKey(priv ed25519.PrivateKey, passphrase []byte) ([]byte, error) {
+// workFactor (0 is DefaultWorkFactor). WriteKeyFile is EncryptKey plus a
+// careful write.
+func EncryptKey(priv ed25519.PrivateKey, passphrase []byte, workFactor int) ([]byte, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("private key is %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
 	}
@@ -148,14 +162,15 @@ func EncryptKey(priv ed25519.PrivateKey, passphrase []byte) ([]byte, error) {
 	if len(passphrase) == 0 {
 		return nil, errors.New("empty passphrase")
 	}
-	if WorkFactor < 1 || WorkFactor > 30 {
-		return nil, fmt.Errorf("keys.WorkFactor is %d, want 1..30", WorkFactor)
+	workFactor, err := workFactorOr("scrypt work factor", workFactor, DefaultWorkFactor)
+	if err != nil {
+		return nil, err
 	}
 	r, err := age.NewScryptRecipient(string(passphrase))
 	if err != nil {
 		return nil, err
 	}
-	r.SetWorkFactor(WorkFactor)
+	r.SetWorkFactor(workFactor)
 
 	var out bytes.Buffer
 	w, err := age.Encrypt(&out, r)
@@ -174,13 +189,13 @@ func EncryptKey(priv ed25519.PrivateKey, passphrase []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// WriteKeyFile encrypts priv with passphrase (see EncryptKey) and creates
-// path holding it, mode 0600. It never overwrites: if path exists, the
+// WriteKeyFile encrypts priv with passphrase at workFactor (see EncryptKey)
+// and creates path holding it, mode 0600. It never overwrites: if path exists, the
 // error says so (and matches fs.ErrExist) and the file is left untouched.
 // The file and its directory are synced before WriteKeyFile returns, so a
 // key whose address was shown survives a crash.
-func WriteKeyFile(path string, priv ed25519.PrivateKey, passphrase []byte) (err error) {
-	data, err := EncryptKey(priv, passphrase)
+func WriteKeyFile(path string, priv ed25519.PrivateKey, passphrase []byte, workFactor int) (err error) {
+	data, err := EncryptKey(priv, passphrase, workFactor)
 	if err != nil {
 		return err
 	}
@@ -260,20 +275,21 @@ func checkMode(path string, fi fs.FileInfo) error {
 	return nil
 }
 
-// ReadKeyFile opens the key file at path and decrypts it with passphrase.
-// It refuses, each with one line naming path:
+// ReadKeyFile opens the key file at path and decrypts it with passphrase,
+// at a scrypt work factor of at most maxWorkFactor (0 is
+// DefaultMaxWorkFactor). It refuses, each with one line naming path:
 //   - a file that is not regular or that group or others may access
 //     (CheckKeyFileMode), before reading it;
 //   - a file larger than MaxKeyFileSize;
 //   - a wrong passphrase: the error matches ErrWrongPassphrase;
 //   - anything else that is not a cnj key file (empty, truncated, junk, not
 //     age, not passphrase-encrypted, damaged, an scrypt work factor above
-//     MaxWorkFactor, a plaintext that is not the canonical cnj-key line or
+//     maxWorkFactor, a plaintext that is not the canonical cnj-key line or
 //     whose pubkey does not match its seed): the error matches
 //     ErrNotKeyFile.
 //
 // No error ever contains key material.
-func ReadKeyFile(path string, passphrase []byte) (ed25519.PrivateKey, error) {
+func ReadKeyFile(path string, passphrase []byte, maxWorkFactor int) (ed25519.PrivateKey, error) {
 	// Stat before opening, so that a FIFO or a device is refused rather
 	// than opened (which may block), and again after, on what was opened.
 	if err := CheckKeyFileMode(path); err != nil {
@@ -298,7 +314,7 @@ func ReadKeyFile(path string, passphrase []byte) (ed25519.PrivateKey, error) {
 	if len(data) > MaxKeyFileSize {
 		return nil, fmt.Errorf("%s: %w: larger than %d KiB", path, ErrNotKeyFile, MaxKeyFileSize>>10)
 	}
-	priv, err := DecryptKey(data, passphrase)
+	priv, err := DecryptKey(data, passphrase, maxWorkFactor)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -329,16 +345,19 @@ func (k keyIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	return fileKey, err
 }
 
-// DecryptKey decrypts the contents of a key file (see ReadKeyFile, which
-// adds the file name and the mode and size checks). Exactly one of the key
-// and the error is nil. The error matches ErrWrongPassphrase or
-// ErrNotKeyFile, or says the passphrase is empty.
-func DecryptKey(data, passphrase []byte) (ed25519.PrivateKey, error) {
+// DecryptKey decrypts the contents of a key file at a scrypt work factor
+// of at most maxWorkFactor (0 is DefaultMaxWorkFactor; see ReadKeyFile,
+// which adds the file name and the mode and size checks). Exactly one of
+// the key and the error is nil. The error matches ErrWrongPassphrase or
+// ErrNotKeyFile, or says the passphrase is empty or the maximum is not
+// 1..30.
+func DecryptKey(data, passphrase []byte, maxWorkFactor int) (ed25519.PrivateKey, error) {
 	if len(passphrase) == 0 {
 		return nil, errors.New("empty passphrase")
 	}
-	if MaxWorkFactor < 1 || MaxWorkFactor > 30 {
-		return nil, fmt.Errorf("keys.MaxWorkFactor is %d, want 1..30", MaxWorkFactor)
+	maxWorkFactor, err := workFactorOr("maximum scrypt work factor", maxWorkFactor, DefaultMaxWorkFactor)
+	if err != nil {
+		return nil, err
 	}
 	notKey := func(reason string) error {
 		return fmt.Errorf("%w: %s", ErrNotKeyFile, reason)
@@ -364,7 +383,7 @@ func DecryptKey(data, passphrase []byte) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	id.SetMaxWorkFactor(MaxWorkFactor)
+	id.SetMaxWorkFactor(maxWorkFactor)
 	r, err := age.Decrypt(src, keyIdentity{id})
 	switch {
 	case errors.Is(err, errBadPassphrase):

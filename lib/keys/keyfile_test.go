@@ -20,19 +20,10 @@ import (
 )
 
 // testWorkFactor keeps scrypt at about a millisecond in tests. The default,
-// WorkFactor = 18, is exercised once by TestDefaultWorkFactor.
+// DefaultWorkFactor = 18, is exercised once by TestDefaultWorkFactor.
 const testWorkFactor = 10
 
 var testPass = []byte("correct horse battery staple")
-
-// The defaults, as the package set them before TestMain lowered WorkFactor.
-var defaultWorkFactor, defaultMaxWorkFactor int
-
-func TestMain(m *testing.M) {
-	defaultWorkFactor, defaultMaxWorkFactor = WorkFactor, MaxWorkFactor
-	WorkFactor = testWorkFactor
-	os.Exit(m.Run())
-}
 
 // vecLine is the plaintext of the vector key's file.
 const vecLine = `{"type":"cnj-key","seed":"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f","pubkey":"` + vecPub + `"}` + "\n"
@@ -112,7 +103,7 @@ func TestKeyFileRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "wallet.key")
-	if err := WriteKeyFile(path, priv, testPass); err != nil {
+	if err := WriteKeyFile(path, priv, testPass, testWorkFactor); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
@@ -125,7 +116,7 @@ func TestKeyFileRoundTrip(t *testing.T) {
 	if err := CheckKeyFileMode(path); err != nil {
 		t.Fatalf("CheckKeyFileMode: %v", err)
 	}
-	got, err := ReadKeyFile(path, testPass)
+	got, err := ReadKeyFile(path, testPass, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +130,7 @@ func TestKeyFileRoundTrip(t *testing.T) {
 func TestKeyFilePlaintext(t *testing.T) {
 	priv := vecKey(t)
 	path := filepath.Join(t.TempDir(), "wallet.key")
-	if err := WriteKeyFile(path, priv, testPass); err != nil {
+	if err := WriteKeyFile(path, priv, testPass, testWorkFactor); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(path)
@@ -177,7 +168,7 @@ func TestKeyFileFromAge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, tt.data(), 0o600)
-			got, err := ReadKeyFile(path, testPass)
+			got, err := ReadKeyFile(path, testPass, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,16 +180,14 @@ func TestKeyFileFromAge(t *testing.T) {
 }
 
 func TestDefaultWorkFactor(t *testing.T) {
-	if defaultWorkFactor != 18 || defaultMaxWorkFactor != 22 {
-		t.Fatalf("defaults: WorkFactor %d, MaxWorkFactor %d; want 18 and 22", defaultWorkFactor, defaultMaxWorkFactor)
+	if DefaultWorkFactor != 18 || DefaultMaxWorkFactor != 22 {
+		t.Fatalf("defaults: WorkFactor %d, MaxWorkFactor %d; want 18 and 22", DefaultWorkFactor, DefaultMaxWorkFactor)
 	}
 	if testing.Short() {
 		t.Skip("scrypt at the default work factor takes about a second")
 	}
-	WorkFactor = 18
-	defer func() { WorkFactor = testWorkFactor }()
 	priv := vecKey(t)
-	data, err := EncryptKey(priv, testPass)
+	data, err := EncryptKey(priv, testPass, 0) // 0 is the default
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,11 +200,11 @@ func TestDefaultWorkFactor(t *testing.T) {
 func TestWrongPassphrase(t *testing.T) {
 	priv := vecKey(t)
 	path := filepath.Join(t.TempDir(), "wallet.key")
-	if err := WriteKeyFile(path, priv, testPass); err != nil {
+	if err := WriteKeyFile(path, priv, testPass, testWorkFactor); err != nil {
 		t.Fatal(err)
 	}
 	for _, pass := range []string{"correct horse battery stapl", "Correct horse battery staple", "x", string(testPass) + "\n"} {
-		got, err := ReadKeyFile(path, []byte(pass))
+		got, err := ReadKeyFile(path, []byte(pass), 0)
 		if got != nil || !errors.Is(err, ErrWrongPassphrase) {
 			t.Fatalf("ReadKeyFile(%q) = %v, want ErrWrongPassphrase", pass, err)
 		}
@@ -239,25 +228,25 @@ func TestWrongPassphrase(t *testing.T) {
 	for _, i := range []int{salt, salt + 5, body, body + 10} {
 		b := bytes.Clone(data)
 		b[i] ^= 1
-		if _, err := DecryptKey(b, testPass); !errors.Is(err, ErrWrongPassphrase) && !errors.Is(err, ErrNotKeyFile) {
+		if _, err := DecryptKey(b, testPass, 0); !errors.Is(err, ErrWrongPassphrase) && !errors.Is(err, ErrNotKeyFile) {
 			t.Fatalf("flipped byte %d: DecryptKey = %v", i, err)
 		}
 	}
-	if _, err := ReadKeyFile(path, nil); err == nil || errors.Is(err, ErrWrongPassphrase) {
+	if _, err := ReadKeyFile(path, nil, 0); err == nil || errors.Is(err, ErrWrongPassphrase) {
 		t.Fatalf("ReadKeyFile with an empty passphrase = %v, want a refusal", err)
 	}
 }
 
 func TestTruncatedKeyFile(t *testing.T) {
 	priv := vecKey(t)
-	data, err := EncryptKey(priv, testPass)
+	data, err := EncryptKey(priv, testPass, testWorkFactor)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Every length short of the whole file: in the intro, in the stanza,
 	// in the MAC line, in the nonce, in the payload, its last byte.
 	for n := 0; n < len(data); n++ {
-		got, err := DecryptKey(data[:n], testPass)
+		got, err := DecryptKey(data[:n], testPass, 0)
 		if got != nil || !errors.Is(err, ErrNotKeyFile) {
 			t.Fatalf("DecryptKey(first %d of %d bytes) = %v, want ErrNotKeyFile", n, len(data), err)
 		}
@@ -266,7 +255,7 @@ func TestTruncatedKeyFile(t *testing.T) {
 	// And through the file, at a few lengths, with the message.
 	for _, n := range []int{1, 10, 30, len(data) / 2, len(data) - 17, len(data) - 1} {
 		path := writeFile(t, data[:n], 0o600)
-		_, err := ReadKeyFile(path, testPass)
+		_, err := ReadKeyFile(path, testPass, 0)
 		if !errors.Is(err, ErrNotKeyFile) || !strings.HasPrefix(err.Error(), path+": not a cnj key file: ") {
 			t.Fatalf("ReadKeyFile(first %d bytes) = %v", n, err)
 		}
@@ -275,7 +264,7 @@ func TestTruncatedKeyFile(t *testing.T) {
 
 func TestNotKeyFile(t *testing.T) {
 	priv := vecKey(t)
-	good, err := EncryptKey(priv, testPass)
+	good, err := EncryptKey(priv, testPass, testWorkFactor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +325,7 @@ func TestNotKeyFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, tt.data, 0o600)
-			got, err := ReadKeyFile(path, testPass)
+			got, err := ReadKeyFile(path, testPass, 0)
 			if got != nil || !errors.Is(err, ErrNotKeyFile) {
 				t.Fatalf("ReadKeyFile = %v, want ErrNotKeyFile", err)
 			}
@@ -352,17 +341,36 @@ func TestNotKeyFile(t *testing.T) {
 
 func TestMaxWorkFactor(t *testing.T) {
 	data := ageEncrypt(t, vecLine, string(testPass), 12)
-	MaxWorkFactor = 11
-	defer func() { MaxWorkFactor = defaultMaxWorkFactor }()
-	_, err := DecryptKey(data, testPass)
+	_, err := DecryptKey(data, testPass, 11)
 	if !errors.Is(err, ErrNotKeyFile) || !strings.Contains(err.Error(), "work factor too large") {
 		t.Fatalf("DecryptKey = %v, want a refusal of the work factor", err)
+	}
+	if priv, err := DecryptKey(data, testPass, 12); err != nil || !bytes.Equal(priv, vecKey(t)) {
+		t.Fatalf("DecryptKey at its own work factor = %v", err)
+	}
+}
+
+// TestWorkFactorRange: a work factor or maximum given must be 1..30 (0 is
+// the default).
+func TestWorkFactorRange(t *testing.T) {
+	priv := vecKey(t)
+	data, err := EncryptKey(priv, testPass, testWorkFactor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wf := range []int{-1, 31} {
+		if _, err := EncryptKey(priv, testPass, wf); err == nil || err.Error() != fmt.Sprintf("scrypt work factor %d, want 1..30", wf) {
+			t.Errorf("EncryptKey at %d = %v", wf, err)
+		}
+		if _, err := DecryptKey(data, testPass, wf); err == nil || err.Error() != fmt.Sprintf("maximum scrypt work factor %d, want 1..30", wf) {
+			t.Errorf("DecryptKey at most %d = %v", wf, err)
+		}
 	}
 }
 
 func TestKeyFileMode(t *testing.T) {
 	priv := vecKey(t)
-	data, err := EncryptKey(priv, testPass)
+	data, err := EncryptKey(priv, testPass, testWorkFactor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,13 +406,13 @@ func TestKeyFileMode(t *testing.T) {
 			}
 			// ReadKeyFile refuses first, whatever the passphrase.
 			for _, pass := range [][]byte{testPass, []byte("wrong")} {
-				got, err := ReadKeyFile(path, pass)
+				got, err := ReadKeyFile(path, pass, 0)
 				if want != "" && (got != nil || errString(err) != want) {
 					t.Fatalf("ReadKeyFile = %v, want %q", err, want)
 				}
 			}
 			if want == "" {
-				if got, err := ReadKeyFile(path, testPass); err != nil || !bytes.Equal(got, priv) {
+				if got, err := ReadKeyFile(path, testPass, 0); err != nil || !bytes.Equal(got, priv) {
 					t.Fatalf("ReadKeyFile = %v", err)
 				}
 			}
@@ -415,7 +423,7 @@ func TestKeyFileMode(t *testing.T) {
 		if err := CheckKeyFileMode(dir); err == nil || err.Error() != dir+" is not a regular file" {
 			t.Fatalf("CheckKeyFileMode(dir) = %v", err)
 		}
-		if _, err := ReadKeyFile(dir, testPass); err == nil || err.Error() != dir+" is not a regular file" {
+		if _, err := ReadKeyFile(dir, testPass, 0); err == nil || err.Error() != dir+" is not a regular file" {
 			t.Fatalf("ReadKeyFile(dir) = %v", err)
 		}
 	})
@@ -424,7 +432,7 @@ func TestKeyFileMode(t *testing.T) {
 		if err := CheckKeyFileMode(path); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("CheckKeyFileMode = %v, want not exist", err)
 		}
-		if _, err := ReadKeyFile(path, testPass); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := ReadKeyFile(path, testPass, 0); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("ReadKeyFile = %v, want not exist", err)
 		}
 	})
@@ -440,7 +448,7 @@ func TestWriteKeyFileNeverOverwrites(t *testing.T) {
 		{"regular file", func(path string) { os.WriteFile(path, []byte("precious\n"), 0o644) }},
 		{"key file", func(path string) {
 			other, _ := Generate()
-			if err := WriteKeyFile(path, other, testPass); err != nil {
+			if err := WriteKeyFile(path, other, testPass, testWorkFactor); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -455,7 +463,7 @@ func TestWriteKeyFileNeverOverwrites(t *testing.T) {
 			before, _ := os.Lstat(path)
 			beforeData, _ := os.ReadFile(path)
 
-			err := WriteKeyFile(path, priv, testPass)
+			err := WriteKeyFile(path, priv, testPass, testWorkFactor)
 			if !errors.Is(err, fs.ErrExist) {
 				t.Fatalf("WriteKeyFile over an existing %s = %v, want fs.ErrExist", tt.name, err)
 			}
@@ -492,7 +500,7 @@ func TestWriteKeyFileRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "wallet.key")
-			err := WriteKeyFile(path, tt.priv, tt.pass)
+			err := WriteKeyFile(path, tt.priv, tt.pass, testWorkFactor)
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Fatalf("WriteKeyFile = %v, want %q", err, tt.want)
 			}
@@ -504,7 +512,7 @@ func TestWriteKeyFileRefuses(t *testing.T) {
 	}
 	t.Run("missing directory", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "no", "such", "wallet.key")
-		if err := WriteKeyFile(path, priv, testPass); !errors.Is(err, fs.ErrNotExist) {
+		if err := WriteKeyFile(path, priv, testPass, testWorkFactor); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("WriteKeyFile = %v, want not exist", err)
 		}
 	})
@@ -513,11 +521,11 @@ func TestWriteKeyFileRefuses(t *testing.T) {
 // Two files of the same key differ (fresh salt and nonce) and both open.
 func TestEncryptKeyFresh(t *testing.T) {
 	priv := vecKey(t)
-	a, err := EncryptKey(priv, testPass)
+	a, err := EncryptKey(priv, testPass, testWorkFactor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := EncryptKey(priv, testPass)
+	b, err := EncryptKey(priv, testPass, testWorkFactor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +533,7 @@ func TestEncryptKeyFresh(t *testing.T) {
 		t.Fatal("two encryptions of one key are identical")
 	}
 	for _, d := range [][]byte{a, b} {
-		if got, err := DecryptKey(d, testPass); err != nil || !bytes.Equal(got, priv) {
+		if got, err := DecryptKey(d, testPass, 0); err != nil || !bytes.Equal(got, priv) {
 			t.Fatalf("DecryptKey = %v", err)
 		}
 	}
@@ -538,11 +546,9 @@ var fuzzPass = []byte("fuzz passphrase")
 // exactly one of key and error, errors are one line and say which kind
 // they are, and a key that comes out is whole and goes back in.
 func FuzzKeyFile(f *testing.F) {
-	// Cap scrypt so a mutated work factor cannot stall the fuzzer.
-	MaxWorkFactor = testWorkFactor
-	f.Cleanup(func() { MaxWorkFactor = defaultMaxWorkFactor })
 	f.Fuzz(func(t *testing.T, data []byte) {
-		priv, err := DecryptKey(data, fuzzPass)
+		// Cap scrypt so a mutated work factor cannot stall the fuzzer.
+		priv, err := DecryptKey(data, fuzzPass, testWorkFactor)
 		if (priv == nil) == (err == nil) {
 			t.Fatalf("DecryptKey = %d-byte key and error %v", len(priv), err)
 		}
@@ -558,11 +564,11 @@ func FuzzKeyFile(f *testing.F) {
 		if len(priv) != ed25519.PrivateKeySize || !bytes.Equal(ed25519.NewKeyFromSeed(priv.Seed()), priv) {
 			t.Fatal("DecryptKey returned an inconsistent key")
 		}
-		again, err := EncryptKey(priv, fuzzPass)
+		again, err := EncryptKey(priv, fuzzPass, testWorkFactor)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := DecryptKey(again, fuzzPass); err != nil || !bytes.Equal(got, priv) {
+		if got, err := DecryptKey(again, fuzzPass, testWorkFactor); err != nil || !bytes.Equal(got, priv) {
 			t.Fatalf("re-encrypted key does not decrypt: %v", err)
 		}
 	})
@@ -591,7 +597,7 @@ func TestFuzzKeyFileCorpus(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		priv, err := DecryptKey([]byte(data), fuzzPass)
+		priv, err := DecryptKey([]byte(data), fuzzPass, 0)
 		switch {
 		case wantErr == nil && (err != nil || !bytes.Equal(priv, vecKey(t))):
 			t.Errorf("%s: DecryptKey = %v, want the vector key", name, err)
@@ -610,11 +616,11 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		t.Skip("run with -write-corpus to regenerate testdata/fuzz/FuzzKeyFile")
 	}
 	priv := vecKey(t)
-	good, err := EncryptKey(priv, fuzzPass)
+	good, err := EncryptKey(priv, fuzzPass, testWorkFactor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong, err := EncryptKey(priv, []byte("another passphrase"))
+	wrong, err := EncryptKey(priv, []byte("another passphrase"), testWorkFactor)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,7 +215,7 @@ func TestAgeCLI(t *testing.T) {
 
 	t.Run("age -d opens a key file", func(t *testing.T) {
 		keyPath := filepath.Join(dir, "wallet.key")
-		if err := WriteKeyFile(keyPath, priv, testPass); err != nil {
+		if err := WriteKeyFile(keyPath, priv, testPass, testWorkFactor); err != nil {
 			t.Fatal(err)
 		}
 		plain := filepath.Join(dir, "plain")
@@ -250,13 +250,13 @@ func TestAgeCLI(t *testing.T) {
 			t.Fatalf("%v (age said %q)", err, stderr.String())
 		}
 		want := fmt.Sprintf("%s is readable by others (mode 0644): chmod 600 %s", keyPath, keyPath)
-		if _, err := ReadKeyFile(keyPath, testPass); err == nil || err.Error() != want {
+		if _, err := ReadKeyFile(keyPath, testPass, 0); err == nil || err.Error() != want {
 			t.Fatalf("ReadKeyFile = %v, want %q", err, want)
 		}
 		if err := os.Chmod(keyPath, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		got, err := ReadKeyFile(keyPath, testPass)
+		got, err := ReadKeyFile(keyPath, testPass, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

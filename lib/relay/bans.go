@@ -33,9 +33,12 @@ type banRecord struct {
 // to remember are pruned, and then new IPs are not tracked.
 const maxTracked = 1 << 16
 
-// NewBans returns Bans with the package defaults.
+// NewBans returns Bans with the package defaults: DefaultMaxRejects,
+// DefaultRejectWindow, DefaultCoolOff, DefaultMaxCoolOff,
+// DefaultForgetAfter.
 func NewBans() *Bans {
-	return &Bans{Threshold: MaxRejects, Window: RejectWindow, CoolOff: CoolOff, MaxCoolOff: MaxCoolOff, Forget: ForgetAfter}
+	return &Bans{Threshold: DefaultMaxRejects, Window: DefaultRejectWindow, CoolOff: DefaultCoolOff,
+		MaxCoolOff: DefaultMaxCoolOff, Forget: DefaultForgetAfter}
 }
 
 // Cut is a cut-off that a strike started.

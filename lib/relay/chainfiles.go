@@ -127,7 +127,7 @@ func newRejectTail(path string) *rejectTail {
 }
 
 // poll returns the IPs named by the lines appended since the last poll, one
-// per line; a "from" that is empty or not an IP, and a Forgiven reason,
+// per line; a "from" that is empty or not an IP, and a forgiven reason,
 // are skipped.
 func (t *rejectTail) poll() ([]netip.Addr, error) {
 	fi, err := os.Stat(t.path)
@@ -171,7 +171,7 @@ func (t *rejectTail) poll() ([]netip.Addr, error) {
 			From   string    `json:"from"`
 			Reason rule.Code `json:"reason"`
 		}
-		if json.Unmarshal(data[:i], &e) == nil && e.From != "" && !slices.Contains(Forgiven, e.Reason) {
+		if json.Unmarshal(data[:i], &e) == nil && e.From != "" && !slices.Contains(forgiven, e.Reason) {
 			if ip, err := netip.ParseAddr(e.From); err == nil {
 				ips = append(ips, ip.Unmap().WithZone(""))
 			}

@@ -19,8 +19,8 @@
 //
 // # Limits
 //
-// Everything a peer can make a node hold is bounded (the package variables
-// below set the defaults; ListenConfig and SendConfig may override some):
+// Everything a peer can make a node hold is bounded (fields of
+// ListenConfig and SendConfig left zero take the Default constants):
 // the length of a line (wire.MaxLine, params.MaxTxLine for a transfer,
 // checked with wire.Decode), connections in total and per IP, the time to
 // send a hello (HandshakeTimeout) and between two lines (IdleTimeout), lines
@@ -41,14 +41,16 @@
 // # Cut-offs
 //
 // The listener follows rejects.log, where cnj-verify and the listener log
-// what they refuse with the sender's IP (but for the Forgiven reasons,
+// what they refuse with the sender's IP (but for the forgiven reasons,
 // unknown-parent: a node that is behind rejects honest blocks so until
-// cnj-sync catches it up). An IP with MaxRejects rejects
-// within RejectWindow is logged once ("IP: cut off for 1m0s: 10 rejects"),
+// cnj-sync catches it up). An IP with Bans.Threshold rejects
+// within Bans.Window is logged once ("IP: cut off for 1m0s: 10 rejects"),
 // its connections are closed, and new ones are refused for a cool-off:
-// CoolOff, doubled for each repeat offence, at most MaxCoolOff, so that a
-// configured peer that misbehaved is never banned for good. An IP is
-// forgiven its offences after ForgetAfter without one.
+// Bans.CoolOff, doubled for each repeat offence, at most Bans.MaxCoolOff,
+// so that a configured peer that misbehaved is never banned for good. An
+// IP is forgiven its offences after Bans.Forget without one. NewBans
+// takes DefaultMaxRejects, DefaultRejectWindow, DefaultCoolOff,
+// DefaultMaxCoolOff and DefaultForgetAfter.
 //
 // # Peers
 //

@@ -43,7 +43,7 @@ func TestAddPeer(t *testing.T) {
 		{"127.0.0.2:5050", false, "127.0.0.2:5050\n"},
 		{"127.0.0.3:5050", true, "127.0.0.2:5050\n127.0.0.3:5050\n"},
 	} {
-		added, err := addPeer(path, step.addr)
+		added, err := addPeer(path, step.addr, MaxPeers)
 		if err != nil || added != step.added {
 			t.Fatalf("addPeer(%s) = %v, %v; want %v", step.addr, added, err, step.added)
 		}
@@ -53,20 +53,18 @@ func TestAddPeer(t *testing.T) {
 	}
 	// Comments and a missing last newline are kept.
 	os.WriteFile(path, []byte("# seeds\n127.0.0.2"), 0o644)
-	if added, err := addPeer(path, "127.0.0.2:5050"); added || err != nil {
+	if added, err := addPeer(path, "127.0.0.2:5050", MaxPeers); added || err != nil {
 		t.Fatalf("a peer written without its port was added again: %v %v", added, err)
 	}
-	addPeer(path, "127.0.0.4:5050")
+	addPeer(path, "127.0.0.4:5050", MaxPeers)
 	if b, _ := os.ReadFile(path); string(b) != "# seeds\n127.0.0.2\n127.0.0.4:5050\n" {
 		t.Fatalf("file %q", b)
 	}
 	// The file is bounded.
-	defer func(n int) { MaxPeers = n }(MaxPeers)
-	MaxPeers = 3
-	if _, err := addPeer(path, "127.0.0.5:5050"); err != nil {
+	if _, err := addPeer(path, "127.0.0.5:5050", 3); err != nil {
 		t.Fatal(err)
 	}
-	if added, err := addPeer(path, "127.0.0.6:5050"); added || err == nil {
+	if added, err := addPeer(path, "127.0.0.6:5050", 3); added || err == nil {
 		t.Fatalf("a fourth peer: %v %v, want an error", added, err)
 	}
 	if m, _ := filepath.Glob(path + ".tmp*"); len(m) > 0 {

@@ -41,6 +41,12 @@ type ListenConfig struct {
 	Burst            int
 	HandshakeTimeout time.Duration
 	IdleTimeout      time.Duration
+	RejectsPoll      time.Duration // how often rejects.log is looked at
+	// StatsEvery, StatsHeartbeat and StatsStale time the stats file, as
+	// DefaultStatsEvery, DefaultStatsHeartbeat and DefaultStatsStale say.
+	StatsEvery     time.Duration
+	StatsHeartbeat time.Duration
+	StatsStale     time.Duration
 }
 
 // Listener accepts peers and writes every new line they send, tagged with
@@ -81,13 +87,17 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 	if cfg.Params == nil || cfg.Out == nil {
 		return nil, errors.New("relay: a listener needs network parameters and an output")
 	}
-	cfg.MaxConns = orDefault(cfg.MaxConns, MaxConns)
-	cfg.MaxConnsPerIP = orDefault(cfg.MaxConnsPerIP, MaxConnsPerIP)
-	cfg.Burst = orDefault(cfg.Burst, Burst)
-	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, HandshakeTimeout)
-	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, IdleTimeout)
+	cfg.MaxConns = orDefault(cfg.MaxConns, DefaultMaxConns)
+	cfg.MaxConnsPerIP = orDefault(cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	cfg.Burst = orDefault(cfg.Burst, DefaultBurst)
+	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.RejectsPoll = orDefault(cfg.RejectsPoll, DefaultRejectsPoll)
+	cfg.StatsEvery = orDefault(cfg.StatsEvery, DefaultStatsEvery)
+	cfg.StatsHeartbeat = orDefault(cfg.StatsHeartbeat, DefaultStatsHeartbeat)
+	cfg.StatsStale = orDefault(cfg.StatsStale, DefaultStatsStale)
 	if cfg.Rate <= 0 {
-		cfg.Rate = Rate
+		cfg.Rate = DefaultRate
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -147,7 +157,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 		// Serve accepts peers counts.
 		t := newRejectTail(rejectsPath(l.cfg.Chain))
 		go func() { defer l.wg.Done(); l.followRejects(ctx, t) }()
-		sf = newStatsFile(l.cfg.Chain, listenStats, l.cfg.Logf)
+		sf = newStatsFile(l.cfg.Chain, listenStats, l.cfg.Logf, statsTimes{l.cfg.StatsEvery, l.cfg.StatsHeartbeat, l.cfg.StatsStale})
 		go func() { defer close(statsDone); sf.run(ctx, func() any { return l.Stats() }) }()
 	} else {
 		close(statsDone)
@@ -365,7 +375,7 @@ func (l *Listener) record(ip netip.Addr, addr string, self netip.AddrPort) {
 	}
 	l.peersMu.Lock()
 	defer l.peersMu.Unlock()
-	added, err := addPeer(peersPath(l.cfg.Chain), ap.String())
+	added, err := addPeer(peersPath(l.cfg.Chain), ap.String(), MaxPeers)
 	switch {
 	case err != nil:
 		l.logEvery("peers", time.Minute, "%s: peer %s not recorded: %v", ip, ap, err)
@@ -455,7 +465,7 @@ func (l *Listener) strike(ip netip.Addr) {
 
 // followRejects counts every reject of rejects.log against its sender.
 func (l *Listener) followRejects(ctx context.Context, t *rejectTail) {
-	tick := time.NewTicker(RejectsPoll)
+	tick := time.NewTicker(l.cfg.RejectsPoll)
 	defer tick.Stop()
 	for {
 		select {

@@ -42,7 +42,7 @@ type peer struct {
 }
 
 // errRefused marks a peer that answered but is of no use (another network
-// or protocol version): it is retried after BackoffMax.
+// or protocol version): it is retried after the longest backoff.
 type errRefused struct{ msg string }
 
 func (e *errRefused) Error() string { return "refused: " + e.msg }
@@ -71,9 +71,9 @@ func (p *peer) remote() netip.Addr {
 }
 
 // enqueue adds a line to the queue. When the queue is full, a connected
-// peer that took nothing for StallTimeout does not read: it is dropped (and
-// reconnected later) with its queue; a peer that reads, or is not
-// connected, misses the line.
+// peer that took nothing for StallTimeout (of the config) does not read:
+// it is dropped (and reconnected later) with its queue; a peer that
+// reads, or is not connected, misses the line.
 func (p *peer) enqueue(l outLine) {
 	b := l.b
 	p.mu.Lock()
@@ -81,8 +81,8 @@ func (p *peer) enqueue(l outLine) {
 		c := p.conn
 		p.s.st.queueFull.Add(1)
 		switch {
-		case c != nil && p.dropped == nil && time.Since(p.progress) > StallTimeout:
-			p.dropped = fmt.Errorf("dropped: not reading (%d lines, %d bytes queued, nothing taken for %s)", len(p.q)+p.writing, p.qBytes, human(StallTimeout))
+		case c != nil && p.dropped == nil && time.Since(p.progress) > p.s.cfg.StallTimeout:
+			p.dropped = fmt.Errorf("dropped: not reading (%d lines, %d bytes queued, nothing taken for %s)", len(p.q)+p.writing, p.qBytes, human(p.s.cfg.StallTimeout))
 			p.s.st.queueFull.Add(uint64(len(p.q)))
 			p.s.st.notReading.Add(1)
 			p.q, p.qBytes = nil, 0
@@ -174,7 +174,8 @@ func (p *peer) run() {
 		case <-ctx.Done():
 		}
 	}()
-	backoff := BackoffMin
+	cfg := &p.s.cfg
+	backoff := cfg.BackoffMin
 	var logged string // the connection error last logged
 	for !p.stopped() {
 		c, err := p.connect(ctx)
@@ -197,9 +198,9 @@ func (p *peer) run() {
 			wait := backoff
 			var re *errRefused
 			if errors.As(err, &re) {
-				wait = BackoffMax
+				wait = cfg.BackoffMax
 			}
-			backoff = min(2*backoff, BackoffMax)
+			backoff = min(2*backoff, cfg.BackoffMax)
 			if !p.sleep(wait) {
 				return
 			}
@@ -225,20 +226,20 @@ func (p *peer) run() {
 		}
 		p.s.logf("%s: disconnected: %v", p.addr, err)
 		logged = "disconnected"
-		if time.Since(start) > 10*BackoffMax/30 {
-			backoff = BackoffMin
+		if time.Since(start) > 10*cfg.BackoffMax/30 {
+			backoff = cfg.BackoffMin
 		}
 		if !p.sleep(backoff) {
 			return
 		}
-		backoff = min(2*backoff, BackoffMax)
+		backoff = min(2*backoff, cfg.BackoffMax)
 	}
 }
 
 // connect dials the peer from the bind address and exchanges hellos.
 func (p *peer) connect(ctx context.Context) (net.Conn, error) {
 	cfg := &p.s.cfg
-	d := net.Dialer{Timeout: DialTimeout}
+	d := net.Dialer{Timeout: cfg.DialTimeout}
 	if cfg.Bind.IsValid() {
 		d.LocalAddr = &net.TCPAddr{IP: cfg.Bind.AsSlice()}
 	}
@@ -247,7 +248,7 @@ func (p *peer) connect(ctx context.Context) (net.Conn, error) {
 		return nil, unwrapOp(err)
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetWriteBuffer(SendBuffer)
+		tc.SetWriteBuffer(cfg.SendBuffer)
 	}
 	// Stopping the peer ends the handshake at once.
 	unhook := context.AfterFunc(ctx, func() { c.Close() })
@@ -319,8 +320,9 @@ func (p *peer) serve(c net.Conn) error {
 		}
 		closed <- unwrapOp(err)
 	}()
+	cfg := &p.s.cfg
 	w := bufio.NewWriterSize(c, 64<<10)
-	ka := time.NewTimer(KeepAlive)
+	ka := time.NewTimer(cfg.KeepAlive)
 	defer ka.Stop()
 	for {
 		select {
@@ -329,13 +331,13 @@ func (p *peer) serve(c net.Conn) error {
 		case err := <-closed:
 			return err
 		case <-ka.C:
-			c.SetWriteDeadline(time.Now().Add(WriteTimeout))
+			c.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
 			w.WriteByte('\n')
 			if err := w.Flush(); err != nil {
 				return p.writeErr(err)
 			}
 			p.s.st.bytes.Add(1)
-			ka.Reset(KeepAlive)
+			ka.Reset(cfg.KeepAlive)
 			continue
 		case <-p.wake:
 		}
@@ -343,7 +345,7 @@ func (p *peer) serve(c net.Conn) error {
 		if len(batch) == 0 {
 			continue
 		}
-		c.SetWriteDeadline(time.Now().Add(WriteTimeout))
+		c.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
 		blocks, n := 0, 0
 		for _, l := range batch {
 			w.Write(l.b)
@@ -362,7 +364,7 @@ func (p *peer) serve(c net.Conn) error {
 		p.s.st.linesTx.Add(uint64(len(batch) - blocks))
 		p.s.st.linesBlock.Add(uint64(blocks))
 		p.s.st.bytes.Add(uint64(n))
-		ka.Reset(KeepAlive)
+		ka.Reset(cfg.KeepAlive)
 	}
 }
 
@@ -371,7 +373,7 @@ func (p *peer) serve(c net.Conn) error {
 func (p *peer) writeErr(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		p.s.st.notReading.Add(1)
-		return fmt.Errorf("dropped: not reading (a write took over %s)", human(WriteTimeout))
+		return fmt.Errorf("dropped: not reading (a write took over %s)", human(p.s.cfg.WriteTimeout))
 	}
 	return unwrapOp(err)
 }

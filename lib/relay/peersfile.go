@@ -51,9 +51,9 @@ func parsePeers(b []byte) (peers, bad []string) {
 }
 
 // addPeer adds addr (HOST:PORT) to the peers file at path unless it is
-// there already or the file holds MaxPeers addresses: the file is rewritten
+// there already or the file holds maxPeers addresses: the file is rewritten
 // atomically with its lines and comments kept. It reports whether it added.
-func addPeer(path, addr string) (bool, error) {
+func addPeer(path, addr string, maxPeers int) (bool, error) {
 	b, err := chaindir.ReadFileMax(path, maxPeersFile, nil)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, err
@@ -64,7 +64,7 @@ func addPeer(path, addr string) (bool, error) {
 			return false, nil
 		}
 	}
-	if len(peers) >= MaxPeers {
+	if len(peers) >= maxPeers {
 		return false, fmt.Errorf("%s holds %d peers already", path, len(peers))
 	}
 	if len(b) > 0 && b[len(b)-1] != '\n' {

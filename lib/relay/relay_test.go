@@ -7,6 +7,7 @@ package relay
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -28,18 +29,29 @@ import (
 	"github.com/coniunctum/cnj/lib/wire"
 )
 
-// lower sets the package limits for a test and restores them after.
-func lower(t *testing.T) {
-	t.Helper()
-	saved := []any{HandshakeTimeout, IdleTimeout, KeepAlive, WriteTimeout, BackoffMin, BackoffMax, DrainTimeout, PeersPoll, RejectsPoll, SendBuffer}
-	HandshakeTimeout, IdleTimeout, KeepAlive, WriteTimeout = 2*time.Second, 10*time.Second, time.Second, 2*time.Second
-	BackoffMin, BackoffMax, DrainTimeout = 20*time.Millisecond, 200*time.Millisecond, 3*time.Second
-	PeersPoll, RejectsPoll, SendBuffer = 20*time.Millisecond, 10*time.Millisecond, 16<<10
-	t.Cleanup(func() {
-		HandshakeTimeout, IdleTimeout, KeepAlive, WriteTimeout = saved[0].(time.Duration), saved[1].(time.Duration), saved[2].(time.Duration), saved[3].(time.Duration)
-		BackoffMin, BackoffMax, DrainTimeout = saved[4].(time.Duration), saved[5].(time.Duration), saved[6].(time.Duration)
-		PeersPoll, RejectsPoll, SendBuffer = saved[7].(time.Duration), saved[8].(time.Duration), saved[9].(int)
-	})
+// lowerListen lowers the limits of a listener that a test left zero.
+func lowerListen(c *ListenConfig) {
+	c.HandshakeTimeout = cmp.Or(c.HandshakeTimeout, 2*time.Second)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, 10*time.Second)
+	c.RejectsPoll = cmp.Or(c.RejectsPoll, 10*time.Millisecond)
+}
+
+// lowerSend lowers the limits of a sender that a test left zero.
+func lowerSend(c *SendConfig) {
+	c.HandshakeTimeout = cmp.Or(c.HandshakeTimeout, 2*time.Second)
+	c.KeepAlive = cmp.Or(c.KeepAlive, time.Second)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, 2*time.Second)
+	c.BackoffMin = cmp.Or(c.BackoffMin, 20*time.Millisecond)
+	c.BackoffMax = cmp.Or(c.BackoffMax, 200*time.Millisecond)
+	c.DrainTimeout = cmp.Or(c.DrainTimeout, 3*time.Second)
+	c.PeersPoll = cmp.Or(c.PeersPoll, 20*time.Millisecond)
+	c.SendBuffer = cmp.Or(c.SendBuffer, 16<<10)
+}
+
+// sendLowered runs Send with the limits lowered.
+func sendLowered(ctx context.Context, cfg SendConfig, in io.Reader) error {
+	lowerSend(&cfg)
+	return Send(ctx, cfg, in)
 }
 
 func devnet(t testing.TB) *params.Params {
@@ -159,6 +171,7 @@ func listen(t *testing.T, p *params.Params, ip string, edit func(*ListenConfig))
 	if edit != nil {
 		edit(&cfg)
 	}
+	lowerListen(&cfg)
 	l, err := NewListener(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -209,12 +222,11 @@ func send(t *testing.T, cfg SendConfig, lines ...[]byte) (error, *logBuf) {
 	log := &logBuf{}
 	cfg.Logf = log.logf
 	in := bytes.Join(lines, []byte("\n"))
-	err := Send(context.Background(), cfg, bytes.NewReader(append(in, '\n')))
+	err := sendLowered(context.Background(), cfg, bytes.NewReader(append(in, '\n')))
 	return err, log
 }
 
 func TestExchange(t *testing.T) {
-	lower(t)
 	p := devnet(t)
 	l := listen(t, p, "127.0.0.1", nil)
 	lines := txLines(p, 3)
@@ -256,7 +268,6 @@ func TestExchange(t *testing.T) {
 }
 
 func TestSendNotDelivered(t *testing.T) {
-	lower(t)
 	p := devnet(t)
 	// A port nobody listens on: bind one, close it.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -273,7 +284,6 @@ func TestSendNotDelivered(t *testing.T) {
 }
 
 func TestOtherNetwork(t *testing.T) {
-	lower(t)
 	p, other := devnet(t), devnet(t)
 	l := listen(t, p, "127.0.0.1", nil)
 	err, log := send(t, SendConfig{Params: other, To: []string{l.Addr().String()}}, txLines(other, 1)...)
@@ -295,7 +305,6 @@ func TestOtherNetwork(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	lower(t)
 	p := devnet(t)
 	l := listen(t, p, "127.0.0.1", func(c *ListenConfig) { c.Rate, c.Burst = 50, 1 })
 	c, _, h := dial(t, l.Addr(), "127.0.0.1", p, "127.0.0.1:5050")
@@ -325,7 +334,6 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestConnectionLimits(t *testing.T) {
-	lower(t)
 	p := devnet(t)
 	l := listen(t, p, "127.0.0.1", func(c *ListenConfig) { c.MaxConnsPerIP, c.MaxConns = 2, 3 })
 	for i := range 2 {
@@ -351,7 +359,6 @@ func TestConnectionLimits(t *testing.T) {
 }
 
 func TestHostilePeers(t *testing.T) {
-	lower(t)
 	p := devnet(t)
 	l := listen(t, p, "127.0.0.1", func(c *ListenConfig) { c.HandshakeTimeout = 200 * time.Millisecond })
 	lines := txLines(p, 4)
@@ -422,7 +429,6 @@ func TestHostilePeers(t *testing.T) {
 }
 
 func TestCutOff(t *testing.T) {
-	lower(t)
 	p := devnet(t)
 	bans := &Bans{Threshold: 3, Window: time.Minute, CoolOff: 300 * time.Millisecond, MaxCoolOff: time.Second, Forget: time.Hour}
 	l := listen(t, p, "127.0.0.1", func(c *ListenConfig) { c.Bans = bans })
@@ -484,10 +490,6 @@ func nonReader(t *testing.T, p *params.Params, ip string) string {
 }
 
 func TestNonReaderDropped(t *testing.T) {
-	lower(t)
-	every := StatsEvery
-	StatsEvery = 10 * time.Millisecond
-	t.Cleanup(func() { StatsEvery = every })
 	p := devnet(t)
 	l := listen(t, p, "127.0.0.1", nil)
 	stuck := nonReader(t, p, "127.0.0.2")
@@ -497,7 +499,7 @@ func TestNonReaderDropped(t *testing.T) {
 	done := make(chan error, 1)
 	dir := t.TempDir()
 	go func() {
-		done <- Send(context.Background(), SendConfig{Params: p, To: []string{l.Addr().String(), stuck}, Chain: dir, Logf: log.logf}, pr)
+		done <- sendLowered(context.Background(), SendConfig{Params: p, To: []string{l.Addr().String(), stuck}, Chain: dir, Logf: log.logf, StatsEvery: 10 * time.Millisecond}, pr)
 	}()
 	start := time.Now()
 	for _, line := range lines {
@@ -521,7 +523,6 @@ func TestNonReaderDropped(t *testing.T) {
 }
 
 func TestSendPeersFile(t *testing.T) {
-	lower(t)
 	p := devnet(t)
 	a := listen(t, p, "127.0.0.1", nil)
 	b := listen(t, p, "127.0.0.2", nil)
@@ -531,7 +532,7 @@ func TestSendPeersFile(t *testing.T) {
 	log := &logBuf{}
 	done := make(chan error, 1)
 	go func() {
-		done <- Send(context.Background(), SendConfig{Params: p, PeersFile: file, Logf: log.logf, Bind: netip.MustParseAddr("127.0.0.3")}, pr)
+		done <- sendLowered(context.Background(), SendConfig{Params: p, PeersFile: file, Logf: log.logf, Bind: netip.MustParseAddr("127.0.0.3")}, pr)
 	}()
 	lines := txLines(p, 3)
 	pw.Write(append(lines[0], '\n'))
@@ -557,7 +558,6 @@ func TestSendPeersFile(t *testing.T) {
 }
 
 func TestSendOriginAndSelf(t *testing.T) {
-	lower(t)
 	p := devnet(t)
 	a := listen(t, p, "127.0.0.1", nil)
 	b := listen(t, p, "127.0.0.2", nil)
@@ -581,15 +581,13 @@ func TestSendOriginAndSelf(t *testing.T) {
 }
 
 func TestKeepAlive(t *testing.T) {
-	lower(t)
-	KeepAlive = 50 * time.Millisecond
 	p := devnet(t)
 	l := listen(t, p, "127.0.0.1", func(c *ListenConfig) { c.IdleTimeout = 200 * time.Millisecond })
 	pr, pw := io.Pipe()
 	log := &logBuf{}
 	done := make(chan error, 1)
 	go func() {
-		done <- Send(context.Background(), SendConfig{Params: p, To: []string{l.Addr().String()}, Logf: log.logf}, pr)
+		done <- sendLowered(context.Background(), SendConfig{Params: p, To: []string{l.Addr().String()}, Logf: log.logf, KeepAlive: 50 * time.Millisecond}, pr)
 	}()
 	lines := txLines(p, 2)
 	pw.Write(append(lines[0], '\n'))
@@ -611,9 +609,10 @@ func TestKeepAlive(t *testing.T) {
 }
 
 func TestQueueBounded(t *testing.T) {
-	lower(t)
 	p := devnet(t)
-	s, err := newSender(SendConfig{Params: p, Queue: 3, QueueBytes: 100})
+	cfg := SendConfig{Params: p, Queue: 3, QueueBytes: 100}
+	lowerSend(&cfg)
+	s, err := newSender(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,7 +640,7 @@ func TestQueueBounded(t *testing.T) {
 			if tt.connected {
 				pr.conn, pr.progress = a, time.Now()
 				if tt.stalled {
-					pr.progress = time.Now().Add(-StallTimeout - time.Second)
+					pr.progress = time.Now().Add(-s.cfg.StallTimeout - time.Second)
 				}
 			}
 			full, notReading := s.st.queueFull.Load(), s.st.notReading.Load()

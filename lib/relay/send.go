@@ -40,11 +40,25 @@ type SendConfig struct {
 
 	Queue            int // lines queued per peer
 	QueueBytes       int
+	StallTimeout     time.Duration
 	HandshakeTimeout time.Duration
+	DialTimeout      time.Duration
+	KeepAlive        time.Duration
+	WriteTimeout     time.Duration
+	SendBuffer       int // bytes
+	BackoffMin       time.Duration
+	BackoffMax       time.Duration
+	DrainTimeout     time.Duration
+	PeersPoll        time.Duration // how often PeersFile is looked at
+	// StatsEvery, StatsHeartbeat and StatsStale time the stats file, as
+	// DefaultStatsEvery, DefaultStatsHeartbeat and DefaultStatsStale say.
+	StatsEvery     time.Duration
+	StatsHeartbeat time.Duration
+	StatsStale     time.Duration
 }
 
 // NotDeliveredError is Send's error when its input ended and some peers
-// had not received every line by DrainTimeout.
+// had not received every line by SendConfig.DrainTimeout.
 type NotDeliveredError struct {
 	Peers []Undelivered
 }
@@ -76,8 +90,8 @@ func (e *NotDeliveredError) Error() string {
 // of them, until in ends or ctx is done. A line of in is a tx or block line,
 // bare or tagged with the IP of the peer it came from (that peer does not
 // get it back); a line that does not decode is logged and skipped, a line
-// already sent is skipped. At the end of in, Send waits up to DrainTimeout
-// for the queued lines to be written, and returns a *NotDeliveredError for
+// already sent is skipped. At the end of in, Send waits up to
+// cfg.DrainTimeout for the queued lines to be written, and returns a *NotDeliveredError for
 // the peers that did not get them. When ctx is done it closes every
 // connection and returns nil.
 func Send(ctx context.Context, cfg SendConfig, in io.Reader) error {
@@ -92,7 +106,7 @@ func Send(ctx context.Context, cfg SendConfig, in io.Reader) error {
 	statsDone := make(chan struct{})
 	var sf *statsFile
 	if cfg.Chain != "" {
-		sf = newStatsFile(cfg.Chain, sendStats, s.logf)
+		sf = newStatsFile(cfg.Chain, sendStats, s.logf, statsTimes{s.cfg.StatsEvery, s.cfg.StatsHeartbeat, s.cfg.StatsStale})
 		go func() { defer close(statsDone); sf.run(ctx, func() any { return s.stats() }) }()
 	} else {
 		close(statsDone)
@@ -165,9 +179,21 @@ type outLine struct {
 }
 
 func newSender(cfg SendConfig) (*sender, error) {
-	cfg.Queue = orDefault(cfg.Queue, SendQueue)
-	cfg.QueueBytes = orDefault(cfg.QueueBytes, SendQueueBytes)
-	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, HandshakeTimeout)
+	cfg.Queue = orDefault(cfg.Queue, DefaultSendQueue)
+	cfg.QueueBytes = orDefault(cfg.QueueBytes, DefaultSendQueueBytes)
+	cfg.StallTimeout = orDefault(cfg.StallTimeout, DefaultStallTimeout)
+	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	cfg.DialTimeout = orDefault(cfg.DialTimeout, DefaultDialTimeout)
+	cfg.KeepAlive = orDefault(cfg.KeepAlive, DefaultKeepAlive)
+	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.SendBuffer = orDefault(cfg.SendBuffer, DefaultSendBuffer)
+	cfg.BackoffMin = orDefault(cfg.BackoffMin, DefaultBackoffMin)
+	cfg.BackoffMax = orDefault(cfg.BackoffMax, DefaultBackoffMax)
+	cfg.DrainTimeout = orDefault(cfg.DrainTimeout, DefaultDrainTimeout)
+	cfg.PeersPoll = orDefault(cfg.PeersPoll, DefaultPeersPoll)
+	cfg.StatsEvery = orDefault(cfg.StatsEvery, DefaultStatsEvery)
+	cfg.StatsHeartbeat = orDefault(cfg.StatsHeartbeat, DefaultStatsHeartbeat)
+	cfg.StatsStale = orDefault(cfg.StatsStale, DefaultStatsStale)
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
@@ -319,7 +345,7 @@ func (s *sender) stopAll() {
 
 // watchPeers re-reads the peers file when it changes.
 func (s *sender) watchPeers(ctx context.Context) {
-	t := time.NewTicker(PeersPoll)
+	t := time.NewTicker(s.cfg.PeersPoll)
 	defer t.Stop()
 	for {
 		select {
@@ -357,9 +383,9 @@ func (s *sender) reloadPeers(force bool) {
 }
 
 // drain waits for the queued lines to be written, or for the peers that
-// cannot take them to have failed, at most DrainTimeout.
+// cannot take them to have failed, at most cfg.DrainTimeout.
 func (s *sender) drain(ctx context.Context) error {
-	deadline := time.Now().Add(DrainTimeout)
+	deadline := time.Now().Add(s.cfg.DrainTimeout)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		busy := false
 		s.mu.Lock()

@@ -15,20 +15,25 @@ import (
 	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
-// How the counters reach the stats files. Tests lower them.
-var (
-	// StatsEvery is how often a process looks at its counters and
+// How the counters reach the stats files: ListenConfig and SendConfig
+// fields left zero take these values.
+const (
+	// DefaultStatsEvery is how often a process looks at its counters and
 	// rewrites its stats file if they changed.
-	StatsEvery = time.Second
-	// StatsHeartbeat is the longest a stats file goes without being
+	DefaultStatsEvery = time.Second
+	// DefaultStatsHeartbeat is the longest a stats file goes without being
 	// rewritten, changed or not, so that its time tells that the process
 	// runs.
-	StatsHeartbeat = 5 * time.Second
-	// StatsStale is the age after which a stats file is taken for that of
-	// a process that is gone: the other relay processes remove it, and
-	// readers (cnj-serve's /metrics) leave it out.
-	StatsStale = 15 * time.Second
+	DefaultStatsHeartbeat = 5 * time.Second
+	// DefaultStatsStale is the age after which a stats file is taken for
+	// that of a process that is gone: the other relay processes remove it,
+	// and readers (cnj-serve's /metrics) leave it out.
+	DefaultStatsStale = 15 * time.Second
 )
+
+// statsTimes are the times of a stats file: every, heartbeat and stale
+// as the defaults above.
+type statsTimes struct{ every, heartbeat, stale time.Duration }
 
 // maxStatsFile bounds what is read of a stats file another process wrote.
 const maxStatsFile = 64 << 10
@@ -116,9 +121,9 @@ func (s *sender) stats() SendStats {
 //
 // one line, written when the process starts, replaced atomically (a
 // temporary file renamed over it) when the counters changed, at most
-// every StatsEvery, and at least every StatsHeartbeat; removed when the
-// process stops. It is not fsynced: it is not data, and a reader skips a
-// file that a crash left empty.
+// every StatsEvery, and at least every StatsHeartbeat (of the process's
+// config); removed when the process stops. It is not fsynced: it is not
+// data, and a reader skips a file that a crash left empty.
 //
 // Each process has its own file, so that two of a kind on one chain
 // directory (the two cnj-relay send of a node that mines) both count;
@@ -128,6 +133,7 @@ type statsFile struct {
 	dir, name, path string
 	pid             int
 	logf            func(string, ...any)
+	times           statsTimes
 
 	body      []byte    // the counters last written, as JSON
 	written   time.Time // when
@@ -135,19 +141,19 @@ type statsFile struct {
 	errLogged time.Time
 }
 
-func newStatsFile(dir, kind string, logf func(string, ...any)) *statsFile {
+func newStatsFile(dir, kind string, logf func(string, ...any), times statsTimes) *statsFile {
 	pid := os.Getpid()
 	name := statsName(kind, pid)
-	return &statsFile{dir: dir, name: name, path: chainPath(dir, name), pid: pid, logf: logf}
+	return &statsFile{dir: dir, name: name, path: chainPath(dir, name), pid: pid, logf: logf, times: times}
 }
 
 // run writes the file with what counters returns at once, then updates
-// it every StatsEvery, and sweeps stale files at once and then every
-// StatsHeartbeat, until ctx is done. The caller then removes the file.
+// it every f.times.every, and sweeps stale files at once and then every
+// f.times.heartbeat, until ctx is done. The caller then removes the file.
 func (f *statsFile) run(ctx context.Context, counters func() any) {
 	f.sweep(time.Now())
 	f.update(counters())
-	t := time.NewTicker(StatsEvery)
+	t := time.NewTicker(f.times.every)
 	defer t.Stop()
 	for {
 		select {
@@ -155,7 +161,7 @@ func (f *statsFile) run(ctx context.Context, counters func() any) {
 			return
 		case now := <-t.C:
 			f.update(counters())
-			if now.Sub(f.swept) >= StatsHeartbeat {
+			if now.Sub(f.swept) >= f.times.heartbeat {
 				f.sweep(now)
 			}
 		}
@@ -170,7 +176,7 @@ func (f *statsFile) update(v any) {
 		return // the counter structs always marshal to an object
 	}
 	now := time.Now()
-	if bytes.Equal(body, f.body) && now.Sub(f.written) < StatsHeartbeat {
+	if bytes.Equal(body, f.body) && now.Sub(f.written) < f.times.heartbeat {
 		return
 	}
 	line := make([]byte, 0, len(body)+48)
@@ -198,9 +204,9 @@ func (f *statsFile) remove() {
 }
 
 // sweep removes the stats files of other processes, of both kinds, that
-// were not rewritten for StatsStale, and their temporary files: those of
-// processes that were killed. A process that runs rewrites its file at
-// least every StatsHeartbeat, well within StatsStale; one held up for
+// were not rewritten for f.times.stale, and their temporary files: those
+// of processes that were killed. A process that runs rewrites its file at
+// least every heartbeat, well within stale; one held up for
 // longer that lost its file writes it again at its next heartbeat.
 func (f *statsFile) sweep(now time.Time) {
 	f.swept = now
@@ -214,7 +220,7 @@ func (f *statsFile) sweep(now time.Time) {
 		if !ok || pid == f.pid || !e.Type().IsRegular() {
 			continue // not a stats file, this process's, or not a file a relay wrote
 		}
-		age, removed, err := removeStale(chainPath(f.dir, e.Name()), tmp, now)
+		age, removed, err := removeStale(chainPath(f.dir, e.Name()), tmp, now, f.times.stale)
 		switch {
 		case err != nil:
 			f.errorf("%s: not rewritten for %s, cannot be removed: %v", e.Name(), human(age.Abs().Round(time.Second)), err)
@@ -225,13 +231,13 @@ func (f *statsFile) sweep(now time.Time) {
 }
 
 // removeStale removes the stats file at path if it was not rewritten for
-// StatsStale: its time says when, or its modification time when it has
-// none (a temporary file, a file a crash left empty). A file written more
-// than StatsStale ahead of now (the clock was set back) is stale too: a
+// stale: its time says when, or its modification time when it has none
+// (a temporary file, a file a crash left empty). A file written more than
+// stale ahead of now (the clock was set back) is stale too: a
 // process that runs rewrites it at its next heartbeat. It returns how old
 // the file is and whether it removed it; the error is that of the removal
 // (a file that cannot be read, or is gone, is left to the next sweep).
-func removeStale(path string, tmp bool, now time.Time) (time.Duration, bool, error) {
+func removeStale(path string, tmp bool, now time.Time, stale time.Duration) (time.Duration, bool, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return 0, false, nil
@@ -252,7 +258,7 @@ func removeStale(path string, tmp bool, now time.Time) (time.Duration, bool, err
 		}
 	}
 	age := now.Sub(written)
-	if age.Abs() <= StatsStale {
+	if age.Abs() <= stale {
 		return age, false, nil
 	}
 	// Unless a process replaced the file since it was read.

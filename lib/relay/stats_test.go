@@ -23,16 +23,27 @@ import (
 	"github.com/coniunctum/cnj/lib/tx"
 )
 
-// lowerStats makes the stats files quick for a test.
-func lowerStats(t *testing.T) {
-	t.Helper()
-	every, beat, stale, ka := StatsEvery, StatsHeartbeat, StatsStale, KeepAlive
-	// The file's time is in seconds: a file rewritten every 200 ms can
-	// look over a second old. StatsStale keeps a margin over that.
-	StatsEvery, StatsHeartbeat, StatsStale = 10*time.Millisecond, 200*time.Millisecond, 2*time.Second
-	// No keep-alive byte in the counts.
-	KeepAlive = time.Minute
-	t.Cleanup(func() { StatsEvery, StatsHeartbeat, StatsStale, KeepAlive = every, beat, stale, ka })
+// Stats file times of the tests. The file's time is in seconds: a file
+// rewritten every 200 ms can look over a second old. testStatsStale keeps
+// a margin over that.
+const (
+	testStatsEvery     = 10 * time.Millisecond
+	testStatsHeartbeat = 200 * time.Millisecond
+	testStatsStale     = 2 * time.Second
+)
+
+var testStatsTimes = statsTimes{testStatsEvery, testStatsHeartbeat, testStatsStale}
+
+// quickStatsListen makes a listener's stats file quick for a test.
+func quickStatsListen(c *ListenConfig) {
+	c.StatsEvery, c.StatsHeartbeat, c.StatsStale = testStatsEvery, testStatsHeartbeat, testStatsStale
+}
+
+// quickStatsSend makes a sender's stats file quick for a test, with no
+// keep-alive byte in the counts.
+func quickStatsSend(c *SendConfig) {
+	c.StatsEvery, c.StatsHeartbeat, c.StatsStale = testStatsEvery, testStatsHeartbeat, testStatsStale
+	c.KeepAlive = time.Minute
 }
 
 // blockLine returns a block line of p that decodes (it is not valid).
@@ -104,10 +115,8 @@ func waitStats[T any](t *testing.T, path string, what string, ok func(T) bool) s
 // TestStatsFiles sends real traffic from a sender to a listener and checks
 // that both stats files count it.
 func TestStatsFiles(t *testing.T) {
-	lower(t)
-	lowerStats(t)
 	p := devnet(t)
-	l := listen(t, p, "127.0.0.1", nil)
+	l := listen(t, p, "127.0.0.1", quickStatsListen)
 	sendDir := t.TempDir()
 	lines := txLines(p, 3)
 	blk := blockLine(p)
@@ -116,7 +125,9 @@ func TestStatsFiles(t *testing.T) {
 	log := &logBuf{}
 	done := make(chan error, 1)
 	go func() {
-		done <- Send(context.Background(), SendConfig{Params: p, To: []string{l.Addr().String()}, Chain: sendDir, Logf: log.logf}, pr)
+		cfg := SendConfig{Params: p, To: []string{l.Addr().String()}, Chain: sendDir, Logf: log.logf}
+		quickStatsSend(&cfg)
+		done <- sendLowered(context.Background(), cfg, pr)
 	}()
 	for _, b := range [][]byte{lines[0], lines[1], lines[0], []byte("garbage"), blk} {
 		pw.Write(append(b, '\n'))
@@ -179,12 +190,13 @@ func TestStatsFiles(t *testing.T) {
 // rewritten on a heartbeat when nothing changed, and removed when the
 // listener stops.
 func TestStatsFileLifetime(t *testing.T) {
-	lower(t)
-	lowerStats(t)
 	p := devnet(t)
 	dir := t.TempDir()
 	logs := &logBuf{}
-	l, err := NewListener(ListenConfig{Addr: "127.0.0.1:0", Params: p, Chain: dir, Out: &outBuf{}, Logf: logs.logf})
+	cfg := ListenConfig{Addr: "127.0.0.1:0", Params: p, Chain: dir, Out: &outBuf{}, Logf: logs.logf}
+	lowerListen(&cfg)
+	quickStatsListen(&cfg)
+	l, err := NewListener(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +216,7 @@ func TestStatsFileLifetime(t *testing.T) {
 	if fi2, _ := os.Stat(path); !os.SameFile(fi1, fi2) {
 		t.Error("the file was rewritten though nothing changed")
 	}
-	time.Sleep(StatsHeartbeat)
+	time.Sleep(testStatsHeartbeat)
 	if fi2, _ := os.Stat(path); os.SameFile(fi1, fi2) {
 		t.Error("no heartbeat")
 	}
@@ -220,16 +232,15 @@ func TestStatsFileLifetime(t *testing.T) {
 }
 
 // TestStatsSweep: a relay process removes the stats files, of both kinds,
-// that other processes did not rewrite for StatsStale, and their
+// that other processes did not rewrite for their stale time, and their
 // temporary files; it leaves alone fresh files, its own, and whatever is
 // not a stats file.
 func TestStatsSweep(t *testing.T) {
-	lowerStats(t)
 	dir := t.TempDir()
 	logs := &logBuf{}
-	f := newStatsFile(dir, sendStats, logs.logf)
+	f := newStatsFile(dir, sendStats, logs.logf, testStatsTimes)
 	now := time.Now()
-	old, ahead := now.Add(-2*StatsStale), now.Add(2*StatsStale)
+	old, ahead := now.Add(-2*testStatsStale), now.Add(2*testStatsStale)
 	line := func(at time.Time, pid int) string {
 		return fmt.Sprintf(`{"time":%d,"pid":%d,"peers":1}`+"\n", at.Unix(), pid)
 	}
@@ -319,8 +330,6 @@ func TestStatsHelperSender(t *testing.T) {
 	if dir == "" {
 		return
 	}
-	lower(t)
-	lowerStats(t)
 	b, err := os.ReadFile(filepath.Join(dir, "genesis.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +342,8 @@ func TestStatsHelperSender(t *testing.T) {
 		fmt.Fprintf(os.Stderr, "sender %d: "+format+"\n", append([]any{os.Getpid()}, args...)...)
 	}
 	cfg := SendConfig{Params: p, To: []string{os.Getenv(helperTo)}, Chain: dir, Logf: logf}
-	if err := Send(context.Background(), cfg, os.Stdin); err != nil {
+	quickStatsSend(&cfg)
+	if err := sendLowered(context.Background(), cfg, os.Stdin); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -377,10 +387,8 @@ func startSender(t *testing.T, dir, to string) *helperSender {
 // file, and both count. The file of the one killed stays until the other
 // sweeps it, once stale; the other's own file stays all along.
 func TestStatsTwoSenders(t *testing.T) {
-	lower(t)
-	lowerStats(t)
 	p := devnet(t)
-	l := listen(t, p, "127.0.0.1", nil)
+	l := listen(t, p, "127.0.0.1", quickStatsListen)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "genesis.json"), append(p.JSON(), '\n'), 0o644); err != nil {
 		t.Fatal(err)
@@ -415,7 +423,7 @@ func TestStatsTwoSenders(t *testing.T) {
 	if _, err := os.Stat(a.path); err != nil {
 		t.Fatalf("the killed sender's file is gone at once: %v", err)
 	}
-	deadline := killed.Add(StatsStale + 2*time.Second + 2*StatsHeartbeat)
+	deadline := killed.Add(testStatsStale + 2*time.Second + 2*testStatsHeartbeat)
 	for {
 		if _, err := os.Stat(b.path); err != nil {
 			t.Fatalf("the running sender's file: %v\n%s", err, b.out)
@@ -431,7 +439,7 @@ func TestStatsTwoSenders(t *testing.T) {
 	}
 	// Its time is in whole seconds: the file can look up to a second
 	// older than it is.
-	if d := time.Since(killed); d < StatsStale-time.Second-2*StatsHeartbeat {
+	if d := time.Since(killed); d < testStatsStale-time.Second-2*testStatsHeartbeat {
 		t.Errorf("the killed sender's file was swept %v after, before it was stale", d)
 	}
 

@@ -6,25 +6,27 @@ import (
 	"sync"
 )
 
-// Connection limits of Serve: beyond them a new connection is closed at
-// once, before anything is read from it, so that a client holding many
-// slow or idle connections cannot use up the server.
-var (
-	MaxConns      = 1024
-	MaxConnsPerIP = 64
+// Connection limits of Serve (Config.MaxConns, Config.MaxConnsPerIP when
+// zero): beyond them a new connection is closed at once, before anything
+// is read from it, so that a client holding many slow or idle connections
+// cannot use up the server.
+const (
+	DefaultMaxConns      = 1024
+	DefaultMaxConnsPerIP = 64
 )
 
-// limitListener closes connections beyond MaxConns in all or MaxConnsPerIP
+// limitListener closes connections beyond maxConns in all or maxPerIP
 // from one client IP (one /64 for IPv6).
 type limitListener struct {
 	net.Listener
-	mu    sync.Mutex
-	total int
-	perIP map[netip.Addr]int
+	maxConns, maxPerIP int
+	mu                 sync.Mutex
+	total              int
+	perIP              map[netip.Addr]int
 }
 
-func newLimitListener(ln net.Listener) *limitListener {
-	return &limitListener{Listener: ln, perIP: make(map[netip.Addr]int)}
+func newLimitListener(ln net.Listener, maxConns, maxPerIP int) *limitListener {
+	return &limitListener{Listener: ln, maxConns: maxConns, maxPerIP: maxPerIP, perIP: make(map[netip.Addr]int)}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -35,7 +37,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		ip := clientKey(c.RemoteAddr().String())
 		l.mu.Lock()
-		ok := l.total < MaxConns && l.perIP[ip] < MaxConnsPerIP
+		ok := l.total < l.maxConns && l.perIP[ip] < l.maxPerIP
 		if ok {
 			l.total++
 			l.perIP[ip]++

@@ -40,16 +40,17 @@
 // Only GET and HEAD are served. The http.Server that Server.HTTPServer
 // returns has read-header, read, write and idle timeouts and a header size
 // limit (net/http answers 431 beyond it); Server.Serve also closes
-// connections beyond MaxConns, or beyond MaxConnsPerIP from one client.
-// Handler refuses request targets longer than MaxURLBytes (414), paths that
-// are not clean or hold anything but letters, digits and "-._~/" (400), and
-// more than the configured rate per client IP (429; an IPv6 client counts
-// per /64). A panic in a handler is answered with 500 (or ends a response
-// already under way) and the server goes on.
+// connections beyond Config.MaxConns, or beyond Config.MaxConnsPerIP from
+// one client (each field left zero takes the Default constant of its
+// name). Handler refuses request targets longer than Config.MaxURLBytes
+// (414), paths that are not clean or hold anything but letters, digits
+// and "-._~/" (400), and more than the configured rate per client IP (429;
+// an IPv6 client counts per /64). A panic in a handler is answered with
+// 500 (or ends a response already under way) and the server goes on.
 //
 // No URL path is ever joined to a file path. The chain directory is read
 // through package node (one open node, refreshed at most every
-// RefreshEvery, under a read-write lock: queries share it, a refresh has it
+// Config.RefreshEvery, under a read-write lock: queries share it, a refresh has it
 // alone, and no lock is held while writing to a client), and rejects.log
 // and the relay's stats files through an os.Root on the chain directory,
 // rejects.log under its fixed name, the stats files under the names of
@@ -74,7 +75,7 @@
 // files of a direction are summed. cnj_relay_running is the number of
 // fresh files of the direction, always reported (0: none runs); the other
 // relay metrics of a direction are reported only while one runs. A file
-// more than RelayStale away from now is that of a relay that was killed:
+// more than Config.RelayStale away from now is that of a relay that was killed:
 // it is left out entirely, counters too, until a relay removes it. A
 // relay that stops removes its file, and its counts leave the sums; a
 // restarted relay counts from 0. Prometheus takes either as a counter

@@ -137,7 +137,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	end := time.Now().Add(DownloadTimeout)
+	end := time.Now().Add(s.cfg.DownloadTimeout)
 	var out io.Writer = w
 	var enc *zstd.Encoder
 	if zst {
@@ -146,10 +146,10 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		out = enc
 	}
 	var (
-		buf   = make([]byte, 0, scanBytes+64<<10) // block lines to write
-		frame []byte                              // or a sealed segment's frame
-		whole []byte                              // frame's buffer, kept
-		open  = enc != nil                        // enc has a frame open
+		buf   = make([]byte, 0, s.st.scanBytes+64<<10) // block lines to write
+		frame []byte                                   // or a sealed segment's frame
+		whole []byte                                   // frame's buffer, kept
+		open  = enc != nil                             // enc has a frame open
 	)
 	err = s.st.scanPieces(path, func(n *node.Node, rest []*chain.BlockNode) (int, error) {
 		if enc != nil {
@@ -163,7 +163,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		k := 0
-		for size := 0; k < len(rest) && size < scanBytes; k++ {
+		for size := 0; k < len(rest) && size < s.st.scanBytes; k++ {
 			if k > 0 && enc != nil && rest[k].Loc.Offset == 0 {
 				break // a segment starts: it may go whole
 			}
@@ -176,7 +176,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		}
 		return k, nil
 	}, func() error {
-		extendWrite(rc, end)
+		extendWrite(rc, s.cfg.WriteTimeout, end)
 		switch {
 		case frame != nil:
 			// The encoder's frame ends, the stored one follows as it is:

@@ -50,10 +50,9 @@ func unzstd(t *testing.T, b []byte) []byte {
 // TestDownload: /api/chain sends the main chain's block lines, plain or
 // zstd, the same bytes either way, read a piece at a time.
 func TestDownload(t *testing.T) {
-	defer func(n int) { scanBytes = n }(scanBytes)
-	scanBytes = 1500 // a few blocks a piece: the body is written in pieces
 	f := getFixture(t)
-	_, ts, logs := newServer(t, Config{})
+	// A few blocks a piece: the body is written in pieces.
+	_, ts, logs := newServer(t, Config{scanBytes: 1500})
 
 	for _, c := range []struct {
 		query    string
@@ -301,9 +300,7 @@ func TestAcceptsZstd(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	dir := copyFixture(t)
 	f := getFixture(t)
-	defer func(d time.Duration, n int) { RefreshEvery, scanBytes = d, n }(RefreshEvery, scanBytes)
-	RefreshEvery, scanBytes = 5*time.Millisecond, 2000
-	_, ts, logs := newServer(t, Config{Chain: dir})
+	_, ts, logs := newServer(t, Config{Chain: dir, RefreshEvery: 5 * time.Millisecond, scanBytes: 2000})
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {

@@ -48,7 +48,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, codeMethod, "only GET and HEAD are served")
 			return
 		}
-		if len(r.RequestURI) > MaxURLBytes {
+		if len(r.RequestURI) > s.cfg.MaxURLBytes {
 			writeError(w, http.StatusRequestURITooLong, codeURITooLong, "the request target is too long")
 			return
 		}
@@ -163,10 +163,10 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Write(append(b, '\n'))
 }
 
-// extendWrite pushes the write deadline of a long response WriteTimeout
-// ahead, but never past end.
-func extendWrite(rc *http.ResponseController, end time.Time) {
-	d := time.Now().Add(WriteTimeout)
+// extendWrite pushes the write deadline of a long response by (the
+// WriteTimeout) ahead, but never past end.
+func extendWrite(rc *http.ResponseController, by time.Duration, end time.Time) {
+	d := time.Now().Add(by)
 	if d.After(end) {
 		d = end
 	}

@@ -141,20 +141,20 @@ func TestLimits(t *testing.T) {
 	s, _, _ := newServer(t, Config{})
 	addr := serveReal(t, s)
 
-	big := strings.Repeat("a", MaxHeaderBytes+8192)
+	big := strings.Repeat("a", s.cfg.MaxHeaderBytes+8192)
 	resp, _ := raw(t, addr, "GET /api/tip HTTP/1.1\r\nHost: x\r\nX-Big: "+big+"\r\nConnection: close\r\n\r\n")
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("oversized header: %d, want 431", resp.StatusCode)
 	}
-	many := strings.Repeat("X-A: b\r\n", MaxHeaderBytes/8+1024)
+	many := strings.Repeat("X-A: b\r\n", s.cfg.MaxHeaderBytes/8+1024)
 	resp, _ = raw(t, addr, "GET /api/tip HTTP/1.1\r\nHost: x\r\n"+many+"Connection: close\r\n\r\n")
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("too many headers: %d, want 431", resp.StatusCode)
 	}
 
 	for _, target := range []string{
-		"/api/address/" + strings.Repeat("a", MaxURLBytes),
-		"/api/tip?x=" + strings.Repeat("a", MaxURLBytes),
+		"/api/address/" + strings.Repeat("a", s.cfg.MaxURLBytes),
+		"/api/tip?x=" + strings.Repeat("a", s.cfg.MaxURLBytes),
 	} {
 		resp, body := rawGet(t, addr, target)
 		if resp.StatusCode != http.StatusRequestURITooLong {
@@ -162,15 +162,14 @@ func TestLimits(t *testing.T) {
 		}
 		checkError(t, "long URL", resp, body, "uri-too-long")
 	}
-	resp, _ = rawGet(t, addr, "/api/tip?x="+strings.Repeat("a", MaxURLBytes-len("/api/tip?x=")))
+	resp, _ = rawGet(t, addr, "/api/tip?x="+strings.Repeat("a", s.cfg.MaxURLBytes-len("/api/tip?x=")))
 	if resp.StatusCode != 200 {
 		t.Errorf("URL of exactly MaxURLBytes: %d, want 200", resp.StatusCode)
 	}
 }
 
-// serveReal serves s with the http.Server of HTTPServer (its timeouts and
-// limits, as they are when called) on a loopback port, and returns the
-// address.
+// serveReal serves s with the http.Server of HTTPServer (the timeouts and
+// limits of its Config) on a loopback port, and returns the address.
 func serveReal(t *testing.T, s *Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -187,9 +186,7 @@ func serveReal(t *testing.T, s *Server) string {
 // ReadHeaderTimeout; one that sends nothing after connecting too; one that
 // stalls its body by ReadTimeout; the server keeps answering others.
 func TestSlowloris(t *testing.T) {
-	defer func(h, r time.Duration) { ReadHeaderTimeout, ReadTimeout = h, r }(ReadHeaderTimeout, ReadTimeout)
-	ReadHeaderTimeout, ReadTimeout = 300*time.Millisecond, 600*time.Millisecond
-	s, _, _ := newServer(t, Config{})
+	s, _, _ := newServer(t, Config{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond})
 	addr := serveReal(t, s)
 
 	trickle := func(name string, first string, next func(i int) string) {
@@ -345,9 +342,7 @@ func TestPanic(t *testing.T) {
 // TestConnLimit: Serve closes connections beyond MaxConnsPerIP at once and
 // takes new ones when others close; it stops cleanly when its context ends.
 func TestConnLimit(t *testing.T) {
-	defer func(n int) { MaxConnsPerIP = n }(MaxConnsPerIP)
-	MaxConnsPerIP = 3
-	s, _, _ := newServer(t, Config{})
+	s, _, _ := newServer(t, Config{MaxConnsPerIP: 3})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -108,8 +108,8 @@ func (s *Server) binary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	d := WriteTimeout + time.Duration(fi.Size()/minDownloadRate)*time.Second
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(min(d, DownloadTimeout)))
+	d := s.cfg.WriteTimeout + time.Duration(fi.Size()/minDownloadRate)*time.Second
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(min(d, s.cfg.DownloadTimeout)))
 	h := w.Header()
 	h["Content-Type"] = []string{"application/octet-stream"}
 	h["X-Content-Type-Options"] = hdrNosniff

@@ -179,11 +179,12 @@ var relayDirections = []struct{ name, label string }{
 	{"relay-send", "out"},
 }
 
-// RelayStale is the age of a relay stats file beyond which its process is
-// taken as gone: a running relay rewrites its file at least every 5
-// seconds, and removes it when it stops; the file of one that was killed
-// stays until another relay removes it. A stale file is left out.
-var RelayStale = 15 * time.Second
+// DefaultRelayStale is the age of a relay stats file beyond which its
+// process is taken as gone (Config.RelayStale when zero): a running relay
+// rewrites its file at least every 5 seconds, and removes it when it
+// stops; the file of one that was killed stays until another relay
+// removes it. A stale file is left out.
+const DefaultRelayStale = 15 * time.Second
 
 // relayStats is a relay stats file: the fields of both directions; those
 // of the other direction stay zero. Unknown fields are ignored, so that
@@ -350,7 +351,7 @@ func (s *Server) readRelayDir(kind, label string, ents []fs.DirEntry, now time.T
 			s.log.Printf("metrics: %s: %v", e.Name(), err)
 			continue
 		}
-		if now.Sub(time.Unix(st.Time, 0)).Abs() > RelayStale {
+		if now.Sub(time.Unix(st.Time, 0)).Abs() > s.cfg.RelayStale {
 			continue
 		}
 		d.sum.add(st)
@@ -398,7 +399,7 @@ func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help strin
 		}
 	}
 	one := func(v uint64) []sample { return []sample{{"", v}} }
-	family("cnj_relay_running", "gauge", "Relay processes of the direction that rewrote their stats file in the last "+RelayStale.String()+".", "", true,
+	family("cnj_relay_running", "gauge", "Relay processes of the direction that rewrote their stats file in the last "+s.cfg.RelayStale.String()+".", "", true,
 		func(d *relayDir) []sample { return one(d.running) })
 	family("cnj_relay_stats_timestamp_seconds", "gauge", "When the least recent of the stats files summed was written.", "", false,
 		func(d *relayDir) []sample { return one(uint64(d.oldest)) })

@@ -54,7 +54,7 @@ func (s *Server) scanTurn(ctx context.Context) (func(), error) {
 // DownloadsPerClient is how many chain downloads (/api/chain) one client
 // (an IP address, a /64 for IPv6) may run at once. A whole download costs
 // seconds of CPU (reading the segments, compressing), and a client may hold
-// MaxConnsPerIP connections; a syncing node needs one download per peer.
+// Config.MaxConnsPerIP connections; a syncing node needs one download per peer.
 // There is no limit over all clients: one client's downloads cannot keep
 // another's waiting.
 const DownloadsPerClient = 2

@@ -12,26 +12,28 @@ import (
 	"time"
 )
 
-// Limits of every server. They are variables so that tests can lower them;
-// a program sets them, if at all, before New.
-var (
-	ReadHeaderTimeout = 5 * time.Second
-	ReadTimeout       = 10 * time.Second
-	// WriteTimeout bounds writing a response; a streamed download (the
-	// chain, a binary) extends it for each piece it writes, up to
-	// DownloadTimeout in all.
-	WriteTimeout    = 30 * time.Second
-	IdleTimeout     = 60 * time.Second
-	DownloadTimeout = 30 * time.Minute
-	// MaxHeaderBytes bounds the request line and headers (431 beyond).
-	MaxHeaderBytes = 16 << 10
-	// MaxURLBytes bounds the request target, path and query (414 beyond).
-	MaxURLBytes = 2048
-	// RefreshEvery is how often the server follows the chain directory.
-	RefreshEvery = 100 * time.Millisecond
-	// ShutdownGrace is how long Serve waits for requests under way when its
-	// context ends.
-	ShutdownGrace = 5 * time.Second
+// Limits of every server: Config fields left zero take these values.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
+	// DefaultWriteTimeout bounds writing a response; a streamed download
+	// (the chain, a binary) extends it for each piece it writes, up to
+	// DefaultDownloadTimeout in all.
+	DefaultWriteTimeout    = 30 * time.Second
+	DefaultIdleTimeout     = 60 * time.Second
+	DefaultDownloadTimeout = 30 * time.Minute
+	// DefaultMaxHeaderBytes bounds the request line and headers (431
+	// beyond).
+	DefaultMaxHeaderBytes = 16 << 10
+	// DefaultMaxURLBytes bounds the request target, path and query (414
+	// beyond).
+	DefaultMaxURLBytes = 2048
+	// DefaultRefreshEvery is how often the server follows the chain
+	// directory.
+	DefaultRefreshEvery = 100 * time.Millisecond
+	// DefaultShutdownGrace is how long Serve waits for requests under way
+	// when its context ends.
+	DefaultShutdownGrace = 5 * time.Second
 )
 
 // Config says what a Server serves.
@@ -54,6 +56,57 @@ type Config struct {
 	// Log receives one line per problem (a panic, a failed refresh); nil
 	// is silent.
 	Log *log.Logger
+
+	// The limits of the server and of Serve's connections, and the age of
+	// a relay stats file that /metrics leaves out; zero takes the Default
+	// constant of the same name.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	DownloadTimeout   time.Duration
+	MaxHeaderBytes    int
+	MaxURLBytes       int
+	RefreshEvery      time.Duration
+	ShutdownGrace     time.Duration
+	MaxConns          int
+	MaxConnsPerIP     int
+	RelayStale        time.Duration
+
+	// scanBytes bounds the block lines read under one hold of the read
+	// lock; zero is defaultScanBytes. Tests lower it.
+	scanBytes int
+}
+
+// withDefaults returns cfg with the zero limits set to their defaults.
+func (cfg Config) withDefaults() Config {
+	if cfg.MaxScans <= 0 {
+		cfg.MaxScans = DefaultMaxScans()
+	}
+	if cfg.ScanWait <= 0 {
+		cfg.ScanWait = DefaultScanWait
+	}
+	orDefault(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	orDefault(&cfg.ReadTimeout, DefaultReadTimeout)
+	orDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	orDefault(&cfg.DownloadTimeout, DefaultDownloadTimeout)
+	orDefault(&cfg.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	orDefault(&cfg.MaxURLBytes, DefaultMaxURLBytes)
+	orDefault(&cfg.RefreshEvery, DefaultRefreshEvery)
+	orDefault(&cfg.ShutdownGrace, DefaultShutdownGrace)
+	orDefault(&cfg.MaxConns, DefaultMaxConns)
+	orDefault(&cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	orDefault(&cfg.RelayStale, DefaultRelayStale)
+	orDefault(&cfg.scanBytes, defaultScanBytes)
+	return cfg
+}
+
+// orDefault sets *v to def when it is zero or less.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Server is the web application on one chain directory.
@@ -80,14 +133,9 @@ type Server struct {
 }
 
 // New opens the chain directory and returns a Server on it. It starts
-// following the directory (every RefreshEvery) until Close.
+// following the directory (every cfg.RefreshEvery) until Close.
 func New(cfg Config) (*Server, error) {
-	if cfg.MaxScans <= 0 {
-		cfg.MaxScans = DefaultMaxScans()
-	}
-	if cfg.ScanWait <= 0 {
-		cfg.ScanWait = DefaultScanWait
-	}
+	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Log, stop: make(chan struct{}), done: make(chan struct{}),
 		scans: make(chan struct{}, cfg.MaxScans), downloads: newClientTurns()}
 	if s.log == nil {
@@ -97,6 +145,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.scanBytes = cfg.scanBytes
 	s.st = st
 	s.rejects = newRejectCounter(st.root)
 	if cfg.BinDir != "" {
@@ -118,7 +167,7 @@ func New(cfg Config) (*Server, error) {
 // follow refreshes the chain state until Close.
 func (s *Server) follow() {
 	defer close(s.done)
-	t := time.NewTicker(RefreshEvery)
+	t := time.NewTicker(s.cfg.RefreshEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -135,34 +184,34 @@ func (s *Server) follow() {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // HTTPServer returns an http.Server for the application on addr with the
-// package's timeouts and header limit.
+// timeouts and header limit of the Server's Config.
 func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           s.handler,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      WriteTimeout,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          s.log,
 	}
 }
 
 // Serve answers requests on ln, with the connection limits MaxConns and
-// MaxConnsPerIP, until ctx ends, then lets the requests under way finish
-// (up to ShutdownGrace) and returns nil; or returns the error that stopped
-// it.
+// MaxConnsPerIP of the Config, until ctx ends, then lets the requests under
+// way finish (up to ShutdownGrace) and returns nil; or returns the error
+// that stopped it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := s.HTTPServer(ln.Addr().String())
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(newLimitListener(ln)) }()
+	go func() { errc <- hs.Serve(newLimitListener(ln, s.cfg.MaxConns, s.cfg.MaxConnsPerIP)) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		hs.Close()

@@ -24,9 +24,10 @@ var errUnavailable = errors.New("the chain directory is unavailable")
 // safe for concurrent use, so queries hold mu for reading and the refresher
 // holds it alone; nobody holds it while writing to a client.
 type chainState struct {
-	dir  string
-	root *os.Root // the chain directory, for stat calls on its files
-	log  *log.Logger
+	dir       string
+	root      *os.Root // the chain directory, for stat calls on its files
+	log       *log.Logger
+	scanBytes int // bounds the block lines read under one hold of the read lock
 
 	mu     sync.RWMutex
 	n      *node.Node // nil while the directory cannot be read
@@ -257,12 +258,12 @@ func (st *chainState) path(from, to uint64) ([]*chain.BlockNode, error) {
 	return p, nil
 }
 
-// scanBytes bounds the block lines read under one hold of the read lock
-// (a variable for tests).
-var scanBytes = 1 << 20
+// defaultScanBytes bounds the block lines read under one hold of the read
+// lock (Config.scanBytes when zero).
+const defaultScanBytes = 1 << 20
 
 // scan calls fn for each block of path, in order, holding the read lock
-// while it reads at most about scanBytes of block lines; after each such
+// while it reads at most about st.scanBytes of block lines; after each such
 // piece, and at the end, it calls flush without the lock. fn may return
 // errStop to end the scan early (scan then returns nil).
 func (st *chainState) scan(path []*chain.BlockNode, fn func(*chain.BlockNode, *block.Block) error, flush func() error) error {
@@ -276,11 +277,11 @@ func (st *chainState) scan(path []*chain.BlockNode, fn func(*chain.BlockNode, *b
 }
 
 // scanEach runs read on each block of path under the read lock, in pieces
-// of about scanBytes, calling flush without the lock after each piece.
+// of about st.scanBytes, calling flush without the lock after each piece.
 func (st *chainState) scanEach(path []*chain.BlockNode, read func(*node.Node, *chain.BlockNode) error, flush func() error) error {
 	return st.scanPieces(path, func(n *node.Node, rest []*chain.BlockNode) (int, error) {
 		k := 0
-		for size := 0; k < len(rest) && size < scanBytes; k++ {
+		for size := 0; k < len(rest) && size < st.scanBytes; k++ {
 			if err := read(n, rest[k]); err != nil {
 				return k, err
 			}
