@@ -17,6 +17,10 @@
 //     transfer timestamp + 86400 < MTP(P), then refuses a transfer whose id
 //     is in the set or earlier in B (duplicate-id), then adds B's ids.
 //
+// Connect and Disconnect are in ledger.go; the recent-id set and its
+// window in ids.go; balances, maturing rewards and CanSpend in balance.go;
+// the snapshot format in snapshot.go.
+//
 // It does not check what needs no state (form, hashes, signatures, proof of
 // work, the reward's amount): package consensus does, and Connect expects a
 // block that already passed consensus.CheckHeader and consensus.CheckBody.

@@ -10,28 +10,6 @@ import (
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
-// Balance is what an address holds at the tip, as seen by the next block.
-type Balance struct {
-	// Confirmed is what a transfer in the next block could spend: the
-	// spendable balance plus the reward that matures at the next block.
-	Confirmed uint64
-	// Immature is the sum of the address's rewards that are not spendable
-	// in the next block yet.
-	Immature uint64
-}
-
-// reward is a block reward still maturing.
-type reward struct {
-	receiver string
-	amount   uint64
-}
-
-// idEntry is a recent id and the timestamp of its transfer.
-type idEntry struct {
-	id [16]byte
-	ts int64
-}
-
 // Ledger is the state at one tip. The zero Ledger is not usable: make one
 // with New (and UnmarshalBinary to load a snapshot).
 type Ledger struct {
@@ -77,10 +55,6 @@ func (l *Ledger) Height() uint64 { return l.height }
 
 // Tip is the hash of the block the state is at.
 func (l *Ledger) Tip() [32]byte { return l.tip }
-
-// expired reports whether an id stamped ts leaves the recent set before a
-// block whose parent has median time past mtp: ts + 86400 < mtp.
-func expired(ts, mtp int64) bool { return ts+params.TxWindowAfter < mtp }
 
 // Connect applies b on the tip and returns its undo data. b must already have
 // passed consensus.CheckHeader and consensus.CheckBody; parentMTP is the
@@ -187,30 +161,6 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 	return u, nil
 }
 
-// prune drops from the recent set every id that expires before a block whose
-// parent's median time past is mtp, and returns them.
-func (l *Ledger) prune(mtp int64) []idEntry {
-	var dropped []idEntry
-	for len(l.expiry) > 0 && expired(l.expiry[0].ts, mtp) {
-		e := l.expiry.pop()
-		if ts, ok := l.ids[e.id]; ok && ts == e.ts {
-			delete(l.ids, e.id)
-			dropped = append(dropped, e)
-		}
-	}
-	return dropped
-}
-
-func sumFor(rs []reward, addr string) uint64 {
-	var s uint64
-	for _, r := range rs {
-		if r.receiver == addr {
-			s += r.amount
-		}
-	}
-	return s
-}
-
 // Disconnect takes back the tip block b with the Undo that Connect returned
 // for it. It is an error (and the ledger is unchanged) when b is not the tip
 // or u is not b's undo data.
@@ -292,66 +242,6 @@ func (l *Ledger) Disconnect(b *block.Block, u *Undo) error {
 	return nil
 }
 
-// Balance returns what addr holds as seen by the next block.
-func (l *Ledger) Balance(addr string) Balance {
-	bl := Balance{Confirmed: l.bal[addr]}
-	// pending[0] matures at the next block when pending is full.
-	full := l.p.Maturity > 0 && uint64(len(l.pending)) == l.p.Maturity
-	for i, r := range l.pending {
-		if r.receiver != addr {
-			continue
-		}
-		if i == 0 && full {
-			bl.Confirmed += r.amount
-		} else {
-			bl.Immature += r.amount
-		}
-	}
-	return bl
-}
-
-// CanSpend reports whether a transfer from addr in the next block could
-// spend need (amount+fee, plus whatever the caller already counts as
-// pending): nil, or a *rule.Error with immature-spend or insufficient-funds.
-func (l *Ledger) CanSpend(addr string, need uint64) error {
-	bl := l.Balance(addr)
-	switch {
-	case need <= bl.Confirmed:
-		return nil
-	case need-bl.Confirmed <= bl.Immature:
-		return rule.Errorf(rule.ImmatureSpend, "%s has %d spendable, needs %d; the rest is immature reward", addr, bl.Confirmed, need)
-	}
-	return rule.Errorf(rule.InsufficientFunds, "%s has %d spendable, needs %d", addr, bl.Confirmed, need)
-}
-
-// HasID reports whether id is in the recent-id set.
-func (l *Ledger) HasID(id [16]byte) bool {
-	_, ok := l.ids[id]
-	return ok
-}
-
-// Total is the sum of every spendable and immature balance. No money is
-// made or lost: it equals the sum of the reward amounts of the blocks
-// connected so far less the fees their transfers paid (a fee leaves its
-// sender and comes back only inside a reward, which may claim less than
-// subsidy + fees and so burn the rest).
-func (l *Ledger) Total() uint64 {
-	var s uint64
-	for _, v := range l.bal {
-		s += v
-	}
-	for _, r := range l.pending {
-		s += r.amount
-	}
-	return s
-}
-
-// Addresses returns the number of addresses with a spendable balance.
-func (l *Ledger) Addresses() int { return len(l.bal) }
-
-// IDs returns the number of ids in the recent set.
-func (l *Ledger) IDs() int { return len(l.ids) }
-
 // Clone returns an independent copy.
 func (l *Ledger) Clone() *Ledger {
 	c := &Ledger{
@@ -370,64 +260,4 @@ func (l *Ledger) Clone() *Ledger {
 	}
 	c.expiry = heapOf(c.ids) // drops stale entries
 	return c
-}
-
-// heapOf builds the expiry heap of ids.
-func heapOf(ids map[[16]byte]int64) idHeap {
-	h := make(idHeap, 0, len(ids))
-	for id, ts := range ids {
-		h = append(h, idEntry{id, ts})
-	}
-	h.init()
-	return h
-}
-
-// idHeap is a binary min-heap of ids by timestamp.
-type idHeap []idEntry
-
-func (h idHeap) init() {
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		h.down(i)
-	}
-}
-
-func (h *idHeap) push(e idEntry) {
-	*h = append(*h, e)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if s[p].ts <= s[i].ts {
-			break
-		}
-		s[p], s[i] = s[i], s[p]
-		i = p
-	}
-}
-
-func (h *idHeap) pop() idEntry {
-	s := *h
-	e := s[0]
-	n := len(s) - 1
-	s[0] = s[n]
-	*h = s[:n]
-	h.down(0)
-	return e
-}
-
-func (h idHeap) down(i int) {
-	n := len(h)
-	for {
-		c := 2*i + 1
-		if c >= n {
-			return
-		}
-		if c+1 < n && h[c+1].ts < h[c].ts {
-			c++
-		}
-		if h[i].ts <= h[c].ts {
-			return
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
 }
