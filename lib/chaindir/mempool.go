@@ -34,6 +34,16 @@ func (d Dir) Mempool() *Mempool { return &Mempool{path: d.File(MempoolFile)} }
 // The caller must not modify them.
 func (m *Mempool) Lines() [][]byte { return m.lines }
 
+// Changed reports, with one stat call, whether the file changed since it
+// was last read or written.
+func (m *Mempool) Changed() bool {
+	s, err := StampFile(m.path)
+	if err != nil {
+		s = Stamp{}
+	}
+	return s != m.stamp
+}
+
 // Refresh reloads the file when its stamp changed since it was last read
 // (always when force), and reports whether it did. A torn last line (no
 // newline) is left out; blank lines are skipped.

@@ -130,6 +130,10 @@ func (n *Node) Line(nd *chain.BlockNode) ([]byte, error) {
 	return n.store.Line(nd.Loc)
 }
 
+// MempoolChanged reports, with one stat call, whether mempool.jsonl
+// changed since the node last read it.
+func (n *Node) MempoolChanged() bool { return n.mem.Changed() }
+
 // TipChanged reports, with two stat calls, whether another process stored
 // blocks since the node last read the directory (blockstore's
 // TipChanged); it does not notice mempool changes.

@@ -78,10 +78,6 @@ const (
 	// and rejects.log are looked at.
 	DefaultPeersPoll   = time.Second
 	DefaultRejectsPoll = 250 * time.Millisecond
-
-	// MaxPeers bounds the peers file the listener adds to and the peers
-	// Send connects to.
-	MaxPeers = 1000
 )
 
 // forgiven are the reject reasons that do not count against the sender:

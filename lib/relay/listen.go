@@ -13,10 +13,12 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/wire"
-	"golang.org/x/time/rate"
 )
 
 // ListenConfig configures a Listener. Zero limits take the package
@@ -155,9 +157,9 @@ func (l *Listener) Serve(ctx context.Context) error {
 		l.wg.Add(1)
 		// The tail starts here, not in the goroutine: a reject logged once
 		// Serve accepts peers counts.
-		t := newRejectTail(rejectsPath(l.cfg.Chain))
+		t := newRejectTail(chaindir.Dir(l.cfg.Chain))
 		go func() { defer l.wg.Done(); l.followRejects(ctx, t) }()
-		sf = newStatsFile(l.cfg.Chain, listenStats, l.cfg.Logf, statsTimes{l.cfg.StatsEvery, l.cfg.StatsHeartbeat, l.cfg.StatsStale})
+		sf = newStatsFile(l.cfg.Chain, chaindir.RelayListen, l.cfg.Logf, statsTimes{l.cfg.StatsEvery, l.cfg.StatsHeartbeat, l.cfg.StatsStale})
 		go func() { defer close(statsDone); sf.run(ctx, func() any { return l.Stats() }) }()
 	} else {
 		close(statsDone)
@@ -375,10 +377,10 @@ func (l *Listener) record(ip netip.Addr, addr string, self netip.AddrPort) {
 	}
 	l.peersMu.Lock()
 	defer l.peersMu.Unlock()
-	added, err := addPeer(peersPath(l.cfg.Chain), ap.String(), MaxPeers)
+	added, err := chaindir.Dir(l.cfg.Chain).AddPeer(ap.String())
 	switch {
 	case err != nil:
-		l.logEvery("peers", time.Minute, "%s: peer %s not recorded: %v", ip, ap, err)
+		l.logEvery("addpeer", time.Minute, "%s: peer %s not recorded: %v", ip, ap, err)
 	case added:
 		l.cfg.Logf("%s: new peer %s recorded", ip, ap)
 	}
@@ -446,7 +448,7 @@ func (l *Listener) reject(ip netip.Addr, n int, err error) {
 	l.stats.badLines.Add(1)
 	l.cfg.Logf("%s: line %d dropped: %v", ip, n, err)
 	if l.cfg.Chain != "" {
-		werr := logReject(rejectsPath(l.cfg.Chain), ip, n, err, l.cfg.Now())
+		werr := logReject(chaindir.Dir(l.cfg.Chain), ip, n, err, l.cfg.Now())
 		if werr == nil {
 			return
 		}

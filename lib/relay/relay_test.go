@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
@@ -246,7 +247,7 @@ func TestExchange(t *testing.T) {
 		t.Errorf("the garbage line is not logged:\n%s", log)
 	}
 	// A sender with neither Bind nor Self is no node: not recorded.
-	if b, err := os.ReadFile(peersPath(l.dir)); err == nil {
+	if b, err := os.ReadFile(chaindir.Dir(l.dir).File(chaindir.PeersFile)); err == nil {
 		t.Errorf("peers file %q, want none", b)
 	}
 	// One with Bind is.
@@ -255,7 +256,7 @@ func TestExchange(t *testing.T) {
 		t.Fatalf("Send: %v\n%s", err, log)
 	}
 	waitFor(t, "the peer recorded", func() bool {
-		b, _ := os.ReadFile(peersPath(l.dir))
+		b, _ := os.ReadFile(chaindir.Dir(l.dir).File(chaindir.PeersFile))
 		return string(b) == "127.0.0.1:5050\n"
 	})
 	// The listener logs after it wrote the file: wait for the line too.
@@ -299,7 +300,7 @@ func TestOtherNetwork(t *testing.T) {
 	if len(l.out.lines()) != 0 {
 		t.Fatalf("lines of another network printed: %q", l.out.lines())
 	}
-	if _, err := os.Stat(peersPath(l.dir)); err == nil {
+	if _, err := os.Stat(chaindir.Dir(l.dir).File(chaindir.PeersFile)); err == nil {
 		t.Fatal("a peer of another network was recorded")
 	}
 }
@@ -422,7 +423,7 @@ func TestHostilePeers(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, l.log)
 		}
 	}
-	b, _ := os.ReadFile(rejectsPath(l.dir))
+	b, _ := os.ReadFile(chaindir.Dir(l.dir).File(chaindir.RejectsFile))
 	if n := bytes.Count(b, []byte(`"from":"127.0.0.7"`)); n != 4 {
 		t.Errorf("rejects.log holds %d lines from 127.0.0.7, want 4:\n%s", n, b)
 	}
@@ -435,7 +436,7 @@ func TestCutOff(t *testing.T) {
 	rogue, br, _ := dial(t, l.Addr(), "127.0.0.8", p, "127.0.0.8:5050")
 	honest, _, _ := dial(t, l.Addr(), "127.0.0.5", p, "127.0.0.5:5050")
 	// cnj-verify's rejects, as it logs them.
-	f, err := os.OpenFile(rejectsPath(l.dir), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(chaindir.Dir(l.dir).File(chaindir.RejectsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,7 +512,7 @@ func TestNonReaderDropped(t *testing.T) {
 	}
 	waitFor(t, "the stuck peer dropped", func() bool { return log.count(stuck+": disconnected: dropped: not reading") >= 1 })
 	// The stats file counts the drop and the lines written.
-	path := filepath.Join(dir, statsName(sendStats, os.Getpid()))
+	path := filepath.Join(dir, chaindir.RelayStatsName(chaindir.RelaySend, os.Getpid()))
 	waitStats(t, path, "the drop and the lines written", func(c SendStats) bool {
 		return c.NotReading >= 1 && c.LinesTx >= uint64(len(lines))
 	})

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/wire"
@@ -106,7 +107,7 @@ func Send(ctx context.Context, cfg SendConfig, in io.Reader) error {
 	statsDone := make(chan struct{})
 	var sf *statsFile
 	if cfg.Chain != "" {
-		sf = newStatsFile(cfg.Chain, sendStats, s.logf, statsTimes{s.cfg.StatsEvery, s.cfg.StatsHeartbeat, s.cfg.StatsStale})
+		sf = newStatsFile(cfg.Chain, chaindir.RelaySend, s.logf, statsTimes{s.cfg.StatsEvery, s.cfg.StatsHeartbeat, s.cfg.StatsStale})
 		go func() { defer close(statsDone); sf.run(ctx, func() any { return s.stats() }) }()
 	} else {
 		close(statsDone)
@@ -296,7 +297,7 @@ func (s *sender) setPeers(file []string) {
 		want[a] = true
 	}
 	for _, a := range file {
-		if len(want) < MaxPeers {
+		if len(want) < chaindir.MaxPeers {
 			want[a] = true
 		}
 	}
@@ -371,7 +372,7 @@ func (s *sender) reloadPeers(force bool) {
 	if same && !force {
 		return
 	}
-	peers, bad, err := ReadPeersFile(s.cfg.PeersFile)
+	peers, bad, err := chaindir.ReadPeersFile(s.cfg.PeersFile)
 	if err != nil {
 		s.logf("%s: %v", s.cfg.PeersFile, err)
 		return

@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"io/fs"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +24,7 @@ const (
 	// DefaultStatsStale is the age after which a stats file is taken for
 	// that of a process that is gone: the other relay processes remove it,
 	// and readers (cnj-serve's /metrics) leave it out.
-	DefaultStatsStale = 15 * time.Second
+	DefaultStatsStale = chaindir.RelayStatsStale
 )
 
 // statsTimes are the times of a stats file: every, heartbeat and stale
@@ -114,26 +110,23 @@ func (s *sender) stats() SendStats {
 	return st
 }
 
-// statsFile is the stats file of one process in the chain directory,
-// statsName(kind, pid):
-//
-//	{"time":T,"pid":P,COUNTERS...}
-//
-// one line, written when the process starts, replaced atomically (a
-// temporary file renamed over it) when the counters changed, at most
-// every StatsEvery, and at least every StatsHeartbeat (of the process's
-// config); removed when the process stops. It is not fsynced: it is not
-// data, and a reader skips a file that a crash left empty.
+// statsFile is the stats file of one process in the chain directory
+// (chaindir.RelayStatsName(kind, pid)), written when the process starts,
+// replaced atomically when the counters changed, at most every
+// StatsEvery, and at least every StatsHeartbeat (of the process's config);
+// removed when the process stops.
 //
 // Each process has its own file, so that two of a kind on one chain
 // directory (the two cnj-relay send of a node that mines) both count;
 // readers sum them. The file of a process that could not remove it (it
 // was killed) is swept by the other relay processes on the directory.
 type statsFile struct {
-	dir, name, path string
-	pid             int
-	logf            func(string, ...any)
-	times           statsTimes
+	dir   chaindir.Dir
+	kind  string
+	name  string
+	pid   int
+	logf  func(string, ...any)
+	times statsTimes
 
 	body      []byte    // the counters last written, as JSON
 	written   time.Time // when
@@ -143,8 +136,7 @@ type statsFile struct {
 
 func newStatsFile(dir, kind string, logf func(string, ...any), times statsTimes) *statsFile {
 	pid := os.Getpid()
-	name := statsName(kind, pid)
-	return &statsFile{dir: dir, name: name, path: chainPath(dir, name), pid: pid, logf: logf, times: times}
+	return &statsFile{dir: chaindir.Dir(dir), kind: kind, name: chaindir.RelayStatsName(kind, pid), pid: pid, logf: logf, times: times}
 }
 
 // run writes the file with what counters returns at once, then updates
@@ -172,23 +164,14 @@ func (f *statsFile) run(ctx context.Context, counters func() any) {
 // the heartbeat is due.
 func (f *statsFile) update(v any) {
 	body, err := json.Marshal(v)
-	if err != nil || len(body) < 2 || body[0] != '{' {
-		return // the counter structs always marshal to an object
+	if err != nil {
+		return // the counter structs always marshal
 	}
 	now := time.Now()
 	if bytes.Equal(body, f.body) && now.Sub(f.written) < f.times.heartbeat {
 		return
 	}
-	line := make([]byte, 0, len(body)+48)
-	line = append(line, `{"time":`...)
-	line = strconv.AppendInt(line, now.Unix(), 10)
-	line = append(line, `,"pid":`...)
-	line = strconv.AppendInt(line, int64(f.pid), 10)
-	if len(body) > 2 {
-		line = append(line, ',')
-	}
-	line = append(append(line, body[1:]...), '\n')
-	if err := chaindir.ReplaceFile(f.path, line, false); err != nil {
+	if err := f.dir.WriteRelayStats(f.kind, f.pid, body, now); err != nil {
 		f.errorf("%s: %v", f.name, err)
 		return
 	}
@@ -198,7 +181,7 @@ func (f *statsFile) update(v any) {
 // remove removes the file as the process stops: its counts leave the sums
 // of the readers with it, which Prometheus takes as a counter reset.
 func (f *statsFile) remove() {
-	if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := f.dir.RemoveRelayStats(f.kind, f.pid); err != nil {
 		f.logf("%s: %v", f.name, err)
 	}
 }
@@ -210,68 +193,23 @@ func (f *statsFile) remove() {
 // longer that lost its file writes it again at its next heartbeat.
 func (f *statsFile) sweep(now time.Time) {
 	f.swept = now
-	ents, err := os.ReadDir(f.dir)
+	files, err := f.dir.ListRelayStats()
 	if err != nil {
 		f.errorf("sweeping the stats files: %v", err)
 		return
 	}
-	for _, e := range ents {
-		pid, tmp, ok := parseStatsName(e.Name())
-		if !ok || pid == f.pid || !e.Type().IsRegular() {
-			continue // not a stats file, this process's, or not a file a relay wrote
+	for _, sf := range files {
+		if sf.PID == f.pid || !sf.Entry.Type().IsRegular() {
+			continue // this process's, or not a file a relay wrote
 		}
-		age, removed, err := removeStale(chainPath(f.dir, e.Name()), tmp, now, f.times.stale)
+		age, removed, err := f.dir.RemoveStaleRelayStats(sf, now, f.times.stale)
 		switch {
 		case err != nil:
-			f.errorf("%s: not rewritten for %s, cannot be removed: %v", e.Name(), human(age.Abs().Round(time.Second)), err)
+			f.errorf("%s: not rewritten for %s, cannot be removed: %v", sf.Name, human(age.Abs().Round(time.Second)), err)
 		case removed:
-			f.logf("%s: removed, not rewritten for %s: its process is gone", e.Name(), human(age.Abs().Round(time.Second)))
+			f.logf("%s: removed, not rewritten for %s: its process is gone", sf.Name, human(age.Abs().Round(time.Second)))
 		}
 	}
-}
-
-// removeStale removes the stats file at path if it was not rewritten for
-// stale: its time says when, or its modification time when it has none
-// (a temporary file, a file a crash left empty). A file written more than
-// stale ahead of now (the clock was set back) is stale too: a
-// process that runs rewrites it at its next heartbeat. It returns how old
-// the file is and whether it removed it; the error is that of the removal
-// (a file that cannot be read, or is gone, is left to the next sweep).
-func removeStale(path string, tmp bool, now time.Time, stale time.Duration) (time.Duration, bool, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return 0, false, nil
-	}
-	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return 0, false, nil
-	}
-	written := fi.ModTime()
-	if !tmp {
-		b, _ := io.ReadAll(io.LimitReader(file, maxStatsFile+1))
-		var h struct {
-			Time int64 `json:"time"`
-		}
-		if len(b) <= maxStatsFile && json.Unmarshal(b, &h) == nil && h.Time > 0 {
-			written = time.Unix(h.Time, 0)
-		}
-	}
-	age := now.Sub(written)
-	if age.Abs() <= stale {
-		return age, false, nil
-	}
-	// Unless a process replaced the file since it was read.
-	if cur, err := os.Lstat(path); err != nil || !os.SameFile(fi, cur) {
-		return age, false, nil
-	}
-	if err := os.Remove(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			err = nil // another relay removed it
-		}
-		return age, false, err
-	}
-	return age, true, nil
 }
 
 // errorf logs an error of the stats file at most once a minute.

@@ -12,12 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
@@ -120,7 +122,7 @@ func TestStatsFiles(t *testing.T) {
 	sendDir := t.TempDir()
 	lines := txLines(p, 3)
 	blk := blockLine(p)
-	spath := filepath.Join(sendDir, statsName(sendStats, os.Getpid()))
+	spath := filepath.Join(sendDir, chaindir.RelayStatsName(chaindir.RelaySend, os.Getpid()))
 	pr, pw := io.Pipe()
 	log := &logBuf{}
 	done := make(chan error, 1)
@@ -151,7 +153,7 @@ func TestStatsFiles(t *testing.T) {
 	}
 
 	// The listener counts the same lines and bytes, and the connection.
-	lpath := filepath.Join(l.dir, statsName(listenStats, os.Getpid()))
+	lpath := filepath.Join(l.dir, chaindir.RelayStatsName(chaindir.RelayListen, os.Getpid()))
 	waitStats(t, lpath, "the sender's lines, its connection closed", func(c ListenStats) bool {
 		return c.LinesTx == 2 && c.LinesBlock == 1 && c.Connected == 0
 	})
@@ -207,7 +209,7 @@ func TestStatsFileLifetime(t *testing.T) {
 	var serveErr error
 	stop := func() error { once.Do(func() { cancel(); serveErr = <-done }); return serveErr }
 	defer stop()
-	path := filepath.Join(dir, statsName(listenStats, os.Getpid()))
+	path := filepath.Join(dir, chaindir.RelayStatsName(chaindir.RelayListen, os.Getpid()))
 	waitStats(t, path, "the file of a listener with no peer", func(c ListenStats) bool { return c == ListenStats{} })
 	dial(t, l.Addr(), "127.0.0.1", p, "127.0.0.1:5050")
 	waitStats(t, path, "the peer connected", func(c ListenStats) bool { return c.Connected == 1 })
@@ -238,13 +240,13 @@ func TestStatsFileLifetime(t *testing.T) {
 func TestStatsSweep(t *testing.T) {
 	dir := t.TempDir()
 	logs := &logBuf{}
-	f := newStatsFile(dir, sendStats, logs.logf, testStatsTimes)
+	f := newStatsFile(dir, chaindir.RelaySend, logs.logf, testStatsTimes)
 	now := time.Now()
 	old, ahead := now.Add(-2*testStatsStale), now.Add(2*testStatsStale)
 	line := func(at time.Time, pid int) string {
 		return fmt.Sprintf(`{"time":%d,"pid":%d,"peers":1}`+"\n", at.Unix(), pid)
 	}
-	own := statsName(sendStats, os.Getpid())
+	own := chaindir.RelayStatsName(chaindir.RelaySend, os.Getpid())
 	tests := []struct {
 		name, file, content string
 		mtime               time.Time // of the file
@@ -372,7 +374,7 @@ func startSender(t *testing.T, dir, to string) *helperSender {
 	if err := h.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	h.path = filepath.Join(dir, statsName(sendStats, h.cmd.Process.Pid))
+	h.path = filepath.Join(dir, chaindir.RelayStatsName(chaindir.RelaySend, h.cmd.Process.Pid))
 	t.Cleanup(func() {
 		if h.cmd.ProcessState == nil {
 			h.cmd.Process.Kill()
@@ -454,5 +456,52 @@ func TestStatsTwoSenders(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "relay-*")); len(left) != 0 {
 		t.Errorf("files left: %q", left)
+	}
+}
+
+// TestStatsFileFormat: every counter the relay writes reads back through
+// chaindir's RelayStats, the one reader of the stats files (cnj-serve's
+// /metrics), under the same name and with the same value.
+func TestStatsFileFormat(t *testing.T) {
+	dir := chaindir.Dir(t.TempDir())
+	for kind, v := range map[string]any{chaindir.RelayListen: &ListenStats{}, chaindir.RelaySend: &SendStats{}} {
+		// Distinct values in every field.
+		rv := reflect.ValueOf(v).Elem()
+		for i := range rv.NumField() {
+			if f := rv.Field(i); f.CanInt() {
+				f.SetInt(int64(i + 1))
+			} else {
+				f.SetUint(uint64(i + 1))
+			}
+		}
+		f := newStatsFile(string(dir), kind, t.Logf, testStatsTimes)
+		f.update(v)
+		files, err := dir.ListRelayStats()
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: listed %v, %v", kind, files, err)
+		}
+		var file chaindir.RelayStatsFile
+		for _, sf := range files {
+			if sf.Kind == kind {
+				file = sf
+			}
+		}
+		st, err := dir.ReadRelayStats(file)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		var wrote, read map[string]any
+		b, _ := json.Marshal(v)
+		json.Unmarshal(b, &wrote)
+		b, _ = json.Marshal(st)
+		json.Unmarshal(b, &read)
+		for k, w := range wrote {
+			if read[k] != w {
+				t.Errorf("%s: %q written %v, read back %v", kind, k, w, read[k])
+			}
+		}
+		if st.PID != int64(os.Getpid()) || st.Time <= 0 {
+			t.Errorf("%s: pid %d time %d", kind, st.PID, st.Time)
+		}
 	}
 }

@@ -2,113 +2,67 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"io/fs"
+	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-)
 
-// rejectsLog is the chain directory's reject log (cnj-format(5)), read
-// through an os.Root on the directory under this fixed name only.
-const rejectsLog = "rejects.log"
+	"github.com/coniunctum/cnj/lib/chaindir"
+)
 
 // maxReasons bounds the reason labels of cnj_rejects_total; further
 // reasons are counted as "other".
 const maxReasons = 100
 
-// maxTailRead bounds what one scrape reads of rejects.log; the rest is
-// read by the next scrapes.
-const maxTailRead = 64 << 20
+// maxTailReads bounds what one scrape reads of rejects.log, in reads of
+// the tail (4 MiB each); the rest is read by the next scrapes.
+const maxTailReads = 16
 
 // rejectCounter counts rejects.log lines by reason, reading only what was
-// appended since the last scrape. A file that was replaced or shrank is
-// counted again from its start.
+// appended since the last scrape (chaindir's RejectTail). A file that was
+// replaced or shrank is counted again from its start.
 type rejectCounter struct {
-	root *os.Root
-
-	mu      sync.Mutex
-	fi      fs.FileInfo // the file as last read
-	off     int64       // bytes counted
-	partial []byte      // a line not yet complete
-	counts  map[string]uint64
+	mu     sync.Mutex
+	tail   *chaindir.RejectTail
+	counts map[string]uint64
 }
 
-func newRejectCounter(root *os.Root) *rejectCounter {
-	return &rejectCounter{root: root, counts: map[string]uint64{}}
+func newRejectCounter(d chaindir.Dir) *rejectCounter {
+	return &rejectCounter{tail: d.TailRejects(false), counts: map[string]uint64{}}
 }
 
 // read brings the counts up to date and returns a copy of them.
 func (rc *rejectCounter) read() (map[string]uint64, error) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if err := rc.update(); err != nil {
-		return nil, err
-	}
-	out := make(map[string]uint64, len(rc.counts))
-	for k, v := range rc.counts {
-		out[k] = v
-	}
-	return out, nil
-}
-
-func (rc *rejectCounter) update() error {
-	f, err := rc.root.Open(rejectsLog)
-	if errors.Is(err, fs.ErrNotExist) {
-		rc.fi, rc.off, rc.partial = nil, 0, nil
-		clear(rc.counts)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return errors.New(rejectsLog + " is not a regular file")
-	}
-	if rc.fi == nil || !os.SameFile(fi, rc.fi) || fi.Size() < rc.off {
-		rc.off, rc.partial = 0, nil
-		clear(rc.counts)
-	}
-	rc.fi = fi
-	if fi.Size() == rc.off {
-		return nil
-	}
-	data := make([]byte, min(fi.Size()-rc.off, maxTailRead))
-	k, err := f.ReadAt(data, rc.off)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	rc.off += int64(k)
-	data = append(rc.partial, data[:k]...)
-	last := bytes.LastIndexByte(data, '\n')
-	rc.partial = slices.Clone(data[last+1:])
-	for line := range bytes.SplitSeq(data[:last+1], []byte("\n")) {
-		if len(line) == 0 {
-			continue
+	for range maxTailReads {
+		es, restarted, more, err := rc.tail.Read()
+		if err != nil {
+			return nil, err
 		}
-		var rec struct {
-			Reason string `json:"reason"`
+		if restarted {
+			clear(rc.counts)
 		}
-		if json.Unmarshal(line, &rec) != nil || rec.Reason == "" || len(rec.Reason) > 64 {
-			rec.Reason = "unreadable"
+		for _, e := range es {
+			reason := string(e.Reason)
+			if reason == "" {
+				reason = "unreadable"
+			}
+			if _, ok := rc.counts[reason]; !ok && len(rc.counts) >= maxReasons {
+				reason = "other"
+			}
+			rc.counts[reason]++
 		}
-		if _, ok := rc.counts[rec.Reason]; !ok && len(rc.counts) >= maxReasons {
-			rec.Reason = "other"
+		if !more {
+			break
 		}
-		rc.counts[rec.Reason]++
 	}
-	return nil
+	return maps.Clone(rc.counts), nil
 }
 
 // metrics answers in the Prometheus text format (version 0.0.4).
@@ -148,7 +102,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 			value(`cnj_rejects_total{reason="`+labelEscaper.Replace(k)+`"}`, rejects[k])
 		}
 	} else {
-		s.log.Printf("metrics: %s: %v", rejectsLog, rerr)
+		s.log.Printf("metrics: %s: %v", chaindir.RejectsFile, rerr)
 	}
 	s.relayMetrics(&b, metric)
 	metric("cnj_http_rate_limited_total", "counter", "Requests refused with 429.")
@@ -163,151 +117,18 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 // labelEscaper escapes a label value of the text format.
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
-// The relay's stats files (cnj-format(5)): one per cnj-relay process,
-// relay-listen-PID.json and relay-send-PID.json, found by listing the chain
-// directory through the os.Root and read through it; at most
-// maxRelayFiles of each direction, each at most maxRelayStats bytes.
-const (
-	maxRelayStats = 64 << 10
-	maxRelayFiles = 64
-)
+// DefaultRelayStale is Config.RelayStale when zero: the age of a relay
+// stats file beyond which its process is taken as gone.
+const DefaultRelayStale = chaindir.RelayStatsStale
 
-// relayDirections are the two kinds of stats file, NAME-PID.json, and
-// the direction label of each.
-var relayDirections = []struct{ name, label string }{
-	{"relay-listen", "in"},
-	{"relay-send", "out"},
-}
+// maxRelayFiles bounds the relay stats files read of each direction.
+const maxRelayFiles = 64
 
-// DefaultRelayStale is the age of a relay stats file beyond which its
-// process is taken as gone (Config.RelayStale when zero): a running relay
-// rewrites its file at least every 5 seconds, and removes it when it
-// stops; the file of one that was killed stays until another relay
-// removes it. A stale file is left out.
-const DefaultRelayStale = 15 * time.Second
-
-// relayStats is a relay stats file: the fields of both directions; those
-// of the other direction stay zero. Unknown fields are ignored, so that
-// a newer relay's file is still read.
-type relayStats struct {
-	Time int64 `json:"time"`
-	PID  int64 `json:"pid"`
-	// Gauges.
-	Peers     uint64 `json:"peers"`
-	Connected uint64 `json:"connected"`
-	// listen
-	Accepted      uint64 `json:"accepted"`
-	RefusedCutOff uint64 `json:"refused_cut_off"`
-	RefusedLimit  uint64 `json:"refused_limit"`
-	HelloFailed   uint64 `json:"hello_failed"`
-	CutOffs       uint64 `json:"cut_offs"`
-	// both
-	LinesTx    uint64 `json:"lines_tx"`
-	LinesBlock uint64 `json:"lines_block"`
-	Bytes      uint64 `json:"bytes"`
-	Duplicates uint64 `json:"duplicates"`
-	BadLines   uint64 `json:"bad_lines"`
-	// send
-	QueueFull  uint64 `json:"queue_full"`
-	NotReading uint64 `json:"not_reading"`
-}
-
-// add adds the counts and gauges of o to st.
-func (st *relayStats) add(o *relayStats) {
-	st.Peers += o.Peers
-	st.Connected += o.Connected
-	st.Accepted += o.Accepted
-	st.RefusedCutOff += o.RefusedCutOff
-	st.RefusedLimit += o.RefusedLimit
-	st.HelloFailed += o.HelloFailed
-	st.CutOffs += o.CutOffs
-	st.LinesTx += o.LinesTx
-	st.LinesBlock += o.LinesBlock
-	st.Bytes += o.Bytes
-	st.Duplicates += o.Duplicates
-	st.BadLines += o.BadLines
-	st.QueueFull += o.QueueFull
-	st.NotReading += o.NotReading
-}
-
-// relayStatsPID returns the process id of the stats file name of the
-// kind kind (KIND-PID.json, PID a decimal over 0 without leading zeros),
-// or false when name is not one.
-func relayStatsPID(kind, name string) (int64, bool) {
-	digits, ok := strings.CutPrefix(name, kind+"-")
-	if !ok {
-		return 0, false
-	}
-	digits, ok = strings.CutSuffix(digits, ".json")
-	if !ok {
-		return 0, false
-	}
-	pid, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || pid <= 0 || strconv.FormatInt(pid, 10) != digits {
-		return 0, false
-	}
-	return pid, true
-}
-
-// listRelayStats returns the entries of the chain directory named as
-// stats files, by direction (the index in relayDirections).
-func (s *Server) listRelayStats() ([][]fs.DirEntry, error) {
-	d, err := s.st.root.Open(".")
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	files := make([][]fs.DirEntry, len(relayDirections))
-	for {
-		ents, err := d.ReadDir(256)
-		for _, e := range ents {
-			for i, k := range relayDirections {
-				if _, ok := relayStatsPID(k.name, e.Name()); ok {
-					files[i] = append(files[i], e)
-				}
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return files, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-}
-
-// readRelayStats reads the stats file name of process pid.
-func (s *Server) readRelayStats(name string, pid int64) (*relayStats, error) {
-	f, err := s.st.root.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxRelayStats+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxRelayStats {
-		return nil, errors.New("over " + strconv.Itoa(maxRelayStats) + " bytes")
-	}
-	var st relayStats
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, err
-	}
-	if st.Time <= 0 || st.PID <= 0 {
-		return nil, errors.New("no time or pid")
-	}
-	if st.PID != pid {
-		return nil, errors.New("pid " + strconv.FormatInt(st.PID, 10) + " in the file of process " + strconv.FormatInt(pid, 10))
-	}
-	return &st, nil
+// relayDirections are the two kinds of stats file (chaindir.RelayListen,
+// chaindir.RelaySend) and the direction label of each.
+var relayDirections = []struct{ kind, label string }{
+	{chaindir.RelayListen, "in"},
+	{chaindir.RelaySend, "out"},
 }
 
 // relayDir is the traffic of one direction: the sum of its fresh files.
@@ -315,46 +136,40 @@ type relayDir struct {
 	label   string // the direction label
 	running uint64 // fresh files summed
 	oldest  int64  // the time of the oldest
-	sum     relayStats
+	sum     chaindir.RelayStats
 }
 
-// readRelayDir sums the fresh stats files ents of the kind kind: the
+// readRelayDir sums the fresh stats files of one kind: the
 // maxRelayFiles newest by modification time when there are more
 // (logged). A file that cannot be read is logged and left out; a stale
 // one is left out.
-func (s *Server) readRelayDir(kind, label string, ents []fs.DirEntry, now time.Time) relayDir {
+func (s *Server) readRelayDir(kind, label string, files []chaindir.RelayStatsFile, now time.Time) relayDir {
 	d := relayDir{label: label}
-	if len(ents) > maxRelayFiles {
-		s.log.Printf("metrics: %d %s-*.json files: reading the %d newest", len(ents), kind, maxRelayFiles)
-		mtime := make(map[string]time.Time, len(ents))
-		for _, e := range ents {
-			if fi, err := e.Info(); err == nil {
-				mtime[e.Name()] = fi.ModTime()
+	if len(files) > maxRelayFiles {
+		s.log.Printf("metrics: %d %s-*.json files: reading the %d newest", len(files), kind, maxRelayFiles)
+		mtime := make(map[string]time.Time, len(files))
+		for _, f := range files {
+			if fi, err := f.Entry.Info(); err == nil {
+				mtime[f.Name] = fi.ModTime()
 			}
 		}
-		slices.SortFunc(ents, func(a, b fs.DirEntry) int { return mtime[b.Name()].Compare(mtime[a.Name()]) })
-		ents = ents[:maxRelayFiles]
+		slices.SortFunc(files, func(a, b chaindir.RelayStatsFile) int { return mtime[b.Name].Compare(mtime[a.Name]) })
+		files = files[:maxRelayFiles]
 	}
-	for _, e := range ents {
-		pid, _ := relayStatsPID(kind, e.Name())
-		var st *relayStats
-		var err error
-		if e.Type().IsRegular() { // not opened otherwise: a FIFO would block
-			st, err = s.readRelayStats(e.Name(), pid)
-		} else {
-			err = errors.New("not a regular file")
-		}
+	dir := chaindir.Dir(s.cfg.Chain)
+	for _, f := range files {
+		st, err := dir.ReadRelayStats(f)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // its relay stopped since the listing
 		}
 		if err != nil {
-			s.log.Printf("metrics: %s: %v", e.Name(), err)
+			s.log.Printf("metrics: %s: %v", f.Name, err)
 			continue
 		}
 		if now.Sub(time.Unix(st.Time, 0)).Abs() > s.cfg.RelayStale {
 			continue
 		}
-		d.sum.add(st)
+		d.sum.Add(st)
 		if d.running == 0 || st.Time < d.oldest {
 			d.oldest = st.Time
 		}
@@ -366,7 +181,7 @@ func (s *Server) readRelayDir(kind, label string, ents []fs.DirEntry, now time.T
 // relayMetrics appends the relay traffic: for each direction, the sum of
 // the fresh stats files that could be read.
 func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
-	files, err := s.listRelayStats()
+	all, err := chaindir.Dir(s.cfg.Chain).ListRelayStats()
 	if err != nil {
 		s.log.Printf("metrics: relay stats files: %v", err)
 		return
@@ -374,7 +189,13 @@ func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help strin
 	now := time.Now()
 	dirs := make([]relayDir, len(relayDirections))
 	for i, k := range relayDirections {
-		dirs[i] = s.readRelayDir(k.name, k.label, files[i], now)
+		var files []chaindir.RelayStatsFile
+		for _, f := range all {
+			if f.Kind == k.kind && f.PID > 0 && !f.Tmp {
+				files = append(files, f)
+			}
+		}
+		dirs[i] = s.readRelayDir(k.kind, k.label, files, now)
 	}
 	type sample struct {
 		labels string // after direction

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 // relayFile is a stats file as cnj-relay writes it (lib/relay): of process
@@ -114,7 +116,7 @@ func TestRelayMetrics(t *testing.T) {
 	}
 
 	// A sender file that cannot be read: the other two are summed.
-	huge := strings.TrimSuffix(relayFile(now, 4949, sendFieldsStale), "}\n") + `,"pad":"` + strings.Repeat("x", maxRelayStats) + `"}` + "\n"
+	huge := strings.TrimSuffix(relayFile(now, 4949, sendFieldsStale), "}\n") + `,"pad":"` + strings.Repeat("x", chaindir.MaxRelayStats) + `"}` + "\n"
 	const bad = "relay-send-4949.json"
 	for _, tt := range []struct {
 		name   string

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 // Limits of every server: Config fields left zero take these values.
@@ -147,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	st.scanBytes = cfg.scanBytes
 	s.st = st
-	s.rejects = newRejectCounter(st.root)
+	s.rejects = newRejectCounter(chaindir.Dir(cfg.Chain))
 	if cfg.BinDir != "" {
 		b, err := openBinDir(cfg.BinDir)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,12 +19,11 @@ import (
 // server answers 503 until a refresh opens it again.
 var errUnavailable = errors.New("the chain directory is unavailable")
 
-// chainState is the one open node the handlers share. A chaindir.Dir is not
+// chainState is the one open node the handlers share. A node.Node is not
 // safe for concurrent use, so queries hold mu for reading and the refresher
 // holds it alone; nobody holds it while writing to a client.
 type chainState struct {
 	dir       string
-	root      *os.Root // the chain directory, for stat calls on its files
 	log       *log.Logger
 	scanBytes int // bounds the block lines read under one hold of the read lock
 
@@ -36,36 +34,11 @@ type chainState struct {
 	snap atomic.Pointer[snapshot]
 
 	// Owned by the refresher.
-	mempoolSeen fileStamp // mempool.jsonl when the node last read it
-	lastFull    time.Time // the last Refresh
-}
-
-// fileStamp identifies a version of a file.
-type fileStamp struct {
-	fi   os.FileInfo
-	size int64
-	mod  time.Time
-}
-
-func stampOf(fi os.FileInfo) fileStamp {
-	if fi == nil {
-		return fileStamp{}
-	}
-	return fileStamp{fi, fi.Size(), fi.ModTime()}
-}
-
-func (a fileStamp) same(b fileStamp) bool {
-	if a.fi == nil || b.fi == nil {
-		return a.fi == nil && b.fi == nil
-	}
-	return os.SameFile(a.fi, b.fi) && a.size == b.size && a.mod.Equal(b.mod)
+	lastFull time.Time // the last Refresh
 }
 
 // fullRefreshEvery bounds how long the refresher trusts its cheap checks.
 const fullRefreshEvery = 2 * time.Second
-
-// mempoolFile is the chain directory's mempool (cnj-format(5)).
-const mempoolFile = "mempool.jsonl"
 
 // snapshot is what the cheapest answers need, rebuilt when the tip or the
 // pool changes, read without the lock.
@@ -83,22 +56,13 @@ type snapshot struct {
 	poolIDs   []byte // /api/mempool/txids
 }
 
-// openState opens the chain directory, and an os.Root on it for the files
-// read by name.
+// openState opens the chain directory.
 func openState(dir string, lg *log.Logger) (*chainState, error) {
 	n, err := node.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		n.Close()
-		return nil, err
-	}
-	// The mempool as the node read it, or older: at worst one Refresh too
-	// many.
-	mem := stampOf(statOrNil(root, mempoolFile))
-	st := &chainState{dir: dir, root: root, log: lg, n: n, mempoolSeen: mem, lastFull: time.Now()}
+	st := &chainState{dir: dir, log: lg, n: n, lastFull: time.Now()}
 	st.snap.Store(newSnapshot(n, nil))
 	return st, nil
 }
@@ -161,14 +125,6 @@ func (st *chainState) rlock() *node.Node {
 
 func (st *chainState) runlock() { st.mu.RUnlock() }
 
-func statOrNil(root *os.Root, name string) os.FileInfo {
-	fi, err := root.Stat(name)
-	if err != nil {
-		return nil
-	}
-	return fi
-}
-
 // refresh follows what other processes wrote. It takes the write lock only
 // when a few stat calls, made without it, say that something changed (or
 // once in fullRefreshEvery), so that queries seldom wait. When following
@@ -178,13 +134,11 @@ func (st *chainState) refresh() {
 	// Only this goroutine changes the Dir: its stat calls race with
 	// nothing but readers.
 	if n := st.rlock(); n != nil {
-		mem := stampOf(statOrNil(st.root, mempoolFile))
-		same := !n.TipChanged() && mem.same(st.mempoolSeen) && time.Since(st.lastFull) < fullRefreshEvery
+		same := !n.TipChanged() && !n.MempoolChanged() && time.Since(st.lastFull) < fullRefreshEvery
 		st.runlock()
 		if same {
 			return
 		}
-		st.mempoolSeen = mem
 	}
 	st.lastFull = time.Now()
 	st.mu.Lock()
@@ -229,10 +183,6 @@ func (st *chainState) close() error {
 	if st.n != nil {
 		err = st.n.Close()
 		st.n = nil
-	}
-	if st.root != nil {
-		st.root.Close()
-		st.root = nil
 	}
 	return err
 }
