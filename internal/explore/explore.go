@@ -85,15 +85,18 @@ func Tip(n *node.Node, w io.Writer) error {
 	return err
 }
 
-// FindBlock returns the block named by ref: 64 hex digits name a block by
-// hash (main chain or side branch), decimal digits a main-chain height.
+// FindBlock returns the block named by ref: 64 lowercase hex digits name a
+// block by hash (main chain or side branch), decimal digits a main-chain
+// height.
 func FindBlock(n *node.Node, ref string) (*chain.BlockNode, error) {
 	c := n.Chain()
 	var nd *chain.BlockNode
 	if len(ref) == 64 {
+		// Hashes are lowercase hex everywhere (cnj-format(5)); the web
+		// app's /api/block refuses any other spelling too.
 		h, err := hex.DecodeString(ref)
-		if err != nil {
-			return nil, badRef("%s: not a block hash or index", ref)
+		if err != nil || hex.EncodeToString(h) != ref {
+			return nil, badRef("%s: a block hash is 64 lowercase hex digits", ref)
 		}
 		nd = c.Node([32]byte(h))
 	} else if i, err := strconv.ParseUint(ref, 10, 64); err == nil {

@@ -61,7 +61,7 @@ func (r *Remote) get(path string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error, Code string }
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			if e.Code != "" && !strings.HasPrefix(e.Error, e.Code) {
+			if e.Code != "" && !carriesCode(e.Error, e.Code) {
 				return nil, fmt.Errorf("%s: %s", e.Code, e.Error)
 			}
 			return nil, errors.New(e.Error)
@@ -69,6 +69,14 @@ func (r *Remote) get(path string) ([]byte, error) {
 		return nil, fmt.Errorf("source node %s: %s", strings.TrimPrefix(r.Base, "http://"), resp.Status)
 	}
 	return body, nil
+}
+
+// carriesCode reports whether a node's error message already names its
+// rule code, at its head ("bad-hex: ...") or after what it is about
+// ("ADDR: wrong-network: ..."), as the same error printed from a chain
+// directory would: the code is then not added a second time.
+func carriesCode(msg, code string) bool {
+	return msg == code || strings.HasPrefix(msg, code+": ") || strings.Contains(msg, ": "+code+": ")
 }
 
 // line writes a one-line JSON answer, checked to be a JSON object.
