@@ -40,8 +40,8 @@ func CheckGenesis(d chaindir.Dir, genesis [32]byte) error {
 	if err != nil || b.Index != 1 || b.PrevHash == genesis {
 		return nil
 	}
-	return chaindir.Corruptf(chaindir.GenesisFile, 1, "the genesis hash %x is not the parent %x that the blocks in %s build on: genesis.json was changed or belongs to another network",
-		genesis[:8], b.PrevHash[:8], segName(0))
+	return chaindir.Corruptf(chaindir.GenesisFile, 1, "the genesis hash %x is not the parent %x that the blocks in %s build on: %s was changed or belongs to another network",
+		genesis[:8], b.PrevHash[:8], segName(0), chaindir.GenesisFile)
 }
 
 // Mark is a place in the segments: the end of what a Store has read.

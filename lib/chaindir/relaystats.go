@@ -20,8 +20,8 @@ import (
 // written as the process starts, replaced atomically (not synced: they
 // are not data) while its counters change and at least every few seconds,
 // and removed when it stops; readers (cnj-serve's /metrics) sum the fresh
-// files of a kind. The counters of each kind are package relay's
-// ListenStats and SendStats; RelayStats reads either.
+// files of a kind. The counters of each kind are RelayListenStats and
+// RelaySendStats; RelayStats reads either.
 const (
 	RelayListen = "relay-listen" // the files of cnj-relay listen
 	RelaySend   = "relay-send"   // the files of cnj-relay send
@@ -138,6 +138,38 @@ func (d Dir) ListRelayStats() ([]RelayStatsFile, error) {
 			return nil, err
 		}
 	}
+}
+
+// RelayListenStats are the counters of a cnj-relay listen process (package
+// relay's Listener) since it started, as its stats file holds them. Connected is a
+// gauge; every other field only grows.
+type RelayListenStats struct {
+	Connected     int64  `json:"connected"`       // peers past their hello now
+	Accepted      uint64 `json:"accepted"`        // connections taken within the limits
+	RefusedCutOff uint64 `json:"refused_cut_off"` // connections refused: the IP is cut off
+	RefusedLimit  uint64 `json:"refused_limit"`   // connections refused: MaxConns or MaxConnsPerIP
+	HelloFailed   uint64 `json:"hello_failed"`    // connections closed without a hello of this network and version
+	LinesTx       uint64 `json:"lines_tx"`        // new transfer lines passed on
+	LinesBlock    uint64 `json:"lines_block"`     // new block lines passed on
+	Bytes         uint64 `json:"bytes"`           // read after the hellos, newlines and keep-alives included
+	Duplicates    uint64 `json:"duplicates"`      // lines dropped as seen before
+	BadLines      uint64 `json:"bad_lines"`       // lines refused: they do not decode, or are over a limit
+	CutOffs       uint64 `json:"cut_offs"`        // times a peer IP was cut off
+}
+
+// RelaySendStats are the counters of a cnj-relay send process (package
+// relay's Send) since it started, as its stats file holds them. Peers and
+// Connected are gauges; every other field only grows.
+type RelaySendStats struct {
+	Peers      int64  `json:"peers"`       // peers Send keeps a connection to, connected or not
+	Connected  int64  `json:"connected"`   // of them, connected now (hellos exchanged)
+	LinesTx    uint64 `json:"lines_tx"`    // transfer lines written, once per peer
+	LinesBlock uint64 `json:"lines_block"` // block lines written, once per peer
+	Bytes      uint64 `json:"bytes"`       // written, newlines and keep-alives included
+	Duplicates uint64 `json:"duplicates"`  // input lines not sent: sent before
+	BadLines   uint64 `json:"bad_lines"`   // input lines not sent: they do not decode, or are over a limit
+	QueueFull  uint64 `json:"queue_full"`  // lines a peer missed: its queue was full (or thrown away with it)
+	NotReading uint64 `json:"not_reading"` // peers dropped for not reading
 }
 
 // RelayStats is a stats file's contents: the time it was written, the

@@ -63,10 +63,11 @@
 // # Counters
 //
 // A Listener and Send count their traffic in atomics (one add per event,
-// no lock on the path of a line): ListenStats and SendStats. With a chain
-// directory (ListenConfig.Chain, SendConfig.Chain) each process writes its
-// counters there in a file of its own, relay-listen-PID.json or
-// relay-send-PID.json (PID its process id), one JSON object on one line,
+// no lock on the path of a line): chaindir.RelayListenStats and
+// chaindir.RelaySendStats. With a chain directory (ListenConfig.Chain,
+// SendConfig.Chain) each process writes its counters there in a file of
+// its own (package chaindir names and lays it out: KIND-PID.json, PID its
+// process id), one JSON object on one line,
 //
 //	{"time":T,"pid":P,"connected":N,...}
 //

@@ -452,7 +452,7 @@ func (l *Listener) reject(ip netip.Addr, n int, err error) {
 		if werr == nil {
 			return
 		}
-		l.logEvery("rejects", time.Minute, "rejects.log: %v", werr)
+		l.logEvery("rejects", time.Minute, "%s: %v", chaindir.RejectsFile, werr)
 	}
 	l.strike(ip)
 }
@@ -477,7 +477,7 @@ func (l *Listener) followRejects(ctx context.Context, t *rejectTail) {
 		}
 		ips, err := t.poll()
 		if err != nil {
-			l.logEvery("rejects", time.Minute, "rejects.log: %v", err)
+			l.logEvery("rejects", time.Minute, "%s: %v", chaindir.RejectsFile, err)
 		}
 		for _, ip := range ips {
 			l.strike(ip)

@@ -513,7 +513,7 @@ func TestNonReaderDropped(t *testing.T) {
 	waitFor(t, "the stuck peer dropped", func() bool { return log.count(stuck+": disconnected: dropped: not reading") >= 1 })
 	// The stats file counts the drop and the lines written.
 	path := filepath.Join(dir, chaindir.RelayStatsName(chaindir.RelaySend, os.Getpid()))
-	waitStats(t, path, "the drop and the lines written", func(c SendStats) bool {
+	waitStats(t, path, "the drop and the lines written", func(c chaindir.RelaySendStats) bool {
 		return c.NotReading >= 1 && c.LinesTx >= uint64(len(lines))
 	})
 	pw.Close()

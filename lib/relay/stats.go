@@ -31,41 +31,8 @@ const (
 // as the defaults above.
 type statsTimes struct{ every, heartbeat, stale time.Duration }
 
-// maxStatsFile bounds what is read of a stats file another process wrote.
-const maxStatsFile = 64 << 10
-
-// ListenStats are a Listener's counters since it started. Connected is a
-// gauge; every other field only grows.
-type ListenStats struct {
-	Connected     int64  `json:"connected"`       // peers past their hello now
-	Accepted      uint64 `json:"accepted"`        // connections taken within the limits
-	RefusedCutOff uint64 `json:"refused_cut_off"` // connections refused: the IP is cut off
-	RefusedLimit  uint64 `json:"refused_limit"`   // connections refused: MaxConns or MaxConnsPerIP
-	HelloFailed   uint64 `json:"hello_failed"`    // connections closed without a hello of this network and version
-	LinesTx       uint64 `json:"lines_tx"`        // new transfer lines passed on
-	LinesBlock    uint64 `json:"lines_block"`     // new block lines passed on
-	Bytes         uint64 `json:"bytes"`           // read after the hellos, newlines and keep-alives included
-	Duplicates    uint64 `json:"duplicates"`      // lines dropped as seen before
-	BadLines      uint64 `json:"bad_lines"`       // lines refused: they do not decode, or are over a limit
-	CutOffs       uint64 `json:"cut_offs"`        // times a peer IP was cut off
-}
-
-// SendStats are the counters of one Send since it started. Peers and
-// Connected are gauges; every other field only grows.
-type SendStats struct {
-	Peers      int64  `json:"peers"`       // peers Send keeps a connection to, connected or not
-	Connected  int64  `json:"connected"`   // of them, connected now (hellos exchanged)
-	LinesTx    uint64 `json:"lines_tx"`    // transfer lines written, once per peer
-	LinesBlock uint64 `json:"lines_block"` // block lines written, once per peer
-	Bytes      uint64 `json:"bytes"`       // written, newlines and keep-alives included
-	Duplicates uint64 `json:"duplicates"`  // input lines not sent: sent before
-	BadLines   uint64 `json:"bad_lines"`   // input lines not sent: they do not decode, or are over a limit
-	QueueFull  uint64 `json:"queue_full"`  // lines a peer missed: its queue was full (or thrown away with it)
-	NotReading uint64 `json:"not_reading"` // peers dropped for not reading
-}
-
-// listenCounters are ListenStats as atomics: one add per event, no lock
-// on the path of a line.
+// listenCounters are chaindir.RelayListenStats as atomics: one add per
+// event, no lock on the path of a line.
 type listenCounters struct {
 	connected                                          atomic.Int64
 	accepted, refusedCutOff, refusedLimit, helloFailed atomic.Uint64
@@ -73,8 +40,8 @@ type listenCounters struct {
 	cutOffs                                            atomic.Uint64
 }
 
-func (c *listenCounters) load() ListenStats {
-	return ListenStats{
+func (c *listenCounters) load() chaindir.RelayListenStats {
+	return chaindir.RelayListenStats{
 		Connected: c.connected.Load(), Accepted: c.accepted.Load(),
 		RefusedCutOff: c.refusedCutOff.Load(), RefusedLimit: c.refusedLimit.Load(), HelloFailed: c.helloFailed.Load(),
 		LinesTx: c.linesTx.Load(), LinesBlock: c.linesBlock.Load(), Bytes: c.bytes.Load(),
@@ -82,16 +49,16 @@ func (c *listenCounters) load() ListenStats {
 	}
 }
 
-// sendCounters are SendStats as atomics, but for Peers, which is counted
-// when read.
+// sendCounters are chaindir.RelaySendStats as atomics, but for Peers,
+// which is counted when read.
 type sendCounters struct {
 	connected                                   atomic.Int64
 	linesTx, linesBlock, bytes                  atomic.Uint64
 	duplicates, badLines, queueFull, notReading atomic.Uint64
 }
 
-func (c *sendCounters) load() SendStats {
-	return SendStats{
+func (c *sendCounters) load() chaindir.RelaySendStats {
+	return chaindir.RelaySendStats{
 		Connected: c.connected.Load(), LinesTx: c.linesTx.Load(), LinesBlock: c.linesBlock.Load(),
 		Bytes: c.bytes.Load(), Duplicates: c.duplicates.Load(), BadLines: c.badLines.Load(),
 		QueueFull: c.queueFull.Load(), NotReading: c.notReading.Load(),
@@ -99,10 +66,10 @@ func (c *sendCounters) load() SendStats {
 }
 
 // Stats returns the listener's counters.
-func (l *Listener) Stats() ListenStats { return l.stats.load() }
+func (l *Listener) Stats() chaindir.RelayListenStats { return l.stats.load() }
 
 // stats returns the sender's counters.
-func (s *sender) stats() SendStats {
+func (s *sender) stats() chaindir.RelaySendStats {
 	st := s.st.load()
 	s.mu.Lock()
 	st.Peers = int64(len(s.peers))

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -135,8 +134,8 @@ func TestStatsFiles(t *testing.T) {
 		pw.Write(append(b, '\n'))
 	}
 	wantBytes := uint64(len(lines[0]) + len(lines[1]) + len(blk) + 3)
-	want := SendStats{Peers: 1, Connected: 1, LinesTx: 2, LinesBlock: 1, Bytes: wantBytes, Duplicates: 1, BadLines: 1}
-	s := waitStats(t, spath, "the lines sent", func(c SendStats) bool { return c.LinesBlock == 1 })
+	want := chaindir.RelaySendStats{Peers: 1, Connected: 1, LinesTx: 2, LinesBlock: 1, Bytes: wantBytes, Duplicates: 1, BadLines: 1}
+	s := waitStats(t, spath, "the lines sent", func(c chaindir.RelaySendStats) bool { return c.LinesBlock == 1 })
 	if s.PID != os.Getpid() || time.Since(time.Unix(s.Time, 0)) > 5*time.Second {
 		t.Errorf("time %d, pid %d; want now and %d", s.Time, s.PID, os.Getpid())
 	}
@@ -154,10 +153,10 @@ func TestStatsFiles(t *testing.T) {
 
 	// The listener counts the same lines and bytes, and the connection.
 	lpath := filepath.Join(l.dir, chaindir.RelayStatsName(chaindir.RelayListen, os.Getpid()))
-	waitStats(t, lpath, "the sender's lines, its connection closed", func(c ListenStats) bool {
+	waitStats(t, lpath, "the sender's lines, its connection closed", func(c chaindir.RelayListenStats) bool {
 		return c.LinesTx == 2 && c.LinesBlock == 1 && c.Connected == 0
 	})
-	if got, want := l.Stats(), (ListenStats{Accepted: 1, LinesTx: 2, LinesBlock: 1, Bytes: wantBytes}); got != want {
+	if got, want := l.Stats(), (chaindir.RelayListenStats{Accepted: 1, LinesTx: 2, LinesBlock: 1, Bytes: wantBytes}); got != want {
 		t.Errorf("listen counters\n%+v, want\n%+v", got, want)
 	}
 
@@ -170,10 +169,10 @@ func TestStatsFiles(t *testing.T) {
 	if _, _, h := dial(t, l.Addr(), "127.0.0.3", devnet(t), "127.0.0.3:5050"); h == nil {
 		t.Fatal("no hello for another network")
 	}
-	ls := waitStats(t, lpath, "the second peer's lines", func(c ListenStats) bool {
+	ls := waitStats(t, lpath, "the second peer's lines", func(c chaindir.RelayListenStats) bool {
 		return c.LinesTx == 3 && c.BadLines == 1 && c.HelloFailed == 1
 	})
-	wantL := ListenStats{
+	wantL := chaindir.RelayListenStats{
 		Connected: 1, Accepted: 3, HelloFailed: 1, LinesTx: 3, LinesBlock: 1, Duplicates: 1, BadLines: 1,
 		Bytes: wantBytes + uint64(len(lines[0])+len("garbage")+len(lines[2])+3),
 	}
@@ -210,9 +209,9 @@ func TestStatsFileLifetime(t *testing.T) {
 	stop := func() error { once.Do(func() { cancel(); serveErr = <-done }); return serveErr }
 	defer stop()
 	path := filepath.Join(dir, chaindir.RelayStatsName(chaindir.RelayListen, os.Getpid()))
-	waitStats(t, path, "the file of a listener with no peer", func(c ListenStats) bool { return c == ListenStats{} })
+	waitStats(t, path, "the file of a listener with no peer", func(c chaindir.RelayListenStats) bool { return c == chaindir.RelayListenStats{} })
 	dial(t, l.Addr(), "127.0.0.1", p, "127.0.0.1:5050")
-	waitStats(t, path, "the peer connected", func(c ListenStats) bool { return c.Connected == 1 })
+	waitStats(t, path, "the peer connected", func(c chaindir.RelayListenStats) bool { return c.Connected == 1 })
 	fi1, _ := os.Stat(path)
 	time.Sleep(50 * time.Millisecond)
 	if fi2, _ := os.Stat(path); !os.SameFile(fi1, fi2) {
@@ -263,7 +262,7 @@ func TestStatsSweep(t *testing.T) {
 		{"empty, old", "relay-send-12.json", "", old, true},
 		{"empty, new", "relay-send-13.json", "", now, false},
 		{"garbage, old", "relay-send-14.json", "junk", old, true},
-		{"too big, old", "relay-send-15.json", strings.Repeat(" ", maxStatsFile+1), old, true},
+		{"too big, old", "relay-send-15.json", strings.Repeat(" ", chaindir.MaxRelayStats+1), old, true},
 		{"a temporary file, old", "relay-send-16.json.tmp123", "{", old, true},
 		{"a temporary file, new", "relay-send-17.json.tmp123", "{", now, false},
 		{"this process's temporary file", own + ".tmp123", "{", old, false},
@@ -405,7 +404,7 @@ func TestStatsTwoSenders(t *testing.T) {
 		h     *helperSender
 		lines uint64
 	}{{a, 2}, {b, 1}} {
-		s := waitStats(t, x.h.path, "the lines sent", func(c SendStats) bool { return c.LinesTx == x.lines && c.Connected == 1 })
+		s := waitStats(t, x.h.path, "the lines sent", func(c chaindir.RelaySendStats) bool { return c.LinesTx == x.lines && c.Connected == 1 })
 		if s.PID != x.h.cmd.Process.Pid {
 			t.Errorf("%s: pid %d, want %d", x.h.path, s.PID, x.h.cmd.Process.Pid)
 		}
@@ -456,52 +455,5 @@ func TestStatsTwoSenders(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "relay-*")); len(left) != 0 {
 		t.Errorf("files left: %q", left)
-	}
-}
-
-// TestStatsFileFormat: every counter the relay writes reads back through
-// chaindir's RelayStats, the one reader of the stats files (cnj-serve's
-// /metrics), under the same name and with the same value.
-func TestStatsFileFormat(t *testing.T) {
-	dir := chaindir.Dir(t.TempDir())
-	for kind, v := range map[string]any{chaindir.RelayListen: &ListenStats{}, chaindir.RelaySend: &SendStats{}} {
-		// Distinct values in every field.
-		rv := reflect.ValueOf(v).Elem()
-		for i := range rv.NumField() {
-			if f := rv.Field(i); f.CanInt() {
-				f.SetInt(int64(i + 1))
-			} else {
-				f.SetUint(uint64(i + 1))
-			}
-		}
-		f := newStatsFile(string(dir), kind, t.Logf, testStatsTimes)
-		f.update(v)
-		files, err := dir.ListRelayStats()
-		if err != nil || len(files) == 0 {
-			t.Fatalf("%s: listed %v, %v", kind, files, err)
-		}
-		var file chaindir.RelayStatsFile
-		for _, sf := range files {
-			if sf.Kind == kind {
-				file = sf
-			}
-		}
-		st, err := dir.ReadRelayStats(file)
-		if err != nil {
-			t.Fatalf("%s: %v", kind, err)
-		}
-		var wrote, read map[string]any
-		b, _ := json.Marshal(v)
-		json.Unmarshal(b, &wrote)
-		b, _ = json.Marshal(st)
-		json.Unmarshal(b, &read)
-		for k, w := range wrote {
-			if read[k] != w {
-				t.Errorf("%s: %q written %v, read back %v", kind, k, w, read[k])
-			}
-		}
-		if st.PID != int64(os.Getpid()) || st.Time <= 0 {
-			t.Errorf("%s: pid %d time %d", kind, st.PID, st.Time)
-		}
 	}
 }

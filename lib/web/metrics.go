@@ -92,7 +92,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	metric("cnj_mempool_fees", "gauge", "Sum of the fees of the mempool's transfers, in base units.")
 	value("cnj_mempool_fees", snap.poolFee)
 	if rerr == nil {
-		metric("cnj_rejects_total", "counter", "Refused transfers and blocks in rejects.log, by reason.")
+		metric("cnj_rejects_total", "counter", "Refused transfers and blocks in "+chaindir.RejectsFile+", by reason.")
 		reasons := make([]string, 0, len(rejects))
 		for k := range rejects {
 			reasons = append(reasons, k)
