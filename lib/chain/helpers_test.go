@@ -250,12 +250,29 @@ func (s *scenario) block(name, parent string, to string, bs blockSpec, txs ...*t
 	return b
 }
 
-// add gives the named block to the chain and checks the outcome.
+// add gives the named block to the chain and checks the outcome. It
+// first tries the block (Try, the dry run) and checks that the dry run
+// changed nothing and judged the block as Add then does.
 func (s *scenario) add(name string, want outcome, code rule.Code) *Result {
 	s.t.Helper()
 	b := s.names[name]
+	puts, n, tip, led := s.store.Puts(), s.c.Len(), s.c.Tip(), snap(s.t, s.c.Ledger())
+	tres, terr := s.c.Try(b, b.JSON(), now)
+	if s.store.Puts() != puts || s.c.Len() != n || s.c.Tip() != tip || !bytes.Equal(led, snap(s.t, s.c.Ledger())) {
+		s.t.Fatalf("%s: Try changed the chain", name)
+	}
 	res, err := s.c.Add(b, b.JSON(), now)
 	s.last = res
+	switch {
+	case res == nil && rule.CodeOf(terr) != rule.CodeOf(err):
+		s.t.Fatalf("%s: Try says %v, Add %v", name, terr, err)
+	case res != nil && err == nil && (terr != nil || tres.Duplicate != res.Duplicate || !res.Duplicate && tres.Side != res.Side && !(tres.Side && res.TipChanged)):
+		s.t.Fatalf("%s: Try says %+v, %v; Add %+v", name, tres, terr, res)
+	case res != nil && err != nil && (terr != nil || !tres.Side):
+		// A reorganization that fails on a ledger rule: the dry run
+		// judges the side block on its header and body only.
+		s.t.Fatalf("%s: Try says %+v, %v; Add stored it and failed the reorganization: %v", name, tres, terr, err)
+	}
 	switch want {
 	case accepted:
 		if err != nil || res == nil || res.Duplicate {
