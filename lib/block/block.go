@@ -241,11 +241,7 @@ func FromValue(v jsonl.Value) (*Block, error) {
 // header decodes a block's fields but for its transactions, and returns
 // their values.
 func header(v jsonl.Value) (*Block, []jsonl.Value, error) {
-	o, err := v.Object()
-	if err != nil {
-		return nil, nil, err
-	}
-	typ, err := tx.Type(o)
+	o, typ, err := tx.Typed(v)
 	if err != nil {
 		return nil, nil, err
 	}

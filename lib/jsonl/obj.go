@@ -27,6 +27,21 @@ func (v Value) Object() (*Obj, error) {
 	return &Obj{fields: v.Obj}, nil
 }
 
+// Typed returns v as an object and the string of its "type" key: how every
+// record of cnj-format(5) opens (tx, reward, block, genesis, hello). The
+// caller judges the type.
+func (v Value) Typed() (*Obj, string, error) {
+	o, err := v.Object()
+	if err != nil {
+		return nil, "", err
+	}
+	typ, err := o.String("type")
+	if err != nil {
+		return nil, "", err
+	}
+	return o, typ, nil
+}
+
 // index returns the position of key, or -1.
 func (o *Obj) index(key string) int {
 	for i := range o.fields {

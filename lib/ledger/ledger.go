@@ -74,19 +74,13 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 
 	// Every balance the block changes is computed here first and written
 	// only when the whole block is known to be valid.
-	touched := make(map[string]uint64, 2*len(b.Txs)+2)
-	get := func(a string) uint64 {
-		if v, ok := touched[a]; ok {
-			return v
-		}
-		return l.bal[a]
-	}
+	ch := l.changes(len(b.Txs))
 	credit := func(a string, v uint64) error {
-		n := get(a)
+		n := ch.get(a)
 		if n+v < n {
 			return rule.Errorf(rule.Overflow, "balance of %s overflows", a)
 		}
-		touched[a] = n + v
+		ch.bal[a] = n + v
 		return nil
 	}
 
@@ -124,14 +118,14 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 		if err != nil {
 			return nil, rule.Errorf(rule.Overflow, "transaction %d: amount %d + fee %d above the maximum", i+1, t.Amount, t.Fee)
 		}
-		have := get(t.Sender)
+		have := ch.get(t.Sender)
 		if have < need {
 			if need-have <= sumFor(immature, t.Sender) {
 				return nil, rule.Errorf(rule.ImmatureSpend, "transaction %d (id %x): %s has %d spendable, needs %d; the rest is immature reward", i+1, t.ID, t.Sender, have, need)
 			}
 			return nil, rule.Errorf(rule.InsufficientFunds, "transaction %d (id %x): %s has %d spendable, needs %d", i+1, t.ID, t.Sender, have, need)
 		}
-		touched[t.Sender] = have - need
+		ch.bal[t.Sender] = have - need
 		if err := credit(t.Receiver, t.Amount); err != nil {
 			return nil, fmt.Errorf("transaction %d: %w", i+1, err)
 		}
@@ -139,13 +133,7 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 
 	// The block is valid: commit.
 	u.dropped = l.prune(parentMTP)
-	for a, v := range touched {
-		if v == 0 {
-			delete(l.bal, a)
-		} else {
-			l.bal[a] = v
-		}
-	}
+	ch.commit()
 	if m > 0 {
 		if u.hasMatured {
 			l.pending = l.pending[1:]
@@ -159,6 +147,38 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 	l.height++
 	l.tip = b.Hash
 	return u, nil
+}
+
+// balanceChanges are the balances a block changes, computed before any is
+// written, so that a block that breaks a rule leaves the ledger as it was.
+type balanceChanges struct {
+	l   *Ledger
+	bal map[string]uint64
+}
+
+// changes returns an empty set of changes for a block of n transfers.
+func (l *Ledger) changes(n int) *balanceChanges {
+	return &balanceChanges{l, make(map[string]uint64, 2*n+2)}
+}
+
+// get returns a's balance with the changes so far.
+func (c *balanceChanges) get(a string) uint64 {
+	if v, ok := c.bal[a]; ok {
+		return v
+	}
+	return c.l.bal[a]
+}
+
+// commit writes the changes into the ledger; a balance of zero is no
+// entry.
+func (c *balanceChanges) commit() {
+	for a, v := range c.bal {
+		if v == 0 {
+			delete(c.l.bal, a)
+		} else {
+			c.l.bal[a] = v
+		}
+	}
 }
 
 // Disconnect takes back the tip block b with the Undo that Connect returned
@@ -181,19 +201,13 @@ func (l *Ledger) Disconnect(b *block.Block, u *Undo) error {
 			return fmt.Errorf("ledger: the newest reward is not block %x's", b.Hash[:8])
 		}
 	}
-	touched := make(map[string]uint64, 2*len(b.Txs)+2)
-	get := func(a string) uint64 {
-		if v, ok := touched[a]; ok {
-			return v
-		}
-		return l.bal[a]
-	}
+	ch := l.changes(len(b.Txs))
 	debit := func(a string, v uint64) error {
-		n := get(a)
+		n := ch.get(a)
 		if n < v {
 			return fmt.Errorf("ledger: cannot take back %d from %s holding %d: block %x was not connected here", v, a, n, b.Hash[:8])
 		}
-		touched[a] = n - v
+		ch.bal[a] = n - v
 		return nil
 	}
 	// Exactly the reverse of Connect, so that no step goes below zero.
@@ -202,7 +216,7 @@ func (l *Ledger) Disconnect(b *block.Block, u *Undo) error {
 		if err := debit(t.Receiver, t.Amount); err != nil {
 			return err
 		}
-		touched[t.Sender] = get(t.Sender) + t.Amount + t.Fee
+		ch.bal[t.Sender] = ch.get(t.Sender) + t.Amount + t.Fee
 	}
 	switch {
 	case m == 0:
@@ -215,13 +229,7 @@ func (l *Ledger) Disconnect(b *block.Block, u *Undo) error {
 		}
 	}
 
-	for a, v := range touched {
-		if v == 0 {
-			delete(l.bal, a)
-		} else {
-			l.bal[a] = v
-		}
-	}
+	ch.commit()
 	if m > 0 {
 		l.pending = l.pending[:len(l.pending)-1]
 		if u.hasMatured {

@@ -165,11 +165,7 @@ func Parse(line []byte) (*Params, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := v.Object()
-	if err != nil {
-		return nil, err
-	}
-	typ, err := o.String("type")
+	o, typ, err := v.Typed()
 	if err != nil {
 		return nil, err
 	}

@@ -127,11 +127,26 @@ func Type(o *jsonl.Obj) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return typ, knownType(typ)
+}
+
+// Typed returns v as an object and its type, one that a record of
+// cnj-format(5) has, or a rule error.
+func Typed(v jsonl.Value) (*jsonl.Obj, string, error) {
+	o, typ, err := v.Typed()
+	if err == nil {
+		err = knownType(typ)
+	}
+	return o, typ, err
+}
+
+// knownType refuses a type that no record of cnj-format(5) has.
+func knownType(typ string) error {
 	switch typ {
 	case "tx", "reward", "block", "genesis":
-		return typ, nil
+		return nil
 	}
-	return "", rule.Errorf(rule.BadType, "unknown type %q", typ)
+	return rule.Errorf(rule.BadType, "unknown type %q", typ)
 }
 
 // Parse decodes one transfer line strictly.
@@ -145,11 +160,7 @@ func Parse(line []byte) (*Tx, error) {
 
 // FromValue decodes a transfer from a parsed JSON value.
 func FromValue(v jsonl.Value) (*Tx, error) {
-	o, err := v.Object()
-	if err != nil {
-		return nil, err
-	}
-	typ, err := Type(o)
+	o, typ, err := Typed(v)
 	if err != nil {
 		return nil, err
 	}
@@ -175,11 +186,7 @@ func FromValue(v jsonl.Value) (*Tx, error) {
 
 // RewardFromValue decodes a reward from a parsed JSON value.
 func RewardFromValue(v jsonl.Value) (*Reward, error) {
-	o, err := v.Object()
-	if err != nil {
-		return nil, err
-	}
-	typ, err := Type(o)
+	o, typ, err := Typed(v)
 	if err != nil {
 		return nil, err
 	}

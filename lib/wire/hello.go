@@ -49,11 +49,7 @@ func DecodeHello(line []byte) (*Hello, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := v.Object()
-	if err != nil {
-		return nil, err
-	}
-	typ, err := o.String("type")
+	o, typ, err := v.Typed()
 	if err != nil {
 		return nil, err
 	}

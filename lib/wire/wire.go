@@ -110,11 +110,8 @@ func split(line []byte) (netip.Addr, []byte, error) {
 
 // recordType returns the type of a parsed record line.
 func recordType(v jsonl.Value) (string, error) {
-	o, err := v.Object()
-	if err != nil {
-		return "", err
-	}
-	return tx.Type(o)
+	_, typ, err := tx.Typed(v)
+	return typ, err
 }
 
 // parseAddr reads a sender tag: an IP address in netip's canonical form.
