@@ -1,13 +1,3 @@
-// Package node is what the node commands share on top of a chain directory:
-// the mempool kept in step with mempool.jsonl and the tip, the verdict on a
-// batch of input lines (cnj-verify), block templates and mined blocks
-// (cnj-mine), and the read side (balances with pending effect, tx lookup).
-//
-// Several processes (cnj-verify, cnj-mine, cnj-chain) work on one directory
-// at once. Each holds a Node; writes go through chaindir's lock, and each
-// Node reloads its pool whenever mempool.jsonl changed under it. Whoever
-// moves the tip also brings mempool.jsonl up to date (mined transfers out,
-// abandoned ones back), so readers only ever reload.
 package node
 
 import (
