@@ -28,6 +28,7 @@ import (
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/rule"
@@ -92,11 +93,11 @@ func FindBlock(n *node.Node, ref string) (*chain.BlockNode, error) {
 	c := n.Chain()
 	var nd *chain.BlockNode
 	if len(ref) == 64 {
-		h, err := hex.DecodeString(ref)
+		h, err := chainhash.ParseHash(ref)
 		if err != nil {
 			return nil, badRef("%s: not a block hash or index", ref)
 		}
-		nd = c.Node([32]byte(h))
+		nd = c.Node(h)
 	} else if i, err := strconv.ParseUint(ref, 10, 64); err == nil {
 		nd = c.AtHeight(i)
 	} else {
@@ -151,13 +152,14 @@ func mainBlocks(n *node.Node, fn func(nd *chain.BlockNode, b *block.Block) error
 	return nil
 }
 
-// ParseTxID decodes a transaction id: 32 lowercase hex digits.
-func ParseTxID(id string) ([16]byte, error) {
-	raw, err := hex.DecodeString(id)
-	if err != nil || len(raw) != 16 || hex.EncodeToString(raw) != id {
-		return [16]byte{}, badRef("%s: a transaction id is 32 lowercase hex digits", id)
+// ParseTxID reads a transaction id, 32 lowercase hex digits
+// (chainhash.ParseID); its error wraps ErrBadRef.
+func ParseTxID(id string) (chainhash.ID, error) {
+	raw, err := chainhash.ParseID(id)
+	if err != nil {
+		return raw, badRef("%s: a transaction id is 32 lowercase hex digits", id)
 	}
-	return [16]byte(raw), nil
+	return raw, nil
 }
 
 // TxFound is where FindTx found a transfer: in block Block (on the main

@@ -17,6 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/jsonl"
 	"github.com/coniunctum/cnj/lib/params"
 )
@@ -186,30 +187,11 @@ func (c *client) blockHash(ctx context.Context, addr string, h uint64) ([32]byte
 	if err != nil {
 		return hash, err
 	}
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	if !lowerHex(b) || len(b) != 64 {
+	hash, err = chainhash.ParseHash(string(bytes.TrimSuffix(b, []byte("\n"))))
+	if err != nil {
 		return hash, fmt.Errorf("%s: answer is not 64 lowercase hex digits", path)
 	}
-	for i := range hash {
-		hash[i] = unhex(b[2*i])<<4 | unhex(b[2*i+1])
-	}
 	return hash, nil
-}
-
-func lowerHex(b []byte) bool {
-	for _, c := range b {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-func unhex(c byte) byte {
-	if c <= '9' {
-		return c - '0'
-	}
-	return c - 'a' + 10
 }
 
 // genesis reads /api/genesis: the network's genesis line.
