@@ -87,21 +87,43 @@ func Tip(n *node.Node, w io.Writer) error {
 	return err
 }
 
-// FindBlock returns the block named by ref: 64 hex digits name a block by
-// hash (main chain or side branch), decimal digits a main-chain height.
-func FindBlock(n *node.Node, ref string) (*chain.BlockNode, error) {
-	c := n.Chain()
-	var nd *chain.BlockNode
+// BlockRef names a block: by hash (ByHash) or by main-chain height.
+type BlockRef struct {
+	Hash   chainhash.Hash
+	Height uint64
+	ByHash bool
+}
+
+// ParseBlockRef reads a block reference: 64 lowercase hex digits are a
+// block hash, decimal digits a main-chain height. Its error wraps
+// ErrBadRef.
+func ParseBlockRef(ref string) (BlockRef, error) {
 	if len(ref) == 64 {
 		h, err := chainhash.ParseHash(ref)
 		if err != nil {
-			return nil, badRef("%s: not a block hash or index", ref)
+			return BlockRef{}, badRef("%s: not a block hash or index", ref)
 		}
-		nd = c.Node(h)
-	} else if i, err := strconv.ParseUint(ref, 10, 64); err == nil {
-		nd = c.AtHeight(i)
+		return BlockRef{Hash: h, ByHash: true}, nil
+	}
+	i, err := strconv.ParseUint(ref, 10, 64)
+	if err != nil {
+		return BlockRef{}, badRef("%s: not a block hash (64 hex digits) or index", ref)
+	}
+	return BlockRef{Height: i}, nil
+}
+
+// FindBlock returns the block named by ref (ParseBlockRef): by hash on
+// the main chain or a side branch, or by main-chain height.
+func FindBlock(n *node.Node, ref string) (*chain.BlockNode, error) {
+	br, err := ParseBlockRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	var nd *chain.BlockNode
+	if br.ByHash {
+		nd = n.Chain().Node(br.Hash)
 	} else {
-		return nil, badRef("%s: not a block hash (64 hex digits) or index", ref)
+		nd = n.Chain().AtHeight(br.Height)
 	}
 	if nd == nil {
 		return nil, notFound("%s: no such block", ref)
