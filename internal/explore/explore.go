@@ -27,6 +27,7 @@ import (
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/rule"
@@ -85,24 +86,43 @@ func Tip(n *node.Node, w io.Writer) error {
 	return err
 }
 
-// FindBlock returns the block named by ref: 64 lowercase hex digits name a
-// block by hash (main chain or side branch), decimal digits a main-chain
-// height.
-func FindBlock(n *node.Node, ref string) (*chain.BlockNode, error) {
-	c := n.Chain()
-	var nd *chain.BlockNode
+// BlockRef names a block: by hash (ByHash) or by main-chain height.
+type BlockRef struct {
+	Hash   chainhash.Hash
+	Height uint64
+	ByHash bool
+}
+
+// ParseBlockRef reads a block reference: 64 lowercase hex digits are a
+// block hash, decimal digits a main-chain height. Its error wraps
+// ErrBadRef.
+func ParseBlockRef(ref string) (BlockRef, error) {
 	if len(ref) == 64 {
-		// Hashes are lowercase hex everywhere (cnj-format(5)); the web
-		// app's /api/block refuses any other spelling too.
-		h, err := hex.DecodeString(ref)
-		if err != nil || hex.EncodeToString(h) != ref {
-			return nil, badRef("%s: a block hash is 64 lowercase hex digits", ref)
+		h, err := chainhash.ParseHash(ref)
+		if err != nil {
+			return BlockRef{}, badRef("%s: not a block hash or index", ref)
 		}
-		nd = c.Node([32]byte(h))
-	} else if i, err := strconv.ParseUint(ref, 10, 64); err == nil {
-		nd = c.AtHeight(i)
+		return BlockRef{Hash: h, ByHash: true}, nil
+	}
+	i, err := strconv.ParseUint(ref, 10, 64)
+	if err != nil {
+		return BlockRef{}, badRef("%s: not a block hash (64 hex digits) or index", ref)
+	}
+	return BlockRef{Height: i}, nil
+}
+
+// FindBlock returns the block named by ref (ParseBlockRef): by hash on
+// the main chain or a side branch, or by main-chain height.
+func FindBlock(n *node.Node, ref string) (*chain.BlockNode, error) {
+	br, err := ParseBlockRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	var nd *chain.BlockNode
+	if br.ByHash {
+		nd = n.Chain().Node(br.Hash)
 	} else {
-		return nil, badRef("%s: not a block hash (64 hex digits) or index", ref)
+		nd = n.Chain().AtHeight(br.Height)
 	}
 	if nd == nil {
 		return nil, notFound("%s: no such block", ref)
@@ -153,13 +173,14 @@ func mainBlocks(n *node.Node, fn func(nd *chain.BlockNode, b *block.Block) error
 	return nil
 }
 
-// ParseTxID decodes a transaction id: 32 lowercase hex digits.
-func ParseTxID(id string) ([16]byte, error) {
-	raw, err := hex.DecodeString(id)
-	if err != nil || len(raw) != 16 || hex.EncodeToString(raw) != id {
-		return [16]byte{}, badRef("%s: a transaction id is 32 lowercase hex digits", id)
+// ParseTxID reads a transaction id, 32 lowercase hex digits
+// (chainhash.ParseID); its error wraps ErrBadRef.
+func ParseTxID(id string) (chainhash.ID, error) {
+	raw, err := chainhash.ParseID(id)
+	if err != nil {
+		return raw, badRef("%s: a transaction id is 32 lowercase hex digits", id)
 	}
-	return [16]byte(raw), nil
+	return raw, nil
 }
 
 // TxFound is where FindTx found a transfer: in block Block (on the main

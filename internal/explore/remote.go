@@ -1,30 +1,27 @@
 package explore
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/coniunctum/cnj/lib/hostport"
-	"github.com/coniunctum/cnj/lib/jsonl"
+	"github.com/coniunctum/cnj/lib/webclient"
 )
 
-// maxRemoteBody bounds what a remote answer may be (a history or a block).
-const maxRemoteBody = 64 << 20
+// remoteTimeout bounds each question to the source node, answer included.
+const remoteTimeout = 15 * time.Second
 
 // Remote answers cnj-chain's read questions from a node's web app instead of
 // a local chain directory: what a wallet holder, who keeps no chain, asks
-// its source node. Answers are the web app's lines, which are cnj-chain's.
+// its source node. Answers are the web app's lines, which are cnj-chain's
+// (webclient); a malformed reference is refused before anything is asked.
 type Remote struct {
-	Base   string // http://HOST:PORT
-	client *http.Client
+	addr string // HOST:PORT of the web app
+	c    *webclient.Client
 }
 
 // NewRemote returns a Remote for HOST[:PORT] or http://HOST[:PORT].
@@ -33,118 +30,72 @@ func NewRemote(source string) (*Remote, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--remote: %w", err)
 	}
-	return &Remote{Base: "http://" + s, client: &http.Client{
-		Timeout:       15 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}, nil
+	return &Remote{addr: s, c: webclient.New(webclient.Config{Timeout: remoteTimeout})}, nil
 }
 
-// get fetches path and returns its body, or an error in one line: the
-// node's own {"error","code"} when it gave one.
-func (r *Remote) get(path string) ([]byte, error) {
-	resp, err := r.client.Get(r.Base + path)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("source node %s: %v: is it running?", strings.TrimPrefix(r.Base, "http://"), err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRemoteBody+1))
-	if err != nil {
-		return nil, fmt.Errorf("source node %s: %v", strings.TrimPrefix(r.Base, "http://"), err)
-	}
-	if len(body) > maxRemoteBody {
-		return nil, fmt.Errorf("source node %s: answer larger than %d MiB", strings.TrimPrefix(r.Base, "http://"), maxRemoteBody>>20)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error, Code string }
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			if e.Code != "" && !carriesCode(e.Error, e.Code) {
-				return nil, fmt.Errorf("%s: %s", e.Code, e.Error)
-			}
-			return nil, errors.New(e.Error)
-		}
-		return nil, fmt.Errorf("source node %s: %s", strings.TrimPrefix(r.Base, "http://"), resp.Status)
-	}
-	return body, nil
-}
+// Addr returns the web app asked, HOST:PORT.
+func (r *Remote) Addr() string { return r.addr }
 
-// carriesCode reports whether a node's error message already names its
-// rule code, at its head ("bad-hex: ...") or after what it is about
-// ("ADDR: wrong-network: ..."), as the same error printed from a chain
-// directory would: the code is then not added a second time.
-func carriesCode(msg, code string) bool {
-	return msg == code || strings.HasPrefix(msg, code+": ") || strings.Contains(msg, ": "+code+": ")
-}
-
-// line writes a one-line JSON answer, checked to be a JSON object.
-func (r *Remote) line(path string, w io.Writer) error {
-	body, err := r.get(path)
+// print writes an answer, or returns the error in one line naming the
+// node; a node that did not answer at all is asked whether it runs.
+func (r *Remote) print(w io.Writer, lines []byte, err error) error {
+	if errors.Is(err, webclient.ErrNoAnswer) {
+		return fmt.Errorf("source node %s: %v: is it running?", r.addr, err)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("source node %s: %w", r.addr, err)
 	}
-	body = bytes.TrimSuffix(body, []byte("\n"))
-	if _, err := jsonl.Parse(body); err != nil && len(body) > 0 && body[0] != '{' {
-		return fmt.Errorf("source node %s: not a JSON line: %v", strings.TrimPrefix(r.Base, "http://"), err)
-	}
-	_, err = w.Write(append(body, '\n'))
+	_, err = w.Write(lines)
 	return err
 }
 
 // Tip prints the node's /api/tip line.
-func (r *Remote) Tip(w io.Writer) error { return r.line("/api/tip", w) }
+func (r *Remote) Tip(w io.Writer) error {
+	line, err := r.c.TipLine(context.Background(), r.addr)
+	return r.print(w, line, err)
+}
 
 // Genesis prints the network's genesis line.
-func (r *Remote) Genesis(w io.Writer) error { return r.line("/api/genesis", w) }
+func (r *Remote) Genesis(w io.Writer) error {
+	line, err := r.c.GenesisLine(context.Background(), r.addr)
+	return r.print(w, line, err)
+}
 
-// Block prints a block by hash or main-chain index.
+// Block prints a block by hash or main-chain index (ParseBlockRef).
 func (r *Remote) Block(ref string, w io.Writer) error {
-	if len(ref) != 64 {
-		if _, err := strconv.ParseUint(ref, 10, 64); err != nil {
-			return fmt.Errorf("%s: not a block hash (64 hex digits) or index", ref)
-		}
-		h, err := r.get("/api/block-height/" + ref)
-		if err != nil {
-			return err
-		}
-		ref = strings.TrimSpace(string(h))
+	br, err := ParseBlockRef(ref)
+	if err != nil {
+		return err
 	}
-	return r.line("/api/block/"+url.PathEscape(ref), w)
+	ctx := context.Background()
+	if !br.ByHash {
+		if br.Hash, err = r.c.BlockHash(ctx, r.addr, br.Height); err != nil {
+			return r.print(w, nil, err)
+		}
+	}
+	line, err := r.c.BlockLine(ctx, r.addr, br.Hash)
+	return r.print(w, line, err)
 }
 
 // Tx prints a transfer with where it is.
 func (r *Remote) Tx(id string, w io.Writer) error {
-	if _, err := ParseTxID(id); err != nil {
+	raw, err := ParseTxID(id)
+	if err != nil {
 		return err
 	}
-	return r.line("/api/tx/"+id, w)
+	line, err := r.c.TxLine(context.Background(), r.addr, raw)
+	return r.print(w, line, err)
 }
 
 // Balance prints an address's balance line.
 func (r *Remote) Balance(addr string, w io.Writer) error {
-	return r.line("/api/address/"+url.PathEscape(addr), w)
+	line, err := r.c.BalanceLine(context.Background(), r.addr, addr)
+	return r.print(w, line, err)
 }
 
 // History prints an address's events, one per line, as cnj-chain history
 // does (the web app answers a JSON array).
 func (r *Remote) History(addr string, w io.Writer) error {
-	body, err := r.get("/api/address/" + url.PathEscape(addr) + "/txs")
-	if err != nil {
-		return err
-	}
-	var events []json.RawMessage
-	if err := json.Unmarshal(body, &events); err != nil {
-		return fmt.Errorf("source node %s: history is not a JSON array: %v", strings.TrimPrefix(r.Base, "http://"), err)
-	}
-	var out bytes.Buffer
-	for _, e := range events {
-		if err := json.Compact(&out, e); err != nil {
-			return err
-		}
-		out.WriteByte('\n')
-	}
-	_, err = w.Write(out.Bytes())
-	return err
+	lines, err := r.c.HistoryLines(context.Background(), r.addr, addr)
+	return r.print(w, lines, err)
 }

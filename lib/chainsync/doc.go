@@ -73,7 +73,8 @@
 //
 // It does not take the SYNC lock (the command does, chaindir's LockSync),
 // never prints, logs or exits (Bar draws progress on a writer it is given),
-// and does not serve the API (package web).
+// does not serve the API (package web), and asks it only through package
+// webclient (its HTTP client, deadlines, byte caps and the download).
 //
 // # Errors
 //

@@ -60,7 +60,7 @@ func (s *syncer) download(ctx context.Context, ps *peerState, fork *chain.BlockN
 	if want < uint64(math.MaxInt64/(maxLine+1)) {
 		limit = int64(want) * int64(maxLine+1)
 	}
-	body, err := s.c.chain(ctx, ps.addr, from, to, limit)
+	body, err := s.c.Chain(ctx, ps.addr, from, to, limit)
 	if err != nil {
 		return nil, err
 	}

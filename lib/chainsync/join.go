@@ -18,7 +18,7 @@ import (
 // *PeerError.
 func Join(ctx context.Context, dir, from string, o Options) (*params.Params, error) {
 	o = o.withDefaults()
-	p, err := o.client().genesis(ctx, from)
+	p, err := o.client().Genesis(ctx, from)
 	if err != nil {
 		return nil, &PeerError{Peer: from, Err: err}
 	}

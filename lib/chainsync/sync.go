@@ -16,13 +16,14 @@ import (
 	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
+	"github.com/coniunctum/cnj/lib/webclient"
 )
 
 // Options tune Sync and Join. A zero field takes its default.
 type Options struct {
 	// Peers are the web apps to ask, HOST:PORT (see hostport.Web and hostport.Parse).
 	Peers []string
-	// Client makes the requests; default NewClient(Timeout).
+	// Client makes the requests; default webclient.NewHTTP(Timeout).
 	Client *http.Client
 	// Timeout bounds each small request (tip, block hash, genesis, peers)
 	// and the longest silence during a download; default 30 s.
@@ -66,13 +67,13 @@ func (o Options) withDefaults() Options {
 		o.Parallel = 8
 	}
 	if o.Client == nil {
-		o.Client = NewClient(o.Timeout)
+		o.Client = webclient.NewHTTP(o.Timeout)
 	}
 	return o
 }
 
-func (o Options) client() *client {
-	return &client{hc: o.Client, timeout: o.Timeout, minRate: o.MinRate}
+func (o Options) client() *webclient.Client {
+	return webclient.New(webclient.Config{HTTP: o.Client, Timeout: o.Timeout, MinRate: o.MinRate})
 }
 
 // Phase names what a Progress report counts.
@@ -104,6 +105,10 @@ func (e *PeerError) Unwrap() error { return e.Err }
 
 // ErrNoPeer is Sync's error when peers were given and none could be used.
 var ErrNoPeer = errors.New("no peer could be used")
+
+// Tip is a chain's last block as a peer's /api/tip reports it, or as the
+// local chain has it.
+type Tip = webclient.Tip
 
 // Report says what Sync did.
 type Report struct {
@@ -147,7 +152,7 @@ type syncer struct {
 	n   *node.Node
 	p   *params.Params
 	o   Options
-	c   *client
+	c   *webclient.Client
 	rep *Report
 }
 
@@ -255,7 +260,7 @@ func (s *syncer) each(ctx context.Context, peers []*peerState, f func(*peerState
 // that the peer is on this network. It only reads the chain (several run
 // at once).
 func (s *syncer) ask(ctx context.Context, ps *peerState) error {
-	t, err := s.c.tip(ctx, ps.addr)
+	t, err := s.c.Tip(ctx, ps.addr)
 	if err != nil {
 		return err
 	}
@@ -268,7 +273,7 @@ func (s *syncer) ask(ctx context.Context, ps *peerState) error {
 
 // checkGenesis refuses a peer of another network.
 func (s *syncer) checkGenesis(ctx context.Context, addr string) error {
-	g, err := s.c.genesis(ctx, addr)
+	g, err := s.c.Genesis(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -358,7 +363,7 @@ func (s *syncer) forkPoint(ctx context.Context, ps *peerState) (*chain.BlockNode
 		if h == 0 {
 			return true, nil // the genesis was checked
 		}
-		hash, err := s.c.blockHash(ctx, ps.addr, h)
+		hash, err := s.c.BlockHash(ctx, ps.addr, h)
 		return hash == c.AtHeight(h).Hash, err
 	}
 	hi := min(ps.tip.Height, c.Tip().Height)
@@ -393,7 +398,7 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 		}
 	}
 	s.each(ctx, usable, func(ps *peerState) {
-		list, err := s.c.peers(ctx, ps.addr)
+		list, err := s.c.Peers(ctx, ps.addr)
 		if err != nil {
 			ps.peersErr = err
 			return

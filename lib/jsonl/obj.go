@@ -1,6 +1,7 @@
 package jsonl
 
 import (
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
@@ -140,40 +141,18 @@ func (o *Obj) Hex(key string, n int) ([]byte, error) {
 }
 
 // HexTo is Hex into dst, whose length is the required byte count; it saves
-// an allocation for fixed-size fields such as hashes.
+// an allocation for fixed-size fields such as hashes. The digits are read
+// by chainhash.Decode.
 func (o *Obj) HexTo(key string, dst []byte) error {
 	v, err := o.want(key, String)
 	if err != nil {
 		return err
 	}
-	s := v.Str
-	if len(s) != 2*len(dst) {
-		return rule.Errorf(rule.BadHex, "%q: want %d hex digits, got %d", key, 2*len(dst), len(s))
-	}
-	for i := range dst {
-		hi, lo := unhex[s[2*i]], unhex[s[2*i+1]]
-		if hi|lo == 0xff {
-			return rule.Errorf(rule.BadHex, "%q: not lowercase hex", key)
-		}
-		dst[i] = hi<<4 | lo
+	if err := chainhash.Decode(dst, v.Str); err != nil {
+		return rule.Errorf(rule.BadHex, "%q: %s", key, err.(*rule.Error).Msg)
 	}
 	return nil
 }
-
-// unhex maps '0'-'9' and 'a'-'f' to their values and every other byte to
-// 0xff.
-var unhex = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for c := byte('0'); c <= '9'; c++ {
-		t[c] = c - '0'
-	}
-	for c := byte('a'); c <= 'f'; c++ {
-		t[c] = c - 'a' + 10
-	}
-	return t
-}()
 
 // Done returns unknown-field naming the first key, in line order, that no
 // accessor has read (Has does not count), or nil when all were read.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
@@ -117,17 +118,11 @@ func ParseAddress(s string) (hrp string, payload [PayloadSize]byte, err error) {
 	if len(data) != dataLen {
 		return "", payload, rule.Errorf(rule.BadAddress, "%d characters after the prefix, want %d", len(data), dataLen)
 	}
-	for i := 0; i < len(data); i++ {
-		c := data[i]
-		if c >= 'A' && c <= 'F' {
+	var raw [PayloadSize + ChecksumSize]byte
+	if chainhash.Decode(raw[:], data) != nil {
+		if strings.ContainsAny(data, "ABCDEF") && chainhash.Decode(raw[:], strings.ToLower(data)) == nil {
 			return "", payload, rule.Errorf(rule.BadAddress, "uppercase hex: addresses are lowercase")
 		}
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return "", payload, rule.Errorf(rule.BadAddress, "not hex after the prefix")
-		}
-	}
-	var raw [PayloadSize + ChecksumSize]byte
-	if _, err := hex.Decode(raw[:], []byte(data)); err != nil { // unreachable after the loop above
 		return "", payload, rule.Errorf(rule.BadAddress, "not hex after the prefix")
 	}
 	copy(payload[:], raw[:PayloadSize])

@@ -17,6 +17,8 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+
+	"github.com/coniunctum/cnj/lib/chainhash"
 )
 
 // DefaultWorkFactor is the scrypt work factor (log2 of N) that WriteKeyFile
@@ -106,17 +108,17 @@ func decodeKeyLine(p []byte) (ed25519.PrivateKey, error) {
 	if kl.Type != keyType {
 		return nil, errors.New(`plaintext type is not "cnj-key"`)
 	}
-	seed, err := decodeHex32(kl.Seed)
-	if err != nil {
+	var seed, pub [32]byte
+	if err := decodeHex32(&seed, kl.Seed); err != nil {
 		return nil, fmt.Errorf("seed %v", err)
 	}
-	pub, err := decodeHex32(kl.PubKey)
-	if err != nil {
+	if err := decodeHex32(&pub, kl.PubKey); err != nil {
+		clear(seed[:])
 		return nil, fmt.Errorf("pubkey %v", err)
 	}
-	priv := ed25519.NewKeyFromSeed(seed)
-	clear(seed)
-	if !bytes.Equal(priv.Public().(ed25519.PublicKey), pub) {
+	priv := ed25519.NewKeyFromSeed(seed[:])
+	clear(seed[:])
+	if !bytes.Equal(priv.Public().(ed25519.PublicKey), pub[:]) {
 		clear(priv)
 		return nil, errors.New("pubkey does not match the seed")
 	}
@@ -132,17 +134,17 @@ func decodeKeyLine(p []byte) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
-func decodeHex32(s string) ([]byte, error) {
+// decodeHex32 reads 64 lowercase hex digits into dst (chainhash.Decode),
+// with the key file's own wording, which never quotes s.
+func decodeHex32(dst *[32]byte, s string) error {
 	if len(s) != 64 {
-		return nil, errors.New("is not 64 hex characters")
+		return errors.New("is not 64 hex characters")
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return nil, errors.New("is not lowercase hex")
-		}
+	if chainhash.Decode(dst[:], s) != nil {
+		clear(dst[:])
+		return errors.New("is not lowercase hex")
 	}
-	return hex.DecodeString(s)
+	return nil
 }
 
 // EncryptKey returns the key file contents for priv: the canonical plaintext

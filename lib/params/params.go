@@ -17,11 +17,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 
 	"github.com/coniunctum/cnj/lib/amount"
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/jsonl"
 	"github.com/coniunctum/cnj/lib/rule"
 )
@@ -208,11 +208,9 @@ func Parse(line []byte) (*Params, error) {
 }
 
 func target(hexs string) (t [32]byte) {
-	b, err := hex.DecodeString(hexs)
-	if err != nil || len(b) != 32 {
+	if err := chainhash.Decode(t[:], hexs); err != nil {
 		panic("params: bad built-in target " + hexs)
 	}
-	copy(t[:], b)
 	return t
 }
 

@@ -1,15 +1,16 @@
 package pow
 
 import (
-	"encoding/hex"
 	"math/big"
 	"testing"
+
+	"github.com/coniunctum/cnj/lib/chainhash"
 )
 
 // tgt parses 64 lowercase hex digits.
 func tgt(s string) Target {
 	var t Target
-	if n, err := hex.Decode(t[:], []byte(s)); err != nil || n != 32 {
+	if err := chainhash.Decode(t[:], s); err != nil {
 		panic("bad target hex " + s)
 	}
 	return t

@@ -15,6 +15,7 @@ import (
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
@@ -99,19 +100,6 @@ func (s *Server) unavailable(w http.ResponseWriter) {
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, codeNotFound, "no such page")
-}
-
-// isHex reports whether v is n lowercase hex digits.
-func isHex(v string, n int) bool {
-	if len(v) != n {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // parseHeight reads a block height as JSON integers are written: decimal
@@ -241,7 +229,7 @@ func (s *Server) blocks(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) block(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("hash")
-	if !isHex(ref, 64) {
+	if _, err := chainhash.ParseHash(ref); err != nil {
 		badHex(w, "a block hash", 64)
 		return
 	}
@@ -357,12 +345,11 @@ func (s *Server) findTx(ctx context.Context, id [16]byte) (explore.TxFound, erro
 }
 
 func (s *Server) tx(w http.ResponseWriter, r *http.Request) {
-	v := r.PathValue("id")
-	if !isHex(v, 32) {
+	id, err := chainhash.ParseID(r.PathValue("id"))
+	if err != nil {
 		badHex(w, "a transaction id", 32)
 		return
 	}
-	id, _ := explore.ParseTxID(v)
 	f, err := s.findTx(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
@@ -180,7 +181,7 @@ func (s *Server) pageIndex(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) pageBlock(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("hash")
-	if !isHex(ref, 64) {
+	if _, err := chainhash.ParseHash(ref); err != nil {
 		s.pageError(w, r, &badRefError{"a block hash is 64 lowercase hex digits"})
 		return
 	}
@@ -221,12 +222,11 @@ func (e *badRefError) Error() string { return e.msg }
 func (e *badRefError) Unwrap() error { return explore.ErrBadRef }
 
 func (s *Server) pageTx(w http.ResponseWriter, r *http.Request) {
-	v := r.PathValue("id")
-	if !isHex(v, 32) {
+	id, err := chainhash.ParseID(r.PathValue("id"))
+	if err != nil {
 		s.pageError(w, r, &badRefError{"a transaction id is 32 lowercase hex digits"})
 		return
 	}
-	id, _ := explore.ParseTxID(v)
 	f, err := s.findTx(r.Context(), id)
 	if err != nil {
 		s.pageError(w, r, err)
@@ -288,11 +288,13 @@ func (s *Server) pageAddress(w http.ResponseWriter, r *http.Request) {
 // a transaction id, or an address.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	_, hashErr := chainhash.ParseHash(q)
+	_, idErr := chainhash.ParseID(q)
 	var to string
 	switch {
-	case isHex(q, 64):
+	case hashErr == nil:
 		to = "/block/" + q
-	case isHex(q, 32):
+	case idErr == nil:
 		to = "/tx/" + q
 	default:
 		if h, ok := parseHeight(q); ok {
