@@ -374,3 +374,31 @@ func installSealed(dir chaindir.Dir, seg uint32, comp []byte, size int64) error 
 	crashpoint.At("seal remove", nil, nil, 0)
 	return os.Remove(plain)
 }
+
+// readSegment returns the bytes of segment n: the plain file, else the
+// longest prefix of the sealed one that decompresses, with derr saying why
+// it stopped short.
+func readSegment(dir chaindir.Dir, n uint32, st segState) (data []byte, name string, plain bool, derr, err error) {
+	if st.plain {
+		data, err = os.ReadFile(dir.File(segName(n)))
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return data, segName(n), true, nil, err
+		}
+	}
+	name = sealedName(n)
+	f, err := os.Open(dir.File(name))
+	if err != nil {
+		return nil, name, false, nil, err
+	}
+	defer f.Close()
+	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxSegment))
+	if err != nil {
+		return nil, name, false, fmt.Errorf("does not decompress: %v", err), nil
+	}
+	defer zr.Close()
+	data, derr = io.ReadAll(io.LimitReader(zr, maxSegment))
+	if derr != nil {
+		derr = fmt.Errorf("does not decompress: %v", derr)
+	}
+	return data, name, false, derr, nil
+}

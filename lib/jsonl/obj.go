@@ -43,6 +43,19 @@ func (v Value) Typed() (*Obj, string, error) {
 	return o, typ, nil
 }
 
+// ParseRecord parses a line of at most limit bytes (too-large beyond,
+// naming what the line is) holding a record, and returns it as Typed does.
+func ParseRecord(line []byte, what string, limit int) (*Obj, string, error) {
+	if len(line) > limit {
+		return nil, "", rule.Errorf(rule.TooLarge, "%s line of %d bytes, limit %d", what, len(line), limit)
+	}
+	v, err := Parse(line)
+	if err != nil {
+		return nil, "", err
+	}
+	return v.Typed()
+}
+
 // index returns the position of key, or -1.
 func (o *Obj) index(key string) int {
 	for i := range o.fields {

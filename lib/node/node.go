@@ -57,6 +57,19 @@ type Node struct {
 	tip      [32]byte
 }
 
+// Create makes a new chain directory at dir for the network p, with the
+// block store's empty index (chaindir.Create).
+func Create(dir string, p *params.Params) error {
+	return CreateWith(dir, p, chaindir.CreateOptions{})
+}
+
+// CreateWith is Create with what o records besides: the source and first
+// peers of a directory that joins a network.
+func CreateWith(dir string, p *params.Params, o chaindir.CreateOptions) error {
+	o.Init = blockstore.Init(p.Hash())
+	return chaindir.Create(dir, p, o)
+}
+
 // Open opens the chain directory at dir with the default Options.
 func Open(dir string) (*Node, error) { return OpenWith(dir, Options{}) }
 

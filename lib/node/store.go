@@ -9,21 +9,7 @@ import (
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/ledger"
-	"github.com/coniunctum/cnj/lib/params"
 )
-
-// Create makes a new chain directory at dir for the network p, with the
-// block store's empty index (chaindir.Create).
-func Create(dir string, p *params.Params) error {
-	return CreateWith(dir, p, chaindir.CreateOptions{})
-}
-
-// CreateWith is Create with what o records besides: the source and first
-// peers of a directory that joins a network.
-func CreateWith(dir string, p *params.Params, o chaindir.CreateOptions) error {
-	o.Init = blockstore.Init(p.Hash())
-	return chaindir.Create(dir, p, o)
-}
 
 // load builds the chain from the store as opened (or reloaded): the tree
 // from the index records, the ledger from the state file when it is sound

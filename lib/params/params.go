@@ -158,14 +158,7 @@ func lowerAlnum(s string) bool {
 
 // Parse reads a genesis line strictly.
 func Parse(line []byte) (*Params, error) {
-	if len(line) > MaxGenesisLine {
-		return nil, rule.Errorf(rule.TooLarge, "genesis line of %d bytes, limit %d", len(line), MaxGenesisLine)
-	}
-	v, err := jsonl.Parse(line)
-	if err != nil {
-		return nil, err
-	}
-	o, typ, err := v.Typed()
+	o, typ, err := jsonl.ParseRecord(line, "genesis", MaxGenesisLine)
 	if err != nil {
 		return nil, err
 	}

@@ -42,14 +42,7 @@ func (h *Hello) Encode() []byte {
 // version of 1 or above, and an address that is a canonical IP:PORT
 // without zone and with a port above 0. Every error is a *rule.Error.
 func DecodeHello(line []byte) (*Hello, error) {
-	if len(line) > MaxHelloLine {
-		return nil, rule.Errorf(rule.TooLarge, "hello line of %d bytes, limit %d", len(line), MaxHelloLine)
-	}
-	v, err := jsonl.Parse(line)
-	if err != nil {
-		return nil, err
-	}
-	o, typ, err := v.Typed()
+	o, typ, err := jsonl.ParseRecord(line, "hello", MaxHelloLine)
 	if err != nil {
 		return nil, err
 	}
