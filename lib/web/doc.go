@@ -50,11 +50,13 @@
 //
 // No URL path is ever joined to a file path. The chain directory is read
 // through package node (one open node, refreshed at most every
-// Config.RefreshEvery, under a read-write lock: queries share it, a refresh has it
-// alone, and no lock is held while writing to a client), and rejects.log
-// and the relay's stats files through an os.Root on the chain directory,
-// rejects.log under its fixed name, the stats files under the names of
-// the directory's listing that match relay-(listen|send)-PID.json. /bin/NAME
+// Config.RefreshEvery, under a read-write lock: queries share it, a
+// refresh has it alone, and no lock is held while writing to a client),
+// and its other files through package chaindir: the peers file,
+// rejects.log (its one tail) and the relay's stats files, the last two
+// opened through an os.Root on the chain directory under their own names
+// (the stats files under the names of the directory's listing that match
+// relay-(listen|send)-PID.json). /bin/NAME
 // serves NAME only when it matches cnj-[a-z0-9-]+ and is a regular,
 // executable file directly in the binaries directory, opened through an
 // os.Root on that directory, so nothing outside it (key files, the chain,
@@ -71,7 +73,7 @@
 // cnj-relay listen and send process writes in the chain directory
 // (relay-listen-PID.json and relay-send-PID.json, cnj-format(5)),
 // labelled direction="in" and "out": the files are found by listing the
-// directory through the os.Root, and the counters and gauges of the fresh
+// directory (chaindir.ListRelayStats), and the counters and gauges of the fresh
 // files of a direction are summed. cnj_relay_running is the number of
 // fresh files of the direction, always reported (0: none runs); the other
 // relay metrics of a direction are reported only while one runs. A file
