@@ -18,7 +18,7 @@ CNJ_KILLS ?= 200
 # the missing ones with apt-get when run as root, and otherwise names them
 # in one line and fails; `make test` runs it first, so that a fresh clone
 # on a machine with only Go, git, make and apt passes `make test`.
-TEST_TOOLS := mandoc:mandoc age:age shellcheck:shellcheck jq:jq curl:curl zstd:zstd setsid:util-linux
+TEST_TOOLS := mandoc:mandoc age:age shellcheck:shellcheck jq:jq curl:curl zstd:zstd setsid:util-linux pgrep:procps
 
 all: build
 
@@ -60,9 +60,15 @@ fuzz:
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; done; done
 
+# The scripts get the version in their "version=dev" line, which their
+# --version prints.
 install: build
+	@case '$(VERSION)' in '' | *[!A-Za-z0-9._+-]*) echo 'make install: VERSION must be letters, digits and ._+- only' >&2; exit 1 ;; esac
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
-	install -m 0755 bin/cnj-* $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 bin/cnj-* $(DESTDIR)$(PREFIX)/bin/
+	for s in $(SCRIPTS); do \
+	  sed 's/^version=dev /version=$(VERSION) /' "$$s" >"$(DESTDIR)$(PREFIX)/bin/$${s##*/}" && \
+	  chmod 0755 "$(DESTDIR)$(PREFIX)/bin/$${s##*/}" || exit 1; done
 	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
 

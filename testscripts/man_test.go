@@ -3,8 +3,8 @@ package testscripts
 // The manual agrees with the commands, the scripts and the test vectors:
 // every page lints clean, every flag that a command's --help lists is
 // documented in its page's OPTIONS and every flag documented there exists,
-// every script of scripts/ has a page whose OPTIONS are the script's getopts
-// letters (or its usage line's flags), and every test vector of
+// every script of scripts/ has a page whose OPTIONS are the flags its
+// --help lists, which are its getopts letters, and every test vector of
 // lib/vectors/testdata/vectors.txt is printed in cnj-format(5).
 
 import (
@@ -304,22 +304,33 @@ func TestManFlags(t *testing.T) {
 	}
 }
 
-// script is what a script of scripts/ says about its interface.
+// script is what a script of scripts/ says about its interface: its
+// source's getopts string and environment, and its --help.
 type script struct {
-	getopts  string   // the letters of its getopts string, "" if none
-	hasOpts  bool     // it calls getopts
-	usage    []string // the flags of its usage lines, "-x"
-	commands []string // the commands of its usage lines
-	envs     []string // the environment variables it reads
+	getopts string   // the letters of its getopts string, "" if none
+	hasOpts bool     // it calls getopts
+	envs    []string // the environment variables it reads
+	help    scriptHelp
+}
+
+// scriptHelp is what a script's --help lists.
+type scriptHelp struct {
+	usage    []string // the usage lines, "usage: " and the indent cut
+	flags    []string // the flags of the usage lines and option rows, "-x", "--name"
+	short    []string // the one-letter flags of those, "-x"
+	commands []string // the commands of the usage lines
 }
 
 var (
 	// getopts OPTSTRING VAR, the string bare or quoted.
 	getoptsRe = regexp.MustCompile(`\bgetopts\s+['"]?([A-Za-z0-9:]+)['"]?\s`)
-	// A usage line, in a comment or an echo: up to the closing quote.
-	usageRe = regexp.MustCompile(`usage: ([^"\n]*)`)
-	// A flag of a usage line: "-x" alone, or in [ ] or after a |.
-	usageFlag = regexp.MustCompile(`(?:^|[\s\[|(])-([A-Za-z0-9])(?:[\s\]|)]|$)`)
+	// A flag of a usage line: "-x" or "--name", alone, or in [ ] or
+	// after a |.
+	usageFlag = regexp.MustCompile(`(?:^|[\s\[|(])(--?[A-Za-z0-9][A-Za-z0-9-]*)(?:[\s\]|)]|$)`)
+	// A row of the Options list: two spaces, then the flag.
+	optionRow = regexp.MustCompile(`^  (--?[A-Za-z0-9][A-Za-z0-9-]*)\b`)
+	// A command of a usage line: a lowercase word that is not a flag.
+	usageWord = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 	// A wrapper hands its arguments to another script: exec cnj-x ...
 	execRe = regexp.MustCompile(`\bexec\s+(cnj-[a-z0-9-]+)\b`)
 	// Environment reads: ${NAME:-...} (and -, =, :=, ?, :?), or $NAME /
@@ -333,10 +344,10 @@ var (
 // documents.
 var shellVars = []string{"PWD", "OLDPWD", "OPTARG", "OPTIND", "IFS", "PPID", "LINENO"}
 
-// readScript parses scripts/name. A script without getopts or a usage line
-// of its own that execs another script of scripts/ (a role script handing
-// everything to cnj-node) takes that script's flags and commands; its
-// environment is only what it reads itself.
+// readScript parses scripts/name. A script without getopts that execs
+// another script of scripts/ (a role script handing everything to
+// cnj-node) takes that script's getopts string; its environment is only
+// what it reads itself.
 func readScript(t *testing.T, name string, depth int) script {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(scriptDir, name))
@@ -348,18 +359,6 @@ func readScript(t *testing.T, name string, depth int) script {
 	if m := getoptsRe.FindStringSubmatch(src); m != nil {
 		s.hasOpts = true
 		s.getopts = strings.ReplaceAll(m[1], ":", "")
-	}
-	for _, m := range usageRe.FindAllStringSubmatch(src, -1) {
-		for _, f := range usageFlag.FindAllStringSubmatch(m[1], -1) {
-			s.usage = append(s.usage, "-"+f[1])
-		}
-		for _, w := range strings.FieldsFunc(m[1], func(r rune) bool {
-			return r == ' ' || r == '\t' || r == '|' || r == '[' || r == ']' || r == '(' || r == ')'
-		}) {
-			if regexp.MustCompile(`^[a-z][a-z0-9-]*$`).MatchString(w) && !strings.HasPrefix(w, "cnj-") {
-				s.commands = append(s.commands, w)
-			}
-		}
 	}
 	var code strings.Builder
 	for _, line := range strings.Split(src, "\n") {
@@ -380,42 +379,109 @@ func readScript(t *testing.T, name string, depth int) script {
 			s.envs = append(s.envs, m[1])
 		}
 	}
-	if !s.hasOpts && len(s.usage) == 0 && len(s.commands) == 0 && depth < 3 {
+	if !s.hasOpts && depth < 3 {
 		if m := execRe.FindStringSubmatch(code.String()); m != nil {
 			if _, err := os.Stat(filepath.Join(scriptDir, m[1])); err == nil {
 				inner := readScript(t, m[1], depth+1)
-				s.hasOpts, s.getopts, s.usage, s.commands = inner.hasOpts, inner.getopts, inner.usage, inner.commands
+				s.hasOpts, s.getopts = inner.hasOpts, inner.getopts
 			}
 		}
 	}
-	for _, l := range []*[]string{&s.usage, &s.commands, &s.envs} {
-		slices.Sort(*l)
-		*l = slices.Compact(*l)
-	}
+	slices.Sort(s.envs)
+	s.envs = slices.Compact(s.envs)
 	return s
 }
 
-// flags returns the script's flags, "-x": its getopts letters when it
-// calls getopts, else the flags of its usage lines.
-func (s script) flags() []string {
-	if !s.hasOpts {
-		return s.usage
+// runScript runs scripts/name with args, the scripts and the built
+// commands first on PATH, and returns its exit status and streams.
+func runScript(t *testing.T, name string, args ...string) (int, string, string) {
+	t.Helper()
+	scripts, err := filepath.Abs(scriptDir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var f []string
-	for _, c := range s.getopts {
-		f = append(f, "-"+string(c))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(scripts, name), args...)
+	cmd.Env = append(os.Environ(), "PATH="+scripts+string(os.PathListSeparator)+BinDir()+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("scripts/%s %s: %v", name, strings.Join(args, " "), err)
+		}
+		code = ee.ExitCode()
 	}
-	slices.Sort(f)
-	return slices.Compact(f)
+	return code, stdout.String(), stderr.String()
+}
+
+// parseScriptHelp reads a script's --help: its usage lines, the first
+// line "usage: NAME ..." and the lines indented under it, and the rows of
+// its "Options:" list, each "  -x ..." or "  --name ...".
+func parseScriptHelp(out string) scriptHelp {
+	var h scriptHelp
+	inUsage, inOptions := false, false
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "usage: "):
+			inUsage = true
+			h.usage = append(h.usage, strings.TrimPrefix(line, "usage: "))
+			continue
+		case inUsage && strings.HasPrefix(line, "       "):
+			h.usage = append(h.usage, strings.TrimSpace(line))
+			continue
+		case line == "Options:":
+			inOptions = true
+		case line == "":
+			inOptions = false
+		case inOptions:
+			if m := optionRow.FindStringSubmatch(line); m != nil {
+				h.flags = append(h.flags, m[1])
+			}
+		}
+		inUsage = false
+	}
+	for _, u := range h.usage {
+		for _, m := range usageFlag.FindAllStringSubmatch(u, -1) {
+			h.flags = append(h.flags, m[1])
+		}
+		for _, w := range strings.FieldsFunc(u, func(r rune) bool {
+			return r == ' ' || r == '\t' || r == '|' || r == '[' || r == ']' || r == '(' || r == ')'
+		}) {
+			if usageWord.MatchString(w) && !strings.HasPrefix(w, "cnj-") {
+				h.commands = append(h.commands, w)
+			}
+		}
+	}
+	slices.Sort(h.flags)
+	h.flags = slices.Compact(h.flags)
+	for _, f := range h.flags {
+		if len(f) == 2 {
+			h.short = append(h.short, f)
+		}
+	}
+	slices.Sort(h.commands)
+	h.commands = slices.Compact(h.commands)
+	return h
 }
 
 // TestManScripts checks every executable script of scripts/ against its
-// page: the page exists; its OPTIONS document (.It Fl x) exactly the
-// letters of the script's getopts string, or, for a script without
-// getopts, the flags of its usage line; the usage line and getopts agree;
-// every command of the usage line is a .Cm of the page; every environment
+// page and itself: the page exists; --help prints usage lines on standard
+// output and exits 0, --version prints "NAME dev" (make install writes the
+// version over dev) and exits 0, an unknown option is a usage error (2)
+// that prints the usage lines on standard error only; the flags of --help
+// (its usage lines and Options rows) are exactly the flags the page's
+// OPTIONS document (.It Fl x, .It Fl -name); its one-letter flags are
+// exactly the letters of the script's getopts string, when it has one;
+// every command of the usage lines is a .Cm of the page; every environment
 // variable the script reads is an .Ev of ENVIRONMENT.
 func TestManScripts(t *testing.T) {
+	if BinDir() == "" {
+		t.Fatal("the commands were not built")
+	}
 	names := scripts(t)
 	if len(names) == 0 {
 		t.Fatalf("no executable cnj-* in %s", scriptDir)
@@ -427,17 +493,36 @@ func TestManScripts(t *testing.T) {
 				t.Fatalf("script %s has no page: write man/%s.1", name, name)
 			}
 			s := readScript(t, name, 0)
+
+			code, out, errOut := runScript(t, name, "--help")
+			usageLine := regexp.MustCompile(`(?m)^usage: ` + regexp.QuoteMeta(name) + `( |$)`)
+			if code != 0 || errOut != "" || !usageLine.MatchString(out) || !strings.HasPrefix(out, "usage: ") {
+				t.Fatalf("scripts/%s --help: exit %d, want 0 with usage lines on standard output only\nstdout: %s\nstderr: %s", name, code, out, errOut)
+			}
+			s.help = parseScriptHelp(out)
+			code, out, errOut = runScript(t, name, "--version")
+			if code != 0 || errOut != "" || out != name+" dev\n" {
+				t.Errorf("scripts/%s --version: exit %d, stdout %q, stderr %q; want 0 and %q", name, code, out, errOut, name+" dev\n")
+			}
+			code, out, errOut = runScript(t, name, "-Z")
+			if code != 2 || out != "" || !usageLine.MatchString(errOut) {
+				t.Errorf("scripts/%s -Z: exit %d, stdout %q, stderr %q; want 2 and the usage lines on standard error", name, code, out, errOut)
+			}
+
+			for _, f := range []string{"--help", "--version"} {
+				if !slices.Contains(s.help.flags, f) {
+					t.Errorf("scripts/%s --help does not list %s", name, f)
+				}
+			}
 			if s.hasOpts {
-				for _, f := range s.usage {
+				for _, f := range s.help.short {
 					if !strings.Contains(s.getopts, f[1:]) {
-						t.Errorf("scripts/%s: its usage line shows %s, its getopts string %q has no %s", name, f, s.getopts, f[1:])
+						t.Errorf("scripts/%s: --help lists %s, its getopts string %q has no %s", name, f, s.getopts, f[1:])
 					}
 				}
-				if len(s.usage) > 0 {
-					for _, c := range s.getopts {
-						if !slices.Contains(s.usage, "-"+string(c)) {
-							t.Errorf("scripts/%s: getopts takes -%c, its usage line does not show it", name, c)
-						}
+				for _, c := range s.getopts {
+					if !slices.Contains(s.help.short, "-"+string(c)) {
+						t.Errorf("scripts/%s: getopts takes -%c, --help does not list it", name, c)
 					}
 				}
 			}
@@ -446,20 +531,20 @@ func TestManScripts(t *testing.T) {
 			if options == "" {
 				t.Fatalf("%s: no OPTIONS section", page)
 			}
-			flags, documented := s.flags(), itFlags(options)
-			for _, f := range flags {
+			documented := itFlags(options)
+			for _, f := range s.help.flags {
 				if !slices.Contains(documented, f) {
-					t.Errorf("%s: scripts/%s takes %s, OPTIONS has no .It Fl %s", page, name, f, f[1:])
+					t.Errorf("%s: scripts/%s --help lists %s, OPTIONS has no .It Fl %s", page, name, f, f[1:])
 				}
 			}
 			for _, f := range documented {
-				if !slices.Contains(flags, f) {
-					t.Errorf("%s: OPTIONS documents %s, which scripts/%s does not take (getopts %q, usage %q)", page, f, name, s.getopts, s.usage)
+				if !slices.Contains(s.help.flags, f) {
+					t.Errorf("%s: OPTIONS documents %s, which scripts/%s --help does not list (usage %q)", page, f, name, s.help.usage)
 				}
 			}
-			for _, c := range s.commands {
+			for _, c := range s.help.commands {
 				if !regexp.MustCompile(`\bCm ` + regexp.QuoteMeta(c) + `\b`).MatchString(src) {
-					t.Errorf("%s: command %s of scripts/%s's usage line is not documented (.Cm %s)", page, c, name, c)
+					t.Errorf("%s: command %s of scripts/%s's usage lines is not documented (.Cm %s)", page, c, name, c)
 				}
 			}
 			env := section(src, "ENVIRONMENT")
