@@ -208,6 +208,12 @@ func (c *Chain) Try(b *block.Block, line []byte, now int64) (*Result, error) {
 
 // add is Add, or Try when dry.
 func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, error) {
+	// The two checks that need nothing but the line come before the
+	// parent is looked up: a block with an impossible target or without
+	// its work costs no more than that.
+	if err := consensus.CheckTargetLimit(b, c.p); err != nil {
+		return nil, err
+	}
 	if err := consensus.CheckProof(b); err != nil {
 		return nil, err
 	}

@@ -11,10 +11,12 @@
 //     pubkey; amount > 0; fee >= minimum; no overflow" (sender-mismatch,
 //     bad-address, wrong-network, zero-amount, overflow, low-fee, bad-hash,
 //     bad-signature);
-//   - header.go, a header against its parent's branch (CheckProof,
-//     CheckHeader, NextTarget, PowParams): "index = parent + 1; target
-//     equals the retarget rule's value; hash matches and meets target"
-//     (bad-block-hash, high-hash, bad-index, bad-target);
+//   - header.go, a header against its parent's branch (CheckTargetLimit,
+//     CheckProof, CheckHeader, NextTarget, PowParams): "index = parent + 1;
+//     target equals the retarget rule's value; hash matches and meets
+//     target" (bad-block-hash, high-hash, bad-index, bad-target). A target
+//     above the network's limit is bad-target before anything else
+//     (CheckTargetLimit), as no retarget rule at any height gives one;
 //   - body.go, a block's transactions (CheckBody, CheckMerkle, Precheck):
 //     "within size limits; merkle_root matches; exactly one reward, first,
 //     not above reward(index) + fees; every transaction valid in order; id

@@ -280,7 +280,34 @@ func TestChainRuleCodes(t *testing.T) {
 			return add(c, mine(p, x2.Hash, 3, m.addr))
 		}
 	}
+	// easy: a block on an unknown parent (genesis hash, last bit flipped)
+	// with its target raised by one unit past the network's limit when
+	// over is set, else at the limit, mined to meet it. The target is
+	// checked before the parent is looked up.
+	easy := func(over bool) func() error {
+		return func() error {
+			c := chain.New(p, chain.NewMemStore())
+			prev := p.Hash()
+			prev[31] ^= 1
+			b := mine(p, prev, 1, m.addr)
+			if over {
+				b.Target = plusOne(b.Target)
+				b.Proof = 0
+				for b.Hash = b.ComputeHash(); !pow.Meets(&b.Hash, &b.Target); b.Hash = b.ComputeHash() {
+					b.Proof++
+				}
+			}
+			return add(c, b)
+		}
+	}
 	ruletest.Run(t, []ruletest.Case{
+		{
+			Name:     "target one above the limit on an unknown parent, refused before the lookup",
+			Code:     rule.BadTarget,
+			Produce:  easy(true),
+			Miss:     easy(false),
+			MissCode: rule.UnknownParent,
+		},
 		{
 			Name:    "previous_hash one bit off the genesis hash",
 			Code:    rule.UnknownParent,
@@ -349,6 +376,17 @@ func newKey(p *params.Params, seed byte) key {
 	s[0] = seed
 	priv := ed25519.NewKeyFromSeed(s[:])
 	return key{priv, keys.Address(p.AddressPrefix, priv.Public().(ed25519.PublicKey))}
+}
+
+// plusOne returns x+1 as a 256-bit big-endian number; x is not all ones.
+func plusOne(x [32]byte) [32]byte {
+	for i := 31; i >= 0; i-- {
+		x[i]++
+		if x[i] != 0 {
+			break
+		}
+	}
+	return x
 }
 
 // mine returns block index on prev, stamped two seconds a block after
