@@ -232,16 +232,17 @@ func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, 
 	if parent.Invalid {
 		return nil, rule.Errorf(rule.InvalidAncestor, "block %x builds on invalid block %x", b.Hash[:8], parent.Hash[:8])
 	}
-	if line == nil {
-		line = b.JSON()
-	} else if b.Size == 0 {
-		b.Size = len(line)
-	}
 	if err := consensus.CheckHeader(b, c.Context(parent, now), c.p); err != nil {
 		return nil, err
 	}
 	if _, err := consensus.CheckBody(b, c.p); err != nil {
 		return nil, err
+	}
+	// The store keeps the canonical line: a line padded with blanks is the
+	// same block, and kept longer it could pass max_block_bytes on disk
+	// and in the chain download.
+	if line == nil || len(line) != b.CanonicalSize() {
+		line = b.JSON()
 	}
 	if dry {
 		if parent != c.tip {

@@ -20,18 +20,17 @@ func CheckMerkle(b *block.Block, p *params.Params) error {
 }
 
 // CheckBody checks what a block's transactions must satisfy without a
-// ledger: size, merkle root, the reward's place, index, receiver and amount,
+// ledger: size (of its canonical line: block.CanonicalSize), merkle root, the reward's place, index, receiver and amount,
 // each transfer's form and time window, no id twice, and all signatures.
 // It returns the block's total fees.
 func CheckBody(b *block.Block, p *params.Params) (fees uint64, err error) {
 	if fees, ok := b.BodyChecked(p); ok {
 		return fees, nil
 	}
-	if b.Size == 0 {
-		b.JSON()
-	}
-	if uint64(b.Size) > p.MaxBlockBytes {
-		return 0, rule.Errorf(rule.BlockTooLarge, "block of %d bytes, limit %d", b.Size, p.MaxBlockBytes)
+	// The size of the block, not of the line it came in: the same block
+	// is judged the same however many blanks a peer put between tokens.
+	if size := b.CanonicalSize(); uint64(size) > p.MaxBlockBytes {
+		return 0, rule.Errorf(rule.BlockTooLarge, "block of %d bytes (its canonical line), limit %d", size, p.MaxBlockBytes)
 	}
 	if err := CheckMerkle(b, p); err != nil {
 		return 0, err
