@@ -792,6 +792,20 @@ func advTransferRows() []advRow {
 			t.ID = f.mined.ID
 			return advTxLine(f.resign(t, advWA))
 		}, advRejected(rule.DuplicateID)),
+		// Ids are scoped to their sender: a mined or pooled id does not
+		// stop another key's transfer.
+		advOne("tx/another sender's transfer under a mined id", func(f *advFixture) string {
+			t := f.tx(advWC, advWD.addr, 50_000, f.p.MinFee)
+			t.ID = f.mined.ID
+			return advTxLine(f.resign(t, advWC))
+		}, advAccepted),
+		advSteps("tx/another sender's transfer under a pooled id",
+			advSt(func(f *advFixture) string { return advTxLine(f.pay(advWA, 5000)) }, advAccepted),
+			advSt(func(f *advFixture) string {
+				f.seq--
+				t := f.tx(advWC, advWD.addr, 50_000, f.p.MinFee)
+				return advTxLine(t)
+			}, advAccepted)),
 		advOne("tx/mined transfer with the amount changed, hash kept", func(f *advFixture) string {
 			t := *f.mined
 			t.Amount = 200_000
@@ -843,7 +857,7 @@ func advTransferRows() []advRow {
 				}, advAccepted),
 				advNoDry(advDryChain, advSt(func(f *advFixture) string { return advFutureBlocks(f, 7) }, advRepeat(advAccepted, 7)...)),
 				advSt(func(f *advFixture) string {
-					if f.n.Chain().Ledger().HasID(old.ID) {
+					if f.n.Chain().Ledger().HasID(old.Sender, old.ID) {
 						f.t.Fatal("setup: the id is still in the recent set")
 					}
 					return advTxLine(old)
@@ -1299,6 +1313,16 @@ func advBlockRows() []advRow {
 			t.ID = f.mined.ID
 			return []*tx.Tx{f.resign(t, advWA)}
 		}), advRejected(rule.DuplicateID)),
+		advOne("block/two senders under one id", advBlkTxs(func(f *advFixture) []*tx.Tx {
+			a, b := f.pay(advWA, 1), f.tx(advWC, advWD.addr, 2, f.p.MinFee)
+			b.ID = a.ID
+			return []*tx.Tx{a, f.resign(b, advWC)}
+		}), advAccepted),
+		advOne("block/another sender's transfer under a mined id", advBlkTxs(func(f *advFixture) []*tx.Tx {
+			t := f.tx(advWC, advWD.addr, 7, f.p.MinFee)
+			t.ID = f.mined.ID
+			return []*tx.Tx{f.resign(t, advWC)}
+		}), advAccepted),
 		advOne("block/bad signature among several (batch verification)", advBlkTxs(func(f *advFixture) []*tx.Tx {
 			a, b, c := f.pay(advWA, 1), f.pay(advWA, 2), f.pay(advWA, 3)
 			b.Signature[5] ^= 4

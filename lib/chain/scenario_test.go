@@ -75,7 +75,7 @@ func TestForkChoice(t *testing.T) {
 	if a, b := led.Balance(A.addr), led.Balance(B.addr); a.Confirmed != 0 || a.Immature != 0 || b.Confirmed != 5*coin {
 		t.Errorf("after b5: A %+v, B %+v; want A empty, B 5 CNJ", a, b)
 	}
-	if led.HasID(s.names["c4"].Txs[0].ID) || !led.HasID(s.names["b4"].Txs[0].ID) {
+	if c4, b4 := s.names["c4"].Txs[0], s.names["b4"].Txs[0]; led.HasID(c4.Sender, c4.ID) || !led.HasID(b4.Sender, b4.ID) {
 		t.Error("recent ids not those of the main chain")
 	}
 

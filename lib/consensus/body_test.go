@@ -119,10 +119,16 @@ func TestBodyRuleCodes(t *testing.T) {
 			Miss:    check(func(blk *block.Block) { blk.Reward.Receiver = m.addr }, true),
 		},
 		{
-			Name:    "an id twice in the block",
+			Name:    "one sender's id twice in the block",
 			Code:    rule.DuplicateID,
-			Produce: withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, b, a.addr, 1, nil)),
-			Miss:    withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, b, a.addr, 1, func(t *tx.Tx) { t.ID[15] = 1 })),
+			Produce: withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, a, m.addr, 1, nil)),
+			Miss:    withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, a, m.addr, 1, func(t *tx.Tx) { t.ID[15] = 1 })),
+		},
+		{
+			Name:    "one id twice in the block, from one sender and not from two",
+			Code:    rule.DuplicateID,
+			Produce: withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, a, m.addr, 1, nil)),
+			Miss:    withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, b, a.addr, 1, nil)),
 		},
 		{
 			Name:    "fees of the block MaxMoney+1",

@@ -19,9 +19,9 @@
 //     (CheckTargetLimit), as no retarget rule at any height gives one;
 //   - body.go, a block's transactions (CheckBody, CheckMerkle, Precheck):
 //     "within size limits; merkle_root matches; exactly one reward, first,
-//     not above reward(index) + fees; every transaction valid in order; id
-//     not earlier in the block" (block-too-large, bad-merkle, bad-reward,
-//     duplicate-id, overflow);
+//     not above reward(index) + fees; every transaction valid in order; no
+//     transfer of the same sender with the same id earlier in the block"
+//     (block-too-large, bad-merkle, bad-reward, duplicate-id, overflow);
 //   - time.go, the clocks (TxTimeOK, Context.MedianTime): "timestamp above
 //     the median of the last 11 blocks and at most 2 hours ahead of the
 //     node's clock" and the replay window, a transfer valid only in a block

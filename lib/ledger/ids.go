@@ -1,17 +1,63 @@
 package ledger
 
-// The recent-id set: the replay rule of DESIGN.md ("id not already on the
-// chain within the window"). An id stays in the set until a block whose
+// The recent-id set: the replay rule of DESIGN.md ("no transfer of the same
+// sender with the same id on the chain within the window"). An id is
+// scoped to its sender: the set is keyed on (sender, id), so no one can
+// use up another key's ids. An entry stays in the set until a block whose
 // parent's median time past is more than TxWindowAfter past its
 // transfer's timestamp; Connect prunes before it checks, so the set holds
 // about a day of ids.
+//
+// Next to each entry the set keeps the first HashPrefix bytes of the
+// transfer's hash, so that a line repeating a transfer on the chain is
+// told from another transfer reusing its (sender, id) without reading a
+// block (Recent). That is node policy, not consensus: a block may carry
+// neither. Only the sender's key can sign another transfer with its own
+// (sender, id), so a prefix that matches by chance (2^-64) could only let
+// the key's holder have such a transfer passed over quietly instead of
+// refused as duplicate-id: refused either way.
 
-import "github.com/coniunctum/cnj/lib/params"
+import (
+	"github.com/coniunctum/cnj/lib/keys"
+	"github.com/coniunctum/cnj/lib/params"
+	"github.com/coniunctum/cnj/lib/tx"
+)
 
-// idEntry is a recent id and the timestamp of its transfer.
+// HashPrefix is how many leading bytes of a transfer's hash the recent-id
+// set keeps.
+const HashPrefix = 8
+
+// idKey is a recent id as the set keys it: the sender's address payload
+// (within a network, the address) and the id.
+type idKey struct {
+	sender [keys.PayloadSize]byte
+	id     [16]byte
+}
+
+// keyOf returns the set's key of a transfer from sender with id; ok is
+// false when sender is not an address (the block was not checked).
+func keyOf(sender string, id [16]byte) (idKey, bool) {
+	p, ok := keys.Payload(sender)
+	return idKey{p, id}, ok
+}
+
+// recent is what the set keeps of a transfer: its timestamp, which says
+// when it leaves the set, and the start of its hash.
+type recent struct {
+	ts   int64
+	hash [HashPrefix]byte
+}
+
+// recentOf returns the entry of a transfer.
+func recentOf(t *tx.Tx) recent {
+	return recent{ts: t.Timestamp, hash: [HashPrefix]byte(t.Hash[:HashPrefix])}
+}
+
+// idEntry is a recent id with its entry: what the expiry heap orders and
+// what Disconnect puts back.
 type idEntry struct {
-	id [16]byte
-	ts int64
+	key idKey
+	recent
 }
 
 // expired reports whether an id stamped ts leaves the recent set before a
@@ -24,35 +70,57 @@ func (l *Ledger) prune(mtp int64) []idEntry {
 	var dropped []idEntry
 	for len(l.expiry) > 0 && expired(l.expiry[0].ts, mtp) {
 		e := l.expiry.pop()
-		if ts, ok := l.ids[e.id]; ok && ts == e.ts {
-			delete(l.ids, e.id)
-			dropped = append(dropped, e)
+		if r, ok := l.ids[e.key]; ok && r.ts == e.ts {
+			delete(l.ids, e.key)
+			dropped = append(dropped, idEntry{e.key, r})
 		}
 	}
 	return dropped
 }
 
-// HasID reports whether id is in the recent-id set.
-func (l *Ledger) HasID(id [16]byte) bool {
-	_, ok := l.ids[id]
+// HasID reports whether the pair (sender, id) is in the recent-id set.
+func (l *Ledger) HasID(sender string, id [16]byte) bool {
+	k, ok := keyOf(sender, id)
+	if !ok {
+		return false
+	}
+	_, ok = l.ids[k]
 	return ok
+}
+
+// Recent reports whether t's (sender, id) is in the recent-id set (used),
+// and whether the transfer there has t's hash (same: t repeats a transfer
+// on the chain; see the note on HashPrefix), without reading a block.
+func (l *Ledger) Recent(t *tx.Tx) (used, same bool) {
+	k, ok := keyOf(t.Sender, t.ID)
+	if !ok {
+		return false, false
+	}
+	r, used := l.ids[k]
+	return used, used && r.hash == [HashPrefix]byte(t.Hash[:HashPrefix])
 }
 
 // IDs returns the number of ids in the recent set.
 func (l *Ledger) IDs() int { return len(l.ids) }
 
 // heapOf builds the expiry heap of ids.
-func heapOf(ids map[[16]byte]int64) idHeap {
+func heapOf(ids map[idKey]recent) idHeap {
 	h := make(idHeap, 0, len(ids))
-	for id, ts := range ids {
-		h = append(h, idEntry{id, ts})
+	for k, r := range ids {
+		h = append(h, heapEntry{k, r.ts})
 	}
 	h.init()
 	return h
 }
 
+// heapEntry is an id and its timestamp in the expiry heap.
+type heapEntry struct {
+	key idKey
+	ts  int64
+}
+
 // idHeap is a binary min-heap of ids by timestamp.
-type idHeap []idEntry
+type idHeap []heapEntry
 
 func (h idHeap) init() {
 	for i := len(h)/2 - 1; i >= 0; i-- {
@@ -60,7 +128,7 @@ func (h idHeap) init() {
 	}
 }
 
-func (h *idHeap) push(e idEntry) {
+func (h *idHeap) push(e heapEntry) {
 	*h = append(*h, e)
 	s := *h
 	for i := len(s) - 1; i > 0; {
@@ -73,7 +141,7 @@ func (h *idHeap) push(e idEntry) {
 	}
 }
 
-func (h *idHeap) pop() idEntry {
+func (h *idHeap) pop() heapEntry {
 	s := *h
 	e := s[0]
 	n := len(s) - 1

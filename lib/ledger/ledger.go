@@ -22,8 +22,9 @@ type Ledger struct {
 	// height, oldest first: min(Maturity, height) entries (none when
 	// Maturity is 0, as a reward then matures in its own block).
 	pending []reward
-	// ids maps each recent id to its transfer's timestamp.
-	ids map[[16]byte]int64
+	// ids maps each recent (sender, id) to its transfer's timestamp and
+	// hash prefix (ids.go).
+	ids map[idKey]recent
 	// expiry is a min-heap by timestamp over the entries of ids. It may also
 	// hold stale entries (ids that a Disconnect removed), which pruning
 	// skips; every live entry of ids has an entry here with its timestamp.
@@ -46,7 +47,7 @@ func New(p *params.Params) *Ledger {
 		p:   p,
 		tip: p.Hash(),
 		bal: make(map[string]uint64),
-		ids: make(map[[16]byte]int64),
+		ids: make(map[idKey]recent),
 	}
 }
 
@@ -100,19 +101,25 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 		immature = l.pending[1:]
 	}
 
-	var inBlock map[[16]byte]struct{}
+	var inBlock map[idKey]struct{}
 	if len(b.Txs) > 1 {
-		inBlock = make(map[[16]byte]struct{}, len(b.Txs))
+		inBlock = make(map[idKey]struct{}, len(b.Txs))
 	}
+	keys := make([]idKey, len(b.Txs))
 	for i, t := range b.Txs {
-		if ts, ok := l.ids[t.ID]; ok && !expired(ts, parentMTP) {
-			return nil, rule.Errorf(rule.DuplicateID, "transaction %d: id %x is already on the chain", i+1, t.ID)
+		k, ok := keyOf(t.Sender, t.ID)
+		if !ok {
+			return nil, rule.Errorf(rule.BadAddress, "transaction %d: sender is not an address", i+1)
+		}
+		keys[i] = k
+		if r, ok := l.ids[k]; ok && !expired(r.ts, parentMTP) {
+			return nil, rule.Errorf(rule.DuplicateID, "transaction %d: %s already used id %x on the chain", i+1, t.Sender, t.ID)
 		}
 		if inBlock != nil {
-			if _, dup := inBlock[t.ID]; dup {
-				return nil, rule.Errorf(rule.DuplicateID, "transaction %d: id %x twice in the block", i+1, t.ID)
+			if _, dup := inBlock[k]; dup {
+				return nil, rule.Errorf(rule.DuplicateID, "transaction %d: %s uses id %x twice in the block", i+1, t.Sender, t.ID)
 			}
-			inBlock[t.ID] = struct{}{}
+			inBlock[k] = struct{}{}
 		}
 		need, err := amount.Add(t.Amount, t.Fee)
 		if err != nil {
@@ -140,9 +147,9 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 		}
 		l.pending = append(l.pending, reward{b.Reward.Receiver, b.Reward.Amount})
 	}
-	for _, t := range b.Txs {
-		l.ids[t.ID] = t.Timestamp
-		l.expiry.push(idEntry{t.ID, t.Timestamp})
+	for i, t := range b.Txs {
+		l.ids[keys[i]] = recentOf(t)
+		l.expiry.push(heapEntry{keys[i], t.Timestamp})
 	}
 	l.height++
 	l.tip = b.Hash
@@ -239,11 +246,13 @@ func (l *Ledger) Disconnect(b *block.Block, u *Undo) error {
 		}
 	}
 	for _, t := range b.Txs {
-		delete(l.ids, t.ID) // its heap entry goes stale; prune skips it
+		if k, ok := keyOf(t.Sender, t.ID); ok {
+			delete(l.ids, k) // its heap entry goes stale; prune skips it
+		}
 	}
 	for _, e := range u.dropped {
-		l.ids[e.id] = e.ts
-		l.expiry.push(e)
+		l.ids[e.key] = e.recent
+		l.expiry.push(heapEntry{e.key, e.ts})
 	}
 	l.height--
 	l.tip = b.PrevHash
@@ -264,7 +273,7 @@ func (l *Ledger) Clone() *Ledger {
 		c.bal = make(map[string]uint64)
 	}
 	if c.ids == nil {
-		c.ids = make(map[[16]byte]int64)
+		c.ids = make(map[idKey]recent)
 	}
 	c.expiry = heapOf(c.ids) // drops stale entries
 	return c

@@ -149,12 +149,11 @@ func BenchmarkConnect(bm *testing.B) {
 // recent ids: what a writer pays for each state file of a busy chain.
 func BenchmarkMarshal(bm *testing.B) {
 	l, _, _ := bulk(bm, 1001, 1000, 100_000)
-	for id := range l.ids { // random ids, as transfers carry
-		delete(l.ids, id)
-		var r [16]byte
-		binary.BigEndian.PutUint64(r[:], rand.Uint64())
-		binary.BigEndian.PutUint64(r[8:], rand.Uint64())
-		l.ids[r] = t0
+	for k, e := range l.ids { // random ids, as transfers carry
+		delete(l.ids, k)
+		binary.BigEndian.PutUint64(k.id[:], rand.Uint64())
+		binary.BigEndian.PutUint64(k.id[8:], rand.Uint64())
+		l.ids[k] = e
 	}
 	bm.ResetTimer()
 	for bm.Loop() {

@@ -12,8 +12,10 @@
 //     skips the signature for callers that verified it in a batch);
 //   - its timestamp within [now-86400, now+7200] (bad-tx-time): a transfer a
 //     block stamped now could carry;
-//   - its id neither among the ledger's recent ids nor used by another
-//     transfer in the pool (duplicate-id);
+//   - its (sender, id) neither among the ledger's recent ids nor used by
+//     another transfer of its sender in the pool (duplicate-id): ids are
+//     scoped to their sender, so no one can block another key's transfer
+//     by using its id first;
 //   - funds: what the sender can spend in the next block (Ledger.CanSpend)
 //     must cover its amount+fee plus everything the sender already has
 //     pending in the pool (insufficient-funds, or immature-spend when only

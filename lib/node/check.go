@@ -120,24 +120,8 @@ func (n *Node) Check() error {
 		if err != nil {
 			return err
 		}
-		led := ledger.New(n.p)
-		if err := led.UnmarshalBinary(sn.Ledger); err != nil {
-			return chaindir.Corruptf(chaindir.StateFile, 0, "%v: %s", err, chaindir.ReindexHint)
-		}
-		nd := r.ch.Node(sn.Tip)
-		if nd == nil || nd.Invalid || nd.Height != sn.Height || led.Tip() != sn.Tip || led.Height() != sn.Height {
-			return chaindir.Corruptf(chaindir.StateFile, 0, "at block %x, which is not a valid stored block: %s", sn.Tip[:8], chaindir.ReindexHint)
-		}
-		c := chain.New(n.p, r.rp)
-		if err := c.Load(r.recs, led); err != nil {
-			return chaindir.Corruptf(chaindir.StateFile, 0, "the blocks since it do not connect: %v: %s", err, chaindir.ReindexHint)
-		}
-		got, err := c.Ledger().MarshalBinary()
-		if err != nil {
+		if err := checkState(n.p, r, sn, wantTip, want); err != nil {
 			return err
-		}
-		if c.Tip().Hash != wantTip || !bytes.Equal(got, want) {
-			return chaindir.Corruptf(chaindir.StateFile, 0, "balances differ from a replay of the blocks: %s", chaindir.ReindexHint)
 		}
 	}
 
@@ -155,6 +139,37 @@ func (n *Node) Check() error {
 		if _, err := tx.Parse(line); err != nil {
 			return chaindir.Corruptf(chaindir.MempoolFile, i+1, "%v", err)
 		}
+	}
+	return nil
+}
+
+// checkState checks a state file's snapshot against a replay: from it,
+// the blocks since must give the replay's tip and ledger (want). A
+// snapshot an older build wrote is not damage: Open replays the blocks
+// instead of using it, and the next write replaces it.
+func checkState(p *params.Params, r *replay, sn blockstore.Snapshot, wantTip [32]byte, want []byte) error {
+	led := ledger.New(p)
+	err := led.UnmarshalBinary(sn.Ledger)
+	switch {
+	case errors.Is(err, ledger.ErrOldVersion):
+		return nil
+	case err != nil:
+		return chaindir.Corruptf(chaindir.StateFile, 0, "%v: %s", err, chaindir.ReindexHint)
+	}
+	nd := r.ch.Node(sn.Tip)
+	if nd == nil || nd.Invalid || nd.Height != sn.Height || led.Tip() != sn.Tip || led.Height() != sn.Height {
+		return chaindir.Corruptf(chaindir.StateFile, 0, "at block %x, which is not a valid stored block: %s", sn.Tip[:8], chaindir.ReindexHint)
+	}
+	c := chain.New(p, r.rp)
+	if err := c.Load(r.recs, led); err != nil {
+		return chaindir.Corruptf(chaindir.StateFile, 0, "the blocks since it do not connect: %v: %s", err, chaindir.ReindexHint)
+	}
+	got, err := c.Ledger().MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if c.Tip().Hash != wantTip || !bytes.Equal(got, want) {
+		return chaindir.Corruptf(chaindir.StateFile, 0, "balances differ from a replay of the blocks: %s", chaindir.ReindexHint)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/consensus"
 	"github.com/coniunctum/cnj/lib/mempool"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
@@ -329,11 +330,24 @@ func (n *Node) addBlock(w *Writer, b *block.Block, raw []byte) (v Verdict, chang
 // judgeTx admits a transfer to the pool. A transfer already in the pool,
 // or the very same transfer already on the chain, is known. sigDone says
 // its signature was already verified (in a batch).
+//
+// Whatever the line, the verdict costs O(1) ledger and pool work and at
+// most one signature check: a transfer on the chain is recognised from the
+// recent-id set alone (ledger.Recent), never by reading blocks.
 func (n *Node) judgeTx(t *tx.Tx, sigDone bool) Verdict {
 	led := n.ch.Ledger()
-	// The pool itself answers ErrKnown only for a byte-identical transfer:
-	// a line that merely claims a pooled transfer's hash is judged in full.
-	if led.HasID(t.ID) && n.onChain(t) {
+	// A line repeating a transfer on the chain (its sender, id and hash)
+	// is known once it is that transfer: its hash is the hash of what it
+	// says and its signature verifies. Anything less is refused, as any
+	// other line (the pool, likewise, answers ErrKnown only for a
+	// byte-identical transfer: a line that merely claims a pooled
+	// transfer's hash is judged in full).
+	if _, same := led.Recent(t); same {
+		if !sigDone {
+			if err := consensus.CheckTx(t, n.p); err != nil {
+				return Verdict{Err: err}
+			}
+		}
 		return Verdict{Known: true}
 	}
 	var err error
@@ -346,27 +360,6 @@ func (n *Node) judgeTx(t *tx.Tx, sigDone bool) Verdict {
 		return Verdict{Known: true}
 	}
 	return Verdict{Err: err}
-}
-
-// onChainSearch bounds how far back onChain looks for a resent transfer.
-const onChainSearch = 2000
-
-// onChain reports whether the very transfer t (same hash) is in one of the
-// last blocks of the main chain: an honest peer resending it.
-func (n *Node) onChain(t *tx.Tx) bool {
-	c := n.Chain()
-	for nd, i := c.Tip(), 0; nd != nil && nd.Height > 0 && i < onChainSearch; nd, i = nd.Parent, i+1 {
-		b, err := c.Block(nd)
-		if err != nil {
-			return false
-		}
-		for _, bt := range b.Txs {
-			if bt.ID == t.ID {
-				return *bt == *t
-			}
-		}
-	}
-	return false
 }
 
 // judgeDry checks an item without writing anything: a block through the

@@ -41,7 +41,7 @@ const (
 	Overflow          Code = "overflow"           // amount, fee or their sum above MaxMoney
 	InsufficientFunds Code = "insufficient-funds" // sender cannot cover amount+fee
 	ImmatureSpend     Code = "immature-spend"     // covered only by rewards not yet mature
-	DuplicateID       Code = "duplicate-id"       // id already on the chain, in the block or the mempool
+	DuplicateID       Code = "duplicate-id"       // the sender's id already on the chain, in the block or the mempool
 	BadTxTime         Code = "bad-tx-time"        // timestamp outside the replay window
 )
 
