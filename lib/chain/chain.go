@@ -15,7 +15,9 @@ import (
 )
 
 // UndoDepth is how many main-chain blocks below the tip keep their undo data
-// in memory. A reorganization deeper than that replays from genesis.
+// in memory. Below them, and for blocks this process did not connect, the
+// undo data comes from the store (Store.GetUndo); a reorganization through
+// a block whose undo data neither holds replays from genesis.
 const UndoDepth = 2000
 
 // Store keeps blocks durably: package blockstore implements it on disk,
@@ -29,6 +31,14 @@ type Store interface {
 	Put(b *block.Block, line []byte) (blockstore.Loc, error)
 	// Get reads back the block stored at loc.
 	Get(loc blockstore.Loc) (*block.Block, error)
+	// PutUndo keeps the undo data of a block that Add connected on the
+	// main chain (ledger.Undo's bytes), durable with the blocks of the
+	// same write, so that another process, or this one after a restart,
+	// can disconnect the block without a replay from genesis.
+	PutUndo(hash [32]byte, height uint64, undo []byte)
+	// GetUndo returns the undo data PutUndo kept for the block, or nil
+	// when there is none; only I/O errors are errors.
+	GetUndo(hash [32]byte, height uint64) ([]byte, error)
 }
 
 // BlockNode is one block of the tree. Nodes are owned by the Chain: read them,
@@ -87,6 +97,7 @@ type Chain struct {
 	seq     uint64
 	span    int    // points a Context holds: max(pow.Needed, MedianSpan)
 	depth   uint64 // UndoDepth; tests lower it
+	persist bool   // during Add: undo data of the blocks connected goes to the store
 }
 
 // New returns a chain holding only genesis, with the ledger at genesis.
@@ -253,7 +264,53 @@ func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, 
 		}
 		return &Result{TipChanged: true}, nil
 	}
+	c.persist = true
+	defer func() { c.persist = false }()
 	return c.attach(b, parent, false, func() (blockstore.Loc, error) { return c.s.Put(b, line) })
+}
+
+// keepUndo holds the undo data of main-chain block n, which was just
+// connected, and gives it to the store when Add connected it.
+func (c *Chain) keepUndo(n *BlockNode, u *ledger.Undo) {
+	c.undo[n.Hash] = u
+	if c.persist {
+		if data, err := u.MarshalBinary(); err == nil {
+			c.s.PutUndo(n.Hash, n.Height, data)
+		}
+	}
+}
+
+// loadUndo makes sure the undo data of main-chain block n is held, reading
+// it from the store when it is not; false when neither has it.
+func (c *Chain) loadUndo(n *BlockNode) (bool, error) {
+	if c.undo[n.Hash] != nil {
+		return true, nil
+	}
+	data, err := c.s.GetUndo(n.Hash, n.Height)
+	if err != nil || data == nil {
+		return false, err
+	}
+	u := new(ledger.Undo)
+	if u.UnmarshalBinary(data) != nil || u.Block() != n.Hash {
+		return false, nil // damaged: replay instead (cnj-chain check reports it)
+	}
+	c.undo[n.Hash] = u
+	return true, nil
+}
+
+// Undo returns the bytes of the undo data held for main-chain block n, or
+// nil when none is held: what cnj-chain reindex writes to the undo file
+// and cnj-chain check compares it with.
+func (c *Chain) Undo(n *BlockNode) []byte {
+	u := c.undo[n.Hash]
+	if u == nil {
+		return nil
+	}
+	data, err := u.MarshalBinary()
+	if err != nil {
+		return nil
+	}
+	return data
 }
 
 // Apply takes a block that another process already validated and stored
@@ -313,7 +370,7 @@ func (c *Chain) attach(b *block.Block, parent *BlockNode, stored bool, put func(
 			return nil, err
 		}
 		n := c.addBlock(parent, b, loc)
-		c.undo[n.Hash] = u
+		c.keepUndo(n, u)
 		c.main = append(c.main, n)
 		c.tip = n
 		c.pruneUndo()
@@ -409,7 +466,11 @@ func (c *Chain) reorg(to *BlockNode, have *block.Block) (disc, conn []*block.Blo
 	old := c.tip
 	f := fork(old, to)
 	for x := old; x != f; x = x.Parent {
-		if c.undo[x.Hash] == nil {
+		ok, err := c.loadUndo(x)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if !ok {
 			return c.rebuild(to, have)
 		}
 	}
@@ -476,7 +537,7 @@ func (c *Chain) reorg(to *BlockNode, have *block.Block) (disc, conn []*block.Blo
 			}
 			return nil, nil, bad, fail(newNodes[:i], err)
 		}
-		c.undo[x.Hash] = u
+		c.keepUndo(x, u)
 		conn = append(conn, b)
 		c.main, c.tip = append(c.main, x), x
 	}
@@ -534,6 +595,12 @@ func (c *Chain) rebuild(to *BlockNode, have *block.Block) (disc, conn []*block.B
 	}
 	c.led, c.undo, c.tip = led, undo, to
 	c.main = append(c.main[:f.Height+1], newNodes...)
+	// The replay's undo data is what the store lacked: keep it.
+	for _, x := range path(c.genesis, to) {
+		if u := undo[x.Hash]; u != nil {
+			c.keepUndo(x, u)
+		}
+	}
 	return disc, conn, nil, nil
 }
 

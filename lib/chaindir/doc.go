@@ -17,6 +17,7 @@
 //	blocks/NNNNNN.jsonl.zst  a full segment, sealed           } (package
 //	index                 derived: one record per stored block } blockstore
 //	state                 derived: a ledger snapshot           } owns their
+//	undo                  derived: undo data of connected blocks }
 //	lost/                 block lines reindex set aside        } formats)
 //	mempool.jsonl         pending transfer lines (Mempool)
 //	peers                 HOST[:PORT] a line (ReadPeersFile, WritePeersFile)

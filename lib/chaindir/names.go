@@ -31,6 +31,7 @@ const (
 	BlocksDir    = "blocks"        // the block segments
 	IndexFile    = "index"         // derived: one record per stored block
 	StateFile    = "state"         // derived: a ledger snapshot
+	UndoFile     = "undo"          // derived: undo data of connected blocks
 	LostDir      = "lost"          // block lines cnj-chain reindex set aside
 	MempoolFile  = "mempool.jsonl" // pending transfer lines
 	PeersFile    = "peers"         // HOST[:PORT] a line
@@ -74,11 +75,11 @@ func ParseSegmentName(base string) (n uint32, sealed, ok bool) {
 }
 
 // RemoveTemps removes the temporary files that writers of the blocks,
-// the index, the state and the mempool make beside the file they replace
+// the index, the state, the undo file and the mempool make beside the file they replace
 // (NAME.tmp...) and that a crash may leave behind. Only the directory's
 // writer may call it, under LockFile: those writers write only under it.
 func (d Dir) RemoveTemps() error {
-	for _, pat := range []string{filepath.Join(BlocksDir, "*.tmp"), IndexFile + ".tmp*", StateFile + ".tmp*", MempoolFile + ".tmp*"} {
+	for _, pat := range []string{filepath.Join(BlocksDir, "*.tmp"), IndexFile + ".tmp*", StateFile + ".tmp*", UndoFile + ".tmp*", MempoolFile + ".tmp*"} {
 		m, err := filepath.Glob(d.File(pat))
 		if err != nil {
 			return err

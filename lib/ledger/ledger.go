@@ -31,16 +31,6 @@ type Ledger struct {
 	expiry idHeap
 }
 
-// Undo is what Disconnect needs to take back one Connect: the reward that
-// matured and the ids that were dropped from the recent set. The rest
-// (transfers, the block's own reward and ids) is read from the block.
-type Undo struct {
-	block      [32]byte
-	matured    reward
-	hasMatured bool
-	dropped    []idEntry
-}
-
 // New returns the ledger at genesis: height 0, tip = p.Hash(), nothing held.
 func New(p *params.Params) *Ledger {
 	return &Ledger{

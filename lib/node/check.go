@@ -125,6 +125,10 @@ func (n *Node) Check() error {
 		}
 	}
 
+	if err := checkUndo(n.dir, n.p, r.ch); err != nil {
+		return err
+	}
+
 	// The view's tip and balances.
 	got, err := n.ch.Ledger().MarshalBinary()
 	if err != nil {
@@ -141,6 +145,46 @@ func (n *Node) Check() error {
 		}
 	}
 	return nil
+}
+
+// checkUndo checks the undo file against a replay: every record whole (a
+// torn last one is a crashed write, not damage), and the record of each
+// main-chain block whose undo data the replay holds equal to it. Records
+// of other blocks (side branches, blocks a crashed writer never indexed)
+// are not damage.
+func checkUndo(d chaindir.Dir, p *params.Params, ch *chain.Chain) error {
+	recs, err := blockstore.ReadUndoFile(d, p.Hash())
+	if err != nil {
+		return err
+	}
+	for _, u := range recs {
+		nd := ch.Node(u.Hash)
+		if nd == nil || ch.AtHeight(nd.Height) != nd {
+			continue
+		}
+		want := ch.Undo(nd)
+		if nd.Height != u.Height || (want != nil && !bytes.Equal(want, u.Data)) {
+			return chaindir.Corruptf(chaindir.UndoFile, 0, "the record of block %d (%x) differs from a replay of the blocks: %s", nd.Height, u.Hash[:8], chaindir.ReindexHint)
+		}
+	}
+	return nil
+}
+
+// undoRecords returns the undo data the chain holds for its main chain,
+// oldest first: what Reindex writes to the undo file.
+func undoRecords(ch *chain.Chain) []blockstore.UndoRecord {
+	var out []blockstore.UndoRecord
+	tip := ch.Tip().Height
+	for h := uint64(1); h <= tip; h++ {
+		if h+chain.UndoDepth <= tip {
+			continue
+		}
+		nd := ch.AtHeight(h)
+		if data := ch.Undo(nd); data != nil {
+			out = append(out, blockstore.UndoRecord{Hash: nd.Hash, Height: h, Data: data})
+		}
+	}
+	return out
 }
 
 // checkState checks a state file's snapshot against a replay: from it,
@@ -174,11 +218,12 @@ func checkState(p *params.Params, r *replay, sn blockstore.Snapshot, wantTip [32
 	return nil
 }
 
-// Reindex rebuilds the derived files (index and state) of the chain
+// Reindex rebuilds the derived files (index, state and undo) of the chain
 // directory at dir from the block segments alone, validating every block
 // as Check does, under the lock. Each is written to a temporary file,
 // fsynced and renamed, so a crash at any instant leaves the old file or
-// the new one.
+// the new one. The undo file gets the undo data of the last UndoDepth
+// main-chain blocks (a directory of an older build has none).
 //
 // It works on a directory that Open refuses. When a line cannot be used
 // (it is damaged, its block is refused, or its segment is missing or does
@@ -214,5 +259,8 @@ func Reindex(dir string) (moved []string, err error) {
 	if err != nil {
 		return moved, err
 	}
-	return moved, blockstore.WriteDerived(d, p.Hash(), r.recs, blockstore.Snapshot{Tip: led.Tip(), Height: led.Height(), Ledger: snap})
+	if err := blockstore.WriteDerived(d, p.Hash(), r.recs, blockstore.Snapshot{Tip: led.Tip(), Height: led.Height(), Ledger: snap}); err != nil {
+		return moved, err
+	}
+	return moved, blockstore.WriteUndoFile(d, p.Hash(), undoRecords(r.ch))
 }
