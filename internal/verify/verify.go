@@ -91,7 +91,9 @@ func Stream(n *node.Node, in io.Reader, dryRun bool, each func(node.Item, node.V
 func isVerdict(err error) bool { return err != nil && ruleCode(err) != "" }
 
 func decode(r read, n *node.Node) node.Item {
-	it := node.Item{Number: r.num}
+	// Every line of the stream arrived on its own: the side-branch
+	// policy applies to its blocks.
+	it := node.Item{Number: r.num, Relayed: true}
 	if r.err != nil {
 		it.Err = r.err
 		return it

@@ -82,6 +82,11 @@ type Result struct {
 	// block that broke a rule, then its descendants. Their index records
 	// must be rewritten with Invalid set.
 	Invalidated [][32]byte
+	// Behind: Side, and the block's branch has less work than the tip by
+	// more than the tip block's own: node policy keeps such a block but
+	// does not pass it on to peers (a competitor of the tip, or a branch
+	// one block from overtaking it, is passed on).
+	Behind bool
 }
 
 // Chain is the block tree with its best tip and the ledger at that tip.
@@ -204,7 +209,13 @@ func (c *Chain) blockOf(n *BlockNode, have *block.Block) (*block.Block, error) {
 // block of the new branch, Add returns both a Result (Side, Invalidated)
 // and that block's rule error; the tip is unchanged.
 func (c *Chain) Add(b *block.Block, line []byte, now int64) (*Result, error) {
-	return c.add(b, line, now, false)
+	return c.add(b, line, now, false, Limits{})
+}
+
+// AddWith is Add for a block that arrived on its own from a peer: lim, the
+// node's side-branch policy, applies to it (fork-too-deep).
+func (c *Chain) AddWith(b *block.Block, line []byte, now int64, lim Limits) (*Result, error) {
+	return c.add(b, line, now, false, lim)
 }
 
 // Try judges b as Add does, through the same checks in the same order, but
@@ -214,11 +225,16 @@ func (c *Chain) Add(b *block.Block, line []byte, now int64) (*Result, error) {
 // (Result.Side), since trying the reorganization it might cause would
 // mean storing it.
 func (c *Chain) Try(b *block.Block, line []byte, now int64) (*Result, error) {
-	return c.add(b, line, now, true)
+	return c.add(b, line, now, true, Limits{})
+}
+
+// TryWith is Try under the node's side-branch policy, as AddWith.
+func (c *Chain) TryWith(b *block.Block, line []byte, now int64, lim Limits) (*Result, error) {
+	return c.add(b, line, now, true, lim)
 }
 
 // add is Add, or Try when dry.
-func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, error) {
+func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool, lim Limits) (*Result, error) {
 	// The two checks that need nothing but the line come before the
 	// parent is looked up: a block with an impossible target or without
 	// its work costs no more than that.
@@ -243,6 +259,11 @@ func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, 
 	if parent.Invalid {
 		return nil, rule.Errorf(rule.InvalidAncestor, "block %x builds on invalid block %x", b.Hash[:8], parent.Hash[:8])
 	}
+	// Policy before the costly checks: a deep fork is refused for what
+	// its header claims.
+	if err := c.checkFork(b, parent, lim); err != nil {
+		return nil, err
+	}
 	if err := consensus.CheckHeader(b, c.Context(parent, now), c.p); err != nil {
 		return nil, err
 	}
@@ -257,7 +278,13 @@ func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, 
 	}
 	if dry {
 		if parent != c.tip {
-			return &Result{Side: true}, nil
+			w := pow.Work(&b.Target)
+			w.Add(w, parent.Work)
+			if w.Cmp(c.tip.Work) > 0 {
+				// It would reorganize: trying that means storing it.
+				return &Result{Side: true}, nil
+			}
+			return &Result{Side: true, Behind: c.behind(w)}, nil
 		}
 		if _, err := c.led.Clone().Connect(b, c.MedianTime(parent)); err != nil {
 			return nil, err
@@ -393,6 +420,8 @@ func (c *Chain) attach(b *block.Block, parent *BlockNode, stored bool, put func(
 			return res, err
 		}
 		res.Side, res.TipChanged = false, true
+	} else {
+		res.Behind = c.behind(n.Work)
 	}
 	res.Record = n.Record()
 	return res, nil

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
@@ -25,6 +24,10 @@ type Options struct {
 	MaxPool int
 	// Store are the block store's settings.
 	Store blockstore.Options
+	// MaxForkDepth is the side-branch policy's limit on blocks that
+	// arrive on their own (Item.Relayed): see chain.Limits. Zero takes
+	// chain.DefaultMaxForkDepth of the network.
+	MaxForkDepth uint64
 }
 
 // DefaultMaxPool is the mempool's bound when Options.MaxPool is zero.
@@ -220,6 +223,11 @@ type Item struct {
 	Number  int        // 1-based input line number
 	From    netip.Addr // the sender's IP when the line carried one
 	SigDone bool       // the transfer's signature was already verified
+	// Relayed says the line arrived on its own from a peer or a wallet
+	// (cnj-verify's input): the side-branch policy applies to a block
+	// (chain.Limits). A block of a downloaded branch that has more work
+	// than the tip (cnj-sync) is not Relayed.
+	Relayed bool
 }
 
 // Verdict is Submit's answer for one item.
@@ -228,6 +236,9 @@ type Verdict struct {
 	Err   error // a rule error (refused) or nil (accepted)
 	// Tip says that the item moved the main chain's tip.
 	Tip bool
+	// Held: a relayed block kept on a side branch far behind the tip in
+	// work (chain.Result.Behind): accepted, but not worth passing on.
+	Held bool
 }
 
 // Submit judges items in order under one lock: blocks go to the chain
@@ -255,7 +266,7 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 			}
 			switch {
 			case it.Line.Block != nil:
-				v, changed, err := n.addBlock(w, it.Line.Block, it.Line.Raw)
+				v, changed, err := n.addBlock(w, it)
 				if err != nil {
 					return err
 				}
@@ -296,13 +307,14 @@ func (n *Node) markPoolSynced() {
 	n.tip = n.Chain().Tip().Hash
 }
 
-// addBlock stores a block through the writer and brings the pool to the
-// new tip. changed reports that the tip move changed the pool (a pooled
+// addBlock stores the block of it through the writer, under the
+// side-branch policy when it was relayed, and brings the pool to the new
+// tip. changed reports that the tip move changed the pool (a pooled
 // transfer mined, one put back or dropped): mempool.jsonl must be
 // rewritten. A block that touches none of the pool, as most blocks of a
 // quiet network, costs no rendering of the whole pool.
-func (n *Node) addBlock(w *Writer, b *block.Block, raw []byte) (v Verdict, changed bool, err error) {
-	res, err := w.AddBlock(b, raw, n.Now())
+func (n *Node) addBlock(w *Writer, it Item) (v Verdict, changed bool, err error) {
+	res, err := w.addBlock(it.Line.Block, it.Line.Raw, n.Now(), n.limits(it))
 	if err != nil {
 		if rule.CodeOf(err) == "" {
 			return Verdict{}, false, err
@@ -324,7 +336,20 @@ func (n *Node) addBlock(w *Writer, b *block.Block, raw []byte) (v Verdict, chang
 		changed = stale || len(res.Disconnected) > 0 || len(dropped) > 0 || n.Pool.Len() != before
 		return Verdict{Tip: true}, changed, nil
 	}
-	return Verdict{}, false, nil
+	return Verdict{Held: res.Behind && it.Relayed}, false, nil
+}
+
+// limits returns the side-branch policy for an item: the node's for a
+// relayed line, none otherwise.
+func (n *Node) limits(it Item) chain.Limits {
+	if !it.Relayed {
+		return chain.Limits{}
+	}
+	d := n.o.MaxForkDepth
+	if d == 0 {
+		d = chain.DefaultMaxForkDepth(n.p)
+	}
+	return chain.Limits{MaxForkDepth: d}
 }
 
 // judgeTx admits a transfer to the pool. A transfer already in the pool,
@@ -370,11 +395,11 @@ func (n *Node) judgeDry(it Item) Verdict {
 		return Verdict{Err: it.Err}
 	}
 	if b := it.Line.Block; b != nil {
-		res, err := n.ch.Try(b, it.Line.Raw, n.Now())
+		res, err := n.ch.TryWith(b, it.Line.Raw, n.Now(), n.limits(it))
 		if err != nil {
 			return Verdict{Err: err}
 		}
-		return Verdict{Known: res.Duplicate}
+		return Verdict{Known: res.Duplicate, Held: res.Behind && it.Relayed}
 	}
 	return n.judgeTx(it.Line.Tx, it.SigDone)
 }

@@ -300,7 +300,32 @@ func TestChainRuleCodes(t *testing.T) {
 			return add(c, b)
 		}
 	}
+	// deep: a main chain of 5 blocks, then, under a fork depth of 2, a
+	// block of another miner on the main-chain block that lies below
+	// blocks under the tip.
+	deep := func(below uint64) func() error {
+		return func() error {
+			c := chain.New(p, chain.NewMemStore())
+			prev := p.Hash()
+			for h := uint64(1); h <= 5; h++ {
+				b := mine(p, prev, h, m.addr)
+				if err := add(c, b); err != nil {
+					return err
+				}
+				prev = b.Hash
+			}
+			at := c.AtHeight(5 - below)
+			_, err := c.AddWith(mine(p, at.Hash, at.Height+1, poor.addr), nil, now, chain.Limits{MaxForkDepth: 2})
+			return err
+		}
+	}
 	ruletest.Run(t, []ruletest.Case{
+		{
+			Name:    "a side block leaving the main chain 3 blocks below the tip, the limit 2",
+			Code:    rule.ForkTooDeep,
+			Produce: deep(3),
+			Miss:    deep(2),
+		},
 		{
 			Name:     "target one above the limit on an unknown parent, refused before the lookup",
 			Code:     rule.BadTarget,

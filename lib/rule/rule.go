@@ -68,6 +68,12 @@ const (
 	Corrupt Code = "corrupt" // a chain file fails its checksum or does not parse
 )
 
+// Node policy: not consensus. What they refuse may be valid, and another
+// node, or this one later, may take it.
+const (
+	ForkTooDeep Code = "fork-too-deep" // a side block forking too far below the tip, with less work than it
+)
+
 // Error is a refusal with its reason code. Msg says what was wrong in words
 // for a person; Code says it for a program.
 type Error struct {
