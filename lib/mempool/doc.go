@@ -27,7 +27,9 @@
 // verdict: honest peers resend what they have, and callers pass it over
 // quietly. The pool is bounded: when full, a transfer that pays a higher fee
 // than the cheapest one in the pool evicts it (of equal fees the newest goes
-// first); any other is refused with MempoolFull.
+// first); any other is refused with MempoolFull. TakeEvicted hands the
+// evicted transfers to the caller, which takes them out of mempool.jsonl
+// and logs them (rule.Evicted).
 //
 // # Keeping up with the chain
 //

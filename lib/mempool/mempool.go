@@ -53,6 +53,15 @@ type Pool struct {
 	in     map[string]uint64   // receiver -> sum of amount pending
 	cheap  cheapHeap           // eviction order
 	seq    uint64              // admissions so far
+	// evicted holds the transfers pushed out since the last TakeEvicted,
+	// each with the one that pushed it out.
+	evicted []Eviction
+}
+
+// Eviction is a pooled transfer pushed out of the full pool by one that
+// pays a higher fee.
+type Eviction struct {
+	Tx, By *tx.Tx
 }
 
 // senderID is a transfer's id with its sender: two senders may use one id.
@@ -163,9 +172,21 @@ func (m *Pool) admit(t *tx.Tx, led Ledger, now int64) (evicted *tx.Tx, err error
 		}
 		m.remove(low)
 		evicted = low.tx
+		m.evicted = append(m.evicted, Eviction{Tx: low.tx, By: t})
 	}
 	m.insert(t)
 	return evicted, nil
+}
+
+// TakeEvicted returns the transfers Add, AddVerified or Update pushed out
+// of the full pool since the last call, oldest first, and forgets them:
+// the caller rewrites mempool.jsonl and logs them (rule.Evicted).
+func (m *Pool) TakeEvicted() []Eviction {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ev := m.evicted
+	m.evicted = nil
+	return ev
 }
 
 // funds checks that the sender can spend t's amount+fee on top of what it

@@ -243,6 +243,13 @@ func TestEviction(t *testing.T) {
 				if s.evict >= 0 && m.Has(txs[s.evict].Hash) {
 					t.Fatalf("step %d: transfer of step %d not evicted", i, s.evict)
 				}
+				ev := m.TakeEvicted()
+				switch {
+				case s.evict < 0 && len(ev) != 0:
+					t.Fatalf("step %d: TakeEvicted = %v, want none", i, ev)
+				case s.evict >= 0 && (len(ev) != 1 || ev[0].Tx != txs[s.evict] || ev[0].By != x):
+					t.Fatalf("step %d: TakeEvicted = %v, want step %d's by this one", i, ev, s.evict)
+				}
 				if m.Len() > tc.max {
 					t.Fatalf("step %d: Len = %d above %d", i, m.Len(), tc.max)
 				}

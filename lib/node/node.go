@@ -244,6 +244,12 @@ type Verdict struct {
 // Submit judges items in order under one lock: blocks go to the chain
 // (unless dryRun), transfers to the mempool. Items with Err set are passed
 // through as refused. I/O errors stop everything and are returned.
+//
+// After the write mempool.jsonl holds exactly the pool: accepted transfers
+// are appended, and the file is rewritten whole when transfers left the
+// pool (mined, put back, dropped, evicted) or when it held lines the pool
+// did not take. A transfer evicted from the full pool is logged in
+// rejects.log with reason evicted.
 func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 	out := make([]Verdict, len(items))
 	if dryRun {
@@ -253,8 +259,10 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 		for i, it := range items {
 			out[i] = n.judgeDry(it)
 		}
+		n.Pool.TakeEvicted() // this process's pool only: nothing left
 		return out, nil
 	}
+	var evicted []mempool.Eviction
 	err := n.Write(func(w *Writer) error {
 		n.syncPool()
 		var appendLines [][]byte
@@ -280,6 +288,12 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 				}
 			}
 		}
+		evicted = n.Pool.TakeEvicted()
+		// The file must hold the pool line for line: an eviction, or lines
+		// the pool did not take when it loaded, mean a rewrite.
+		if len(evicted) > 0 || len(n.mem.Lines())+len(appendLines) != n.Pool.Len() {
+			rewrite = true
+		}
 		var err error
 		switch {
 		case rewrite:
@@ -293,7 +307,22 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 		n.markPoolSynced()
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	for _, e := range evicted {
+		if err := n.logEvicted(e); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// logEvicted writes the rejects.log entry of a transfer evicted from the
+// pool.
+func (n *Node) logEvicted(e mempool.Eviction) error {
+	return n.dir.LogReject(chaindir.Reject{Time: n.Now(), Reason: rule.Evicted, ID: e.Tx.ID[:],
+		Msg: fmt.Sprintf("the mempool is full: %s's transfer at fee %d left it for transfer %x at fee %d", e.Tx.Sender, e.Tx.Fee, e.By.ID, e.By.Fee)})
 }
 
 // markPoolSynced records that the pool equals mempool.jsonl as just written.

@@ -72,6 +72,7 @@ const (
 // node, or this one later, may take it.
 const (
 	ForkTooDeep Code = "fork-too-deep" // a side block forking too far below the tip, with less work than it
+	Evicted     Code = "evicted"       // a pooled transfer pushed out of a full mempool by a higher fee
 )
 
 // Error is a refusal with its reason code. Msg says what was wrong in words
