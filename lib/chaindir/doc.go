@@ -20,6 +20,7 @@
 //	undo                  derived: undo data of connected blocks }
 //	lost/                 block lines reindex set aside        } formats)
 //	mempool.jsonl         pending transfer lines (Mempool)
+//	mempool.bin           derived: the pool as last judged (MempoolBin)
 //	peers                 HOST[:PORT] a line (ReadPeersFile, WritePeersFile)
 //	rejects.log           JSON lines: what was refused, from whom, why
 //	                      (LogReject, TailRejects)

@@ -209,9 +209,12 @@ func (m *Pool) funds(t *tx.Tx, led Ledger) error {
 	return nil
 }
 
-func (m *Pool) insert(t *tx.Tx) {
+func (m *Pool) insert(t *tx.Tx) { m.insertSized(t, len(t.AppendJSON(nil))) }
+
+// insertSized inserts t, whose JSON line is size bytes long.
+func (m *Pool) insertSized(t *tx.Tx, size int) {
 	m.seq++
-	e := &entry{tx: t, size: len(t.AppendJSON(nil)), seq: m.seq}
+	e := &entry{tx: t, size: size, seq: m.seq}
 	m.byHash[t.Hash] = e
 	m.byID[keyOf(t)] = e
 	m.out[t.Sender] += t.Amount + t.Fee

@@ -3,7 +3,9 @@ package node
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
@@ -11,6 +13,7 @@ import (
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/ledger"
+	"github.com/coniunctum/cnj/lib/mempool"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
 )
@@ -144,6 +147,19 @@ func (n *Node) Check() error {
 			return chaindir.Corruptf(chaindir.MempoolFile, i+1, "%v", err)
 		}
 	}
+	// mempool.bin, when it fits the lines and the tip, gives the pool the
+	// lines give when each is judged in full.
+	fromBin := mempool.New(n.p, n.o.MaxPool)
+	if tail, ok := n.poolFromBin(fromBin); ok {
+		led, now := n.ch.Ledger(), n.NextTime()
+		fromBin.Load(tail, led, now)
+		full := mempool.New(n.p, n.o.MaxPool)
+		full.Load(n.mem.Lines(), led, now)
+		a, b := fromBin.Txs(), full.Txs()
+		if !slices.EqualFunc(a, b, func(x, y *tx.Tx) bool { return *x == *y }) {
+			return chaindir.Corruptf(chaindir.MempoolBinFile, 0, "holds %d transfers, the lines of %s give %d or others: %s", len(a), chaindir.MempoolFile, len(b), chaindir.ReindexHint)
+		}
+	}
 	return nil
 }
 
@@ -223,7 +239,8 @@ func checkState(p *params.Params, r *replay, sn blockstore.Snapshot, wantTip [32
 // as Check does, under the lock. Each is written to a temporary file,
 // fsynced and renamed, so a crash at any instant leaves the old file or
 // the new one. The undo file gets the undo data of the last UndoDepth
-// main-chain blocks (a directory of an older build has none).
+// main-chain blocks (a directory of an older build has none); mempool.bin
+// is removed, for the next writer to write again.
 //
 // It works on a directory that Open refuses. When a line cannot be used
 // (it is damaged, its block is refused, or its segment is missing or does
@@ -260,6 +277,10 @@ func Reindex(dir string) (moved []string, err error) {
 		return moved, err
 	}
 	if err := blockstore.WriteDerived(d, p.Hash(), r.recs, blockstore.Snapshot{Tip: led.Tip(), Height: led.Height(), Ledger: snap}); err != nil {
+		return moved, err
+	}
+	// mempool.bin goes: the next writer writes it from the lines.
+	if err := os.Remove(d.File(chaindir.MempoolBinFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return moved, err
 	}
 	return moved, blockstore.WriteUndoFile(d, p.Hash(), undoRecords(r.ch))

@@ -59,7 +59,15 @@ type Node struct {
 	memFirst []byte // identity of the mempool lines the pool was built from
 	memLen   int
 	tip      [32]byte
+	binTip   [32]byte // the tip of the mempool.bin this process last wrote or loaded
+	binTail  int      // lines appended to mempool.jsonl since that mempool.bin
 }
+
+// MempoolBinTail is how many transfer lines a writer appends to
+// mempool.jsonl after it last wrote mempool.bin before it writes it again:
+// a command that starts judges at most that many lines in full, the rest
+// of the pool coming from mempool.bin.
+const MempoolBinTail = 1000
 
 // Create makes a new chain directory at dir for the network p, with the
 // block store's empty index (chaindir.Create).
@@ -195,15 +203,72 @@ func sameSlice(a, b []byte) bool {
 }
 
 func (n *Node) reloadPool() {
-	lines := n.mem.Lines()
 	n.Pool = mempool.New(n.p, n.o.MaxPool)
-	n.Pool.Load(lines, n.Chain().Ledger(), n.NextTime())
+	if tail, ok := n.poolFromBin(n.Pool); ok {
+		n.Pool.Load(tail, n.Chain().Ledger(), n.NextTime())
+		n.binTip, n.binTail = n.Chain().Tip().Hash, len(tail)
+	} else {
+		n.Pool = mempool.New(n.p, n.o.MaxPool)
+		n.Pool.Load(n.mem.Lines(), n.Chain().Ledger(), n.NextTime())
+		n.binTip = [32]byte{} // the next write writes one
+	}
+	lines := n.mem.Lines()
 	n.memLen = len(lines)
 	n.memFirst = nil
 	if len(lines) > 0 {
 		n.memFirst = lines[0]
 	}
 	n.tip = n.Chain().Tip().Hash
+}
+
+// poolFromBin fills the empty pool from mempool.bin when it fits: this
+// network, the tip, and the first bytes of mempool.jsonl. It returns the
+// lines of mempool.jsonl after those, to be judged in full.
+func (n *Node) poolFromBin(pool *mempool.Pool) ([][]byte, bool) {
+	data, err := n.dir.ReadMempoolBin()
+	if err != nil || data == nil {
+		return nil, false
+	}
+	bin, ok := chaindir.DecodeMempoolBin(data, n.p.Hash())
+	tip := n.Chain().Tip().Hash
+	if !ok || bin.Tip != tip {
+		return nil, false
+	}
+	tail, ok := n.mem.After(bin.FileSize, bin.FileSum)
+	if !ok {
+		// This process appended last and kept no copy of the bytes.
+		if _, err := n.mem.Refresh(true); err != nil {
+			return nil, false
+		}
+		if tail, ok = n.mem.After(bin.FileSize, bin.FileSum); !ok {
+			return nil, false
+		}
+	}
+	if _, err := pool.LoadBinary(bin.Pool, n.NextTime()); err != nil {
+		return nil, false
+	}
+	return tail, true
+}
+
+// saveBin writes mempool.bin, when due, after a write that left
+// mempool.jsonl holding the pool: when the file was rewritten, the tip
+// moved, or more than MempoolBinTail lines were appended since the last.
+func (n *Node) saveBin(rewrote bool, appended int) error {
+	tip := n.Chain().Tip().Hash
+	n.binTail += appended
+	if !rewrote && tip == n.binTip && n.binTail <= MempoolBinTail {
+		return nil
+	}
+	size, sum, ok := n.mem.Sum()
+	if !ok {
+		return nil // the file's bytes are not known here: a reader judges them all
+	}
+	bin := chaindir.MempoolBin{Tip: tip, FileSize: size, FileSum: sum, Pool: n.Pool.AppendBinary(nil)}
+	if err := n.dir.WriteMempoolBin(bin.Encode(n.p.Hash())); err != nil {
+		return err
+	}
+	n.binTip, n.binTail = tip, 0
+	return nil
 }
 
 // poolLines renders the pool as mempool.jsonl lines.
@@ -305,7 +370,7 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 			return err
 		}
 		n.markPoolSynced()
-		return nil
+		return n.saveBin(rewrite, len(appendLines))
 	})
 	if err != nil {
 		return out, err
