@@ -132,10 +132,15 @@ func checkSignatures(items []node.Item, n *node.Node) {
 	if len(txs) == 0 {
 		return
 	}
-	if consensus.VerifySignatures(txs) == nil {
+	err := consensus.VerifySignatures(txs)
+	switch {
+	case err == nil:
 		for _, i := range idx {
 			items[i].SigDone = true
 		}
+		return
+	case len(txs) == 1:
+		items[idx[0]].Err = err // the one check named it
 		return
 	}
 	for k, i := range idx {
