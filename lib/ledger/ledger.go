@@ -24,7 +24,7 @@ type Ledger struct {
 	pending []reward
 	// ids maps each recent (sender, id) to its transfer's timestamp and
 	// hash prefix (ids.go).
-	ids map[idKey]recent
+	ids idSet
 	// expiry is a min-heap by timestamp over the entries of ids. It may also
 	// hold stale entries (ids that a Disconnect removed), which pruning
 	// skips; every live entry of ids has an entry here with its timestamp.
@@ -37,7 +37,7 @@ func New(p *params.Params) *Ledger {
 		p:   p,
 		tip: p.Hash(),
 		bal: make(map[string]uint64),
-		ids: make(map[idKey]recent),
+		ids: newIDSet(0),
 	}
 }
 
@@ -102,7 +102,7 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 			return nil, rule.Errorf(rule.BadAddress, "transaction %d: sender is not an address", i+1)
 		}
 		keys[i] = k
-		if r, ok := l.ids[k]; ok && !expired(r.ts, parentMTP) {
+		if r, ok := l.ids.get(k); ok && !expired(r.ts, parentMTP) {
 			return nil, rule.Errorf(rule.DuplicateID, "transaction %d: %s already used id %x on the chain", i+1, t.Sender, t.ID)
 		}
 		if inBlock != nil {
@@ -138,8 +138,8 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 		l.pending = append(l.pending, reward{b.Reward.Receiver, b.Reward.Amount})
 	}
 	for i, t := range b.Txs {
-		l.ids[keys[i]] = recentOf(t)
-		l.expiry.push(heapEntry{keys[i], t.Timestamp})
+		l.ids.put(keys[i], recentOf(t))
+		l.expiry.push(heapEntry{keys[i].id, t.Timestamp})
 	}
 	l.height++
 	l.tip = b.Hash
@@ -237,12 +237,12 @@ func (l *Ledger) Disconnect(b *block.Block, u *Undo) error {
 	}
 	for _, t := range b.Txs {
 		if k, ok := keyOf(t.Sender, t.ID); ok {
-			delete(l.ids, k) // its heap entry goes stale; prune skips it
+			l.ids.del(k) // its heap entry goes stale; prune skips it
 		}
 	}
 	for _, e := range u.dropped {
-		l.ids[e.key] = e.recent
-		l.expiry.push(heapEntry{e.key, e.ts})
+		l.ids.put(e.key, e.recent)
+		l.expiry.push(heapEntry{e.key.id, e.ts})
 	}
 	l.height--
 	l.tip = b.PrevHash
@@ -257,14 +257,11 @@ func (l *Ledger) Clone() *Ledger {
 		tip:     l.tip,
 		bal:     maps.Clone(l.bal),
 		pending: append([]reward(nil), l.pending...),
-		ids:     maps.Clone(l.ids),
+		ids:     l.ids.clone(),
 	}
 	if c.bal == nil {
 		c.bal = make(map[string]uint64)
 	}
-	if c.ids == nil {
-		c.ids = make(map[idKey]recent)
-	}
-	c.expiry = heapOf(c.ids) // drops stale entries
+	c.expiry = heapOf(&c.ids) // drops stale entries
 	return c
 }

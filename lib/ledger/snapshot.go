@@ -61,14 +61,14 @@ func (l *Ledger) MarshalBinary() ([]byte, error) {
 		last  uint32    // and the last 4
 		entry recent
 	}
-	ids := make([]key, 0, len(l.ids))
-	for k, r := range l.ids {
+	ids := make([]key, 0, l.ids.len())
+	l.ids.each(func(k idKey, r recent) {
 		var b [36]byte
 		copy(b[:20], k.sender[:])
 		copy(b[20:], k.id[:])
 		ids = append(ids, key{[4]uint64{binary.BigEndian.Uint64(b[0:]), binary.BigEndian.Uint64(b[8:]),
 			binary.BigEndian.Uint64(b[16:]), binary.BigEndian.Uint64(b[24:])}, binary.BigEndian.Uint32(b[32:]), r})
-	}
+	})
 	slices.SortFunc(ids, func(a, b key) int {
 		for i := range a.k {
 			if a.k[i] != b.k[i] {
@@ -191,11 +191,16 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 	}
 
 	ni := r.count(idSize)
-	n.ids = make(map[idKey]recent, ni)
+	n.ids = newIDSet(int(ni))
+	// Ids are 128 random bits: assigned by id alone first, one map
+	// write each; should two senders share one, the set is built again
+	// pair by pair.
+	shared := false
 	// The expiry heap is built from the entries in file order, a sequential
 	// pass, rather than by walking the map (random access over tens of MB:
 	// a tenth of opening a directory of a million recent transfers).
 	n.expiry = make(idHeap, 0, ni)
+	section := r.b
 	var prevKey []byte
 	for i := uint64(0); i < ni && r.err == nil; i++ {
 		kb := r.take(keys.PayloadSize + 16)
@@ -211,9 +216,20 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 			return rule.Errorf(rule.Corrupt, "ledger snapshot: id timestamp out of range")
 		}
 		k := idKey{[keys.PayloadSize]byte(kb[:keys.PayloadSize]), [16]byte(kb[keys.PayloadSize:])}
-		n.ids[k] = recent{int64(ts), [HashPrefix]byte(hash)}
-		n.expiry = append(n.expiry, heapEntry{k, int64(ts)})
+		if !shared {
+			n.ids.byID[k.id] = idSlot{k.sender, recent{int64(ts), [HashPrefix]byte(hash)}}
+			shared = len(n.ids.byID) != int(i)+1
+		}
+		n.expiry = append(n.expiry, heapEntry{k.id, int64(ts)})
 		prevKey = kb
+	}
+	if shared && r.err == nil {
+		n.ids = newIDSet(int(ni))
+		for i := uint64(0); i < ni; i++ {
+			e := section[i*idSize : (i+1)*idSize]
+			k := idKey{[keys.PayloadSize]byte(e[:keys.PayloadSize]), [16]byte(e[keys.PayloadSize : keys.PayloadSize+16])}
+			n.ids.put(k, recent{int64(binary.BigEndian.Uint64(e[keys.PayloadSize+16:])), [HashPrefix]byte(e[keys.PayloadSize+24:])})
+		}
 	}
 	if r.err != nil {
 		return rule.Errorf(rule.Corrupt, "ledger snapshot truncated")
@@ -221,7 +237,7 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 	if len(r.b) != 0 {
 		return rule.Errorf(rule.Corrupt, "ledger snapshot: %d bytes after the ids", len(r.b))
 	}
-	if n.height == 0 && (n.tip != l.p.Hash() || len(n.bal) != 0 || len(n.ids) != 0) {
+	if n.height == 0 && (n.tip != l.p.Hash() || len(n.bal) != 0 || n.ids.len() != 0) {
 		return rule.Errorf(rule.Corrupt, "ledger snapshot at genesis holds state")
 	}
 	n.expiry.init()

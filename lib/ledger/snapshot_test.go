@@ -223,6 +223,9 @@ func TestSnapshotEntries(t *testing.T) {
 	if l.Total() != 18 || !l.HasID(a1, [16]byte{2}) || !l.HasID(a2, [16]byte{1}) || l.HasID(a2, [16]byte{2}) || l.IDs() != 3 {
 		t.Fatalf("good snapshot loaded wrong: total %d, %d ids", l.Total(), l.IDs())
 	}
+	if !bytes.Equal(marshal(t, l), good) {
+		t.Fatal("a snapshot with one id under two senders re-encodes differently")
+	}
 	for name, in := range map[string][]byte{
 		"unsorted balances": build(bal{{a2, 1}, {a1, 2}}, nil),
 		"repeated address":  build(bal{{a1, 1}, {a1, 2}}, nil),
