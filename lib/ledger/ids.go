@@ -19,6 +19,7 @@ package ledger
 
 import (
 	"maps"
+	"slices"
 
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/params"
@@ -57,16 +58,18 @@ func recentOf(t *tx.Tx) recent {
 
 // idSet is the recent-id set: the map from (sender, id) to each entry,
 // held as a map keyed by the id alone, whose value names the sender, and
-// a second map for the pairs whose id another sender already holds there.
-// Ids are 128 random bits, so the second map is nearly always empty, and
-// the first is keyed by 16 bytes rather than 36: a million recent ids load
-// about three times as fast (opening a directory builds the set).
+// a second map, by id too, of the pairs whose id another sender already
+// holds in the first. Ids are 128 random bits, so the second map is
+// nearly always empty, and the first is keyed by 16 bytes rather than 36:
+// a million recent ids load about three times as fast (opening a
+// directory builds the set). Every operation looks one id up in each.
 type idSet struct {
 	byID map[[16]byte]idSlot
-	more map[idKey]recent
+	more map[[16]byte][]idSlot
+	nmore int // entries in more
 }
 
-// idSlot is an entry of idSet.byID: the sender and what the set keeps.
+// idSlot is an entry of idSet: the sender and what the set keeps.
 type idSlot struct {
 	sender [keys.PayloadSize]byte
 	recent
@@ -79,54 +82,85 @@ func (s *idSet) get(k idKey) (recent, bool) {
 	if e, ok := s.byID[k.id]; ok && e.sender == k.sender {
 		return e.recent, true
 	}
-	if len(s.more) == 0 {
-		return recent{}, false
+	for _, e := range s.more[k.id] {
+		if e.sender == k.sender {
+			return e.recent, true
+		}
 	}
-	r, ok := s.more[k]
-	return r, ok
+	return recent{}, false
 }
 
 // put sets the entry of k.
 func (s *idSet) put(k idKey, r recent) {
-	if _, ok := s.more[k]; ok {
-		s.more[k] = r
+	e, ok := s.byID[k.id]
+	if !ok || e.sender == k.sender {
+		s.byID[k.id] = idSlot{k.sender, r}
 		return
 	}
-	if e, ok := s.byID[k.id]; ok && e.sender != k.sender {
-		if s.more == nil {
-			s.more = map[idKey]recent{}
+	others := s.more[k.id]
+	for i := range others {
+		if others[i].sender == k.sender {
+			others[i].recent = r
+			return
 		}
-		s.more[k] = r
-		return
 	}
-	s.byID[k.id] = idSlot{k.sender, r}
+	if s.more == nil {
+		s.more = map[[16]byte][]idSlot{}
+	}
+	s.more[k.id] = append(others, idSlot{k.sender, r})
+	s.nmore++
 }
 
-// del removes k.
+// del removes k. When k held the first map's slot, one of the other
+// senders of its id, if any, moves into it.
 func (s *idSet) del(k idKey) {
+	others := s.more[k.id]
 	if e, ok := s.byID[k.id]; ok && e.sender == k.sender {
-		delete(s.byID, k.id)
-		return
+		if len(others) == 0 {
+			delete(s.byID, k.id)
+			return
+		}
+		s.byID[k.id] = others[len(others)-1]
+		others = others[:len(others)-1]
+	} else {
+		i := slices.IndexFunc(others, func(e idSlot) bool { return e.sender == k.sender })
+		if i < 0 {
+			return
+		}
+		others = slices.Delete(others, i, i+1)
 	}
-	delete(s.more, k)
+	s.nmore--
+	if len(others) == 0 {
+		delete(s.more, k.id)
+	} else {
+		s.more[k.id] = others
+	}
 }
 
-func (s *idSet) len() int { return len(s.byID) + len(s.more) }
+func (s *idSet) len() int { return len(s.byID) + s.nmore }
 
 // each calls f for every entry.
 func (s *idSet) each(f func(idKey, recent)) {
 	for id, e := range s.byID {
 		f(idKey{e.sender, id}, e.recent)
 	}
-	for k, r := range s.more {
-		f(k, r)
+	for id, others := range s.more {
+		for _, e := range others {
+			f(idKey{e.sender, id}, e.recent)
+		}
 	}
 }
 
 func (s *idSet) clone() idSet {
-	c := idSet{byID: maps.Clone(s.byID), more: maps.Clone(s.more)}
+	c := idSet{byID: maps.Clone(s.byID), nmore: s.nmore}
 	if c.byID == nil {
 		c.byID = make(map[[16]byte]idSlot)
+	}
+	if len(s.more) > 0 {
+		c.more = make(map[[16]byte][]idSlot, len(s.more))
+		for id, others := range s.more {
+			c.more[id] = slices.Clone(others)
+		}
 	}
 	return c
 }
@@ -158,15 +192,19 @@ func (l *Ledger) prune(mtp int64) []idEntry {
 // together) and appends them to dropped. A heap entry whose id was
 // taken back or stamped again (stale) drops nothing.
 func (s *idSet) dropExpired(id [16]byte, ts int64, dropped []idEntry) []idEntry {
+	var gone []idKey
 	if e, ok := s.byID[id]; ok && e.ts == ts {
-		delete(s.byID, id)
-		dropped = append(dropped, idEntry{idKey{e.sender, id}, e.recent})
+		gone = append(gone, idKey{e.sender, id})
 	}
-	for k, r := range s.more {
-		if k.id == id && r.ts == ts {
-			delete(s.more, k)
-			dropped = append(dropped, idEntry{k, r})
+	for _, e := range s.more[id] {
+		if e.ts == ts {
+			gone = append(gone, idKey{e.sender, id})
 		}
+	}
+	for _, k := range gone {
+		r, _ := s.get(k)
+		s.del(k)
+		dropped = append(dropped, idEntry{k, r})
 	}
 	return dropped
 }

@@ -48,11 +48,25 @@ func TestIDSet(t *testing.T) {
 	}
 	for step := range 5000 {
 		k := key()
-		if rng.IntN(3) == 0 {
+		switch rng.IntN(6) {
+		case 0, 1:
 			s.del(k)
 			delete(want, k)
-		} else {
-			r := recent{ts: int64(step)}
+		case 2: // the expiry of every entry of k.id stamped ts
+			ts := int64(rng.IntN(4))
+			dropped := s.dropExpired(k.id, ts, nil)
+			n := 0
+			for w, r := range want {
+				if w.id == k.id && r.ts == ts {
+					delete(want, w)
+					n++
+				}
+			}
+			if len(dropped) != n {
+				t.Fatalf("step %d: dropExpired dropped %d, want %d", step, len(dropped), n)
+			}
+		default:
+			r := recent{ts: int64(rng.IntN(4))}
 			s.put(k, r)
 			want[k] = r
 		}
