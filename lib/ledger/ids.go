@@ -64,8 +64,8 @@ func recentOf(t *tx.Tx) recent {
 // a million recent ids load about three times as fast (opening a
 // directory builds the set). Every operation looks one id up in each.
 type idSet struct {
-	byID map[[16]byte]idSlot
-	more map[[16]byte][]idSlot
+	byID  map[[16]byte]idSlot
+	more  map[[16]byte][]idSlot
 	nmore int // entries in more
 }
 
