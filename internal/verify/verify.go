@@ -91,9 +91,7 @@ func Stream(n *node.Node, in io.Reader, dryRun bool, each func(node.Item, node.V
 func isVerdict(err error) bool { return err != nil && ruleCode(err) != "" }
 
 func decode(r read, n *node.Node) node.Item {
-	// Every line of the stream arrived on its own: the side-branch
-	// policy applies to its blocks.
-	it := node.Item{Number: r.num, Relayed: true}
+	it := node.Item{Number: r.num}
 	if r.err != nil {
 		it.Err = r.err
 		return it
@@ -105,6 +103,10 @@ func decode(r read, n *node.Node) node.Item {
 		return it
 	}
 	it.Line, it.From = l, l.From
+	// A line tagged with a peer's address came on its own from the
+	// relay: the side-branch policy applies to its block. An untagged
+	// line is the operator's own input.
+	it.Relayed = l.From.IsValid()
 	return it
 }
 

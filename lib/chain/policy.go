@@ -10,8 +10,8 @@ import (
 )
 
 // Limits are the node's policy on the side branches a block may start or
-// extend, applied to blocks that arrive one at a time from peers (cnj-verify,
-// fed by the relay): DESIGN.md, "what a peer can make a node store ... is
+// extend, applied to blocks that arrive one at a time from peers (the
+// lines the relay hands cnj-verify, tagged with the peer's address): DESIGN.md, "what a peer can make a node store ... is
 // bounded per unit of the peer's work". They are not consensus: a block
 // refused by them is valid, and is taken when it comes in a branch that
 // has more work than the tip (cnj-sync downloads only such a branch, and

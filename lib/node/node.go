@@ -288,10 +288,12 @@ type Item struct {
 	Number  int        // 1-based input line number
 	From    netip.Addr // the sender's IP when the line carried one
 	SigDone bool       // the transfer's signature was already verified
-	// Relayed says the line arrived on its own from a peer or a wallet
-	// (cnj-verify's input): the side-branch policy applies to a block
-	// (chain.Limits). A block of a downloaded branch that has more work
-	// than the tip (cnj-sync) is not Relayed.
+	// Relayed says the line arrived on its own from a peer (cnj-verify's
+	// input tagged with the peer's address by the relay): the side-branch
+	// policy applies to a block (chain.Limits). A block of a downloaded
+	// branch that has more work than the tip (cnj-sync), a block the node
+	// mined, and a line the operator gave cnj-verify untagged are not
+	// Relayed.
 	Relayed bool
 }
 
