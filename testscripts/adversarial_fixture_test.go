@@ -348,7 +348,8 @@ func advUnmine(b *block.Block) {
 func advBlockLine(b *block.Block) string { return string(b.AppendJSON(nil)) }
 
 // advPadBlock returns b's line with spaces after its first comma so that it
-// is exactly size bytes: JSON whitespace, which counts toward the size.
+// is exactly size bytes: JSON whitespace, which the block's size does not
+// count (its canonical line's does).
 func advPadBlock(t *testing.T, b *block.Block, size int) string {
 	line := advBlockLine(b)
 	if len(line) > size {

@@ -14,9 +14,11 @@ package testscripts
 //     in the chain: `cnj-chain block HASH` prints it again (for the blocks
 //     printed this round; older ones are looked up in-process, which is
 //     the same code path without a process per block);
-//  3. a copy of the directory without its derived files (index, state)
-//     gives the same `cnj-chain tip` and the same `cnj-chain balance` for
-//     every address involved: the derived files equal a fresh replay.
+//  3. a copy of the directory without its derived files (index, state,
+//     undo) gives the same `cnj-chain tip` and the same `cnj-chain balance`
+//     for every address involved: the derived files equal a fresh replay
+//     (and check compares every undo record of the main chain with the
+//     replay's undo data).
 //
 // The competing branch forks at block 1, so that switching to it and back
 // disconnects whole chains. Some cnj-verify rounds also get a bad branch
@@ -765,7 +767,7 @@ func (r *crashRig) check() (problems []string) {
 		r.t.Fatal(err)
 	}
 	defer os.RemoveAll(replay)
-	for _, pat := range []string{"index", "index.tmp*", "state", "state.tmp*"} {
+	for _, pat := range []string{"index", "index.tmp*", "state", "state.tmp*", "undo", "undo.tmp*"} {
 		m, _ := filepath.Glob(filepath.Join(replay, pat))
 		for _, f := range m {
 			if err := os.Remove(f); err != nil {
@@ -812,7 +814,7 @@ func (r *crashRig) check() (problems []string) {
 		case g.code != 0:
 			problems = append(problems, fmt.Sprintf("cnj-chain %s exited %d: %s", strings.Join(q, " "), g.code, bytes.TrimSpace(g.errb)))
 		case w.code != 0:
-			problems = append(problems, fmt.Sprintf("cnj-chain %s on the copy without index and state exited %d: %s",
+			problems = append(problems, fmt.Sprintf("cnj-chain %s on the copy without derived files exited %d: %s",
 				strings.Join(q, " "), w.code, bytes.TrimSpace(w.errb)))
 		case !bytes.Equal(g.out, w.out):
 			problems = append(problems, fmt.Sprintf("cnj-chain %s differs from a replay of the blocks:\n\t  directory %s\n\t  replay    %s",

@@ -36,7 +36,7 @@ func run(f *flags, s cli.Streams) error {
 	rejected := 0
 	err = verify.Stream(n, in, f.DryRun, func(it node.Item, v node.Verdict) error {
 		switch {
-		case v.Known:
+		case v.Known, v.Held:
 			return nil
 		case v.Err != nil:
 			rejected++

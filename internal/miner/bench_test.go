@@ -18,7 +18,7 @@ import (
 
 // impossible returns a node on a fresh devnet and a template on its tip
 // whose target is zero, so that search tries proofs until it is stopped.
-func impossible(b *testing.B) (*node.Node, *block.Block) {
+func impossible(b testing.TB) (*node.Node, *block.Block) {
 	b.Helper()
 	p, err := params.NewDevnet(params.DevnetOptions{Timestamp: time.Now().Unix() - 60, NoRetarget: true})
 	if err != nil {
@@ -52,7 +52,7 @@ func triesPerSec(n *node.Node, t *block.Block, threads int, d time.Duration) flo
 	defer cancel()
 	var tries atomic.Uint64
 	begin := time.Now()
-	search(ctx, n, t, benchOptions(threads), &tries, func() {})
+	search(ctx, n, t, 1, benchOptions(threads), &tries, func() {})
 	return float64(tries.Load()) / time.Since(begin).Seconds()
 }
 
@@ -83,11 +83,11 @@ func BenchmarkSearchAllCores(b *testing.B) {
 	b.ResetTimer()
 	// search stops only on ctx; the tick at each poll ends it once b.N
 	// tries were made (a poll and a chunk per thread of overshoot).
-	if _, found := search(ctx, n, t, benchOptions(threads), &tries, func() {
+	if _, why := search(ctx, n, t, 1, benchOptions(threads), &tries, func() {
 		if tries.Load() >= want {
 			cancel()
 		}
-	}); found {
+	}); why != stopped {
 		b.Fatal("found a proof for the zero target")
 	}
 	b.StopTimer()

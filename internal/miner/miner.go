@@ -5,6 +5,15 @@
 //
 // Threads take disjoint chunks of the proof space from one counter, so no
 // try is repeated; proofs count up from 1, as in the whitepaper.
+//
+// The proof is 64 bits. A template whose 2^64 proofs are all tried (about
+// 2^64 hashes, some 30 years of one GPU at 20 GH/s, or 0.03 s of the
+// whole Bitcoin network of 2024) is not searched again: the next template
+// gives up one more unit of the reward (extraNonce), which changes the
+// merkle root and so every hash, as Bitcoin's coinbase extra nonce does.
+// The reward may be below subsidy plus fees (the rest is burned), so the
+// block stays valid; a search space of 2^64 times the reward's units per
+// template, and a new one every second as the timestamp moves.
 package miner
 
 import (
@@ -65,6 +74,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var mined uint64
 	var tries atomic.Uint64
+	// burned is the extra nonce: units of reward the next template gives
+	// up, one more each time a template's proofs ran out on this tip.
+	var burned uint64
+	var lastTip [32]byte
 	start := time.Now()
 	for o.Blocks == 0 || mined < o.Blocks {
 		if ctx.Err() != nil {
@@ -74,15 +87,24 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		b := n.Template(o.Address)
-		found, ok := search(ctx, n, b, &o, &tries, func() {
+		if tip := b.PrevHash; tip != lastTip {
+			lastTip, burned = tip, 0
+		}
+		extraNonce(n, b, burned)
+		found, why := search(ctx, n, b, 1, &o, &tries, func() {
 			if o.Progress != nil {
 				secs := time.Since(start).Seconds()
 				o.Progress(fmt.Sprintf("mining block %d: %.2f MH/s", b.Index, float64(tries.Load())/secs/1e6))
 			}
 		})
-		if !ok {
+		switch why {
+		case exhausted:
+			burned++
+			continue
+		case stopped:
 			continue
 		}
+		burned = 0
 		v, line, err := n.AddMined(found)
 		if err != nil {
 			return err
@@ -105,14 +127,53 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// search looks for a proof of b on o.Threads goroutines, looking at the
-// tip every o.Poll. It gives up (false) when ctx ends, another process
-// moves the tip, or the template is older than o.Refresh.
-func search(ctx context.Context, n *node.Node, b *block.Block, o *Options, tries *atomic.Uint64, tick func()) (*block.Block, bool) {
+// extraNonce makes b, a template, give up burned units of its reward (all
+// of it at most) and sets its merkle root again: a new header prefix, so a
+// new space of 2^64 proofs, for when the last template's ran out.
+func extraNonce(n *node.Node, b *block.Block, burned uint64) {
+	if burned == 0 {
+		return
+	}
+	b.Reward.Amount -= min(burned, b.Reward.Amount)
+	b.MerkleRoot = block.MerkleRoot(n.Params().Hash(), &b.Reward, b.Txs)
+	b.Size = 0
+}
+
+// outcome is how a search ended.
+type outcome int
+
+const (
+	stopped   outcome = iota // ctx ended, the tip moved or the template aged
+	found                    // a proof meets the target
+	exhausted                // every proof up to 2^64-1 was tried
+)
+
+// search looks for a proof of b from proof first on o.Threads goroutines,
+// looking at the tip every o.Poll. It stops when ctx ends, another
+// process moves the tip, or the template is older than o.Refresh; and at
+// once when every proof up to 2^64-1 was tried.
+func search(ctx context.Context, n *node.Node, b *block.Block, first uint64, o *Options, tries *atomic.Uint64, tick func()) (*block.Block, outcome) {
 	prefix := b.Prefix()
 	ms := midstate.New(prefix[:])
+	// next is the first proof not yet handed out, 0 once all were: take
+	// hands out chunks, the last one short, never one twice.
 	var next atomic.Uint64
-	next.Store(1)
+	next.Store(max(first, 1))
+	take := func() (uint64, bool) {
+		for {
+			cur := next.Load()
+			if cur == 0 {
+				return 0, false
+			}
+			end := cur + Chunk
+			if end < cur {
+				end = 0 // past 2^64-1: this chunk is the last
+			}
+			if next.CompareAndSwap(cur, end) {
+				return cur, true
+			}
+		}
+	}
 	var stop atomic.Bool
 	var once sync.Once
 	done := make(chan struct{})
@@ -125,9 +186,9 @@ func search(ctx context.Context, n *node.Node, b *block.Block, o *Options, tries
 			defer wg.Done()
 			st := ms
 			for !stop.Load() {
-				from := next.Add(Chunk) - Chunk
-				if from > ^uint64(0)-Chunk {
-					return // proof space used up; the template refresh gives a new timestamp
+				from, ok := take()
+				if !ok {
+					return
 				}
 				p, h, ok := st.Search(block.PrefixSize, from, Chunk, &b.Target)
 				if ok {
@@ -139,11 +200,13 @@ func search(ctx context.Context, n *node.Node, b *block.Block, o *Options, tries
 					tries.Add(p - from + 1)
 					return
 				}
-				tries.Add(Chunk)
+				tries.Add(min(Chunk, -from))
 			}
 		}()
 	}
-	defer func() { stop.Store(true); wg.Wait() }()
+	idle := make(chan struct{}) // every thread returned
+	go func() { wg.Wait(); close(idle) }()
+	defer func() { stop.Store(true); <-idle }()
 	poll := time.NewTicker(o.Poll)
 	defer poll.Stop()
 	deadline := time.Now().Add(o.Refresh)
@@ -151,13 +214,21 @@ func search(ctx context.Context, n *node.Node, b *block.Block, o *Options, tries
 		select {
 		case <-done:
 			b.Proof, b.Hash = proof, hash
-			return b, true
+			return b, found
+		case <-idle:
+			select {
+			case <-done:
+				b.Proof, b.Hash = proof, hash
+				return b, found
+			default:
+				return nil, exhausted
+			}
 		case <-ctx.Done():
-			return nil, false
+			return nil, stopped
 		case <-poll.C:
 			tick()
 			if n.TipChanged() || time.Now().After(deadline) {
-				return nil, false
+				return nil, stopped
 			}
 		}
 	}

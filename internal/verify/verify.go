@@ -103,6 +103,10 @@ func decode(r read, n *node.Node) node.Item {
 		return it
 	}
 	it.Line, it.From = l, l.From
+	// A line tagged with a peer's address came on its own from the
+	// relay: the side-branch policy applies to its block. An untagged
+	// line is the operator's own input.
+	it.Relayed = l.From.IsValid()
 	return it
 }
 
@@ -130,10 +134,15 @@ func checkSignatures(items []node.Item, n *node.Node) {
 	if len(txs) == 0 {
 		return
 	}
-	if consensus.VerifySignatures(txs) == nil {
+	err := consensus.VerifySignatures(txs)
+	switch {
+	case err == nil:
 		for _, i := range idx {
 			items[i].SigDone = true
 		}
+		return
+	case len(txs) == 1:
+		items[idx[0]].Err = err // the one check named it
 		return
 	}
 	for k, i := range idx {

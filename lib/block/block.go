@@ -49,8 +49,11 @@ type Block struct {
 	Hash   [32]byte // as carried in the line; consensus checks it
 	Reward tx.Reward
 	Txs    []*tx.Tx
-	// Size is the length of the JSON line the block was decoded from, or of
-	// its encoding when built locally.
+	// Size is the length of the block's canonical line (AppendJSON), the
+	// size max_block_bytes limits, once known: JSON sets it, and
+	// CanonicalSize computes it when it is zero. It does not depend on
+	// the line the block was decoded from: blanks between tokens are not
+	// part of the block, so a padded copy of a line has the same size.
 	Size int
 
 	bodyChecked any // the *params.Params a consensus.Precheck passed for
@@ -174,6 +177,24 @@ func (b *Block) JSON() []byte {
 	return line
 }
 
+// CanonicalSize returns Size, computing it first when it is zero: the
+// length of AppendJSON's line, counted one transaction at a time so that
+// the line is never held whole. b must not change afterwards (or call JSON
+// again).
+func (b *Block) CanonicalSize() int {
+	if b.Size > 0 {
+		return b.Size
+	}
+	buf := make([]byte, 0, 1024)
+	head := Block{Header: b.Header, Hash: b.Hash, Reward: b.Reward}
+	n := len(head.AppendJSON(buf)) // the header, the reward and "]}"
+	for _, t := range b.Txs {
+		n += 1 + len(t.AppendJSON(buf[:0])) // a comma and the transfer
+	}
+	b.Size = n
+	return n
+}
+
 // Parse decodes one block line strictly. The reward must be the first
 // transaction; a reward anywhere else is extra-reward, none is no-reward.
 func Parse(line []byte) (*Block, error) {
@@ -181,18 +202,13 @@ func Parse(line []byte) (*Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := FromValue(v)
-	if err != nil {
-		return nil, err
-	}
-	b.Size = len(line)
-	return b, nil
+	return FromValue(v)
 }
 
 // ParseHeader decodes the header fields of a block line. It checks the
 // line as Parse does but for what the transactions hold: their JSON is
 // checked (a line that is not JSON gets Parse's error) and not decoded. The
-// block has no reward and no transactions; its Size is the line's length.
+// block has no reward and no transactions, and so no Size.
 // cnj-sync reads a download with it, checking links and proofs of work
 // before the blocks are decoded in full.
 func ParseHeader(line []byte) (*Block, error) {
@@ -204,7 +220,6 @@ func ParseHeader(line []byte) (*Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.Size = len(line)
 	return b, nil
 }
 

@@ -1,7 +1,8 @@
 // Package blockstore keeps the blocks of a chain directory on disk: the
 // block lines in append-only segments, the index of every stored block,
-// and the state file that holds a ledger snapshot (DESIGN.md, "Chain
-// directory"). It implements package chain's Store (Put, Get): the chain
+// the state file that holds a ledger snapshot, and the undo file that
+// holds the undo data of connected blocks (DESIGN.md, "Chain directory").
+// It implements package chain's Store (Put, Get, PutUndo, GetUndo): the chain
 // calls the store, as btcd's blockchain calls its database, and the store
 // never judges a block. Package node composes the two.
 //
@@ -35,6 +36,22 @@
 // when the composer asks (ForceState: package node does when it closes),
 // so opening connects few blocks, never the whole chain.
 //
+// undo (undo.go) holds, for every block a write connected on the main
+// chain, the ledger's undo data (the reward that matured, the ids the
+// block dropped from the recent set), appended in the order of
+// connection, as Bitcoin Core's rev files: PutUndo buffers a block's record
+// during the write, and End appends them and fsyncs the file before it
+// syncs and indexes the write's blocks. A process that opened the
+// directory after a block was connected disconnects it with its record
+// (GetUndo reads records back from the end of the file, where the blocks
+// a reorganization takes off are), so a reorganization of depth d reads d
+// records and O(d) blocks, however long the chain. The file is derived:
+// a block without a record (a directory of an older build, which has no
+// undo file until a write starts one; a record lost to a power cut) makes
+// the chain replay the ledger from genesis instead, slow but correct, and
+// cnj-chain reindex writes the records of the last chain.UndoDepth blocks
+// afresh.
+//
 // # Writers and readers
 //
 // Open takes no lock and never blocks a writer. A write (Lock, then
@@ -50,15 +67,16 @@
 //
 // # Crashes
 //
-// The segments are the truth; index and state are derived and rebuilt from
-// them when missing or damaged. Opening reads the index records up to the
+// The segments are the truth; index, state and undo are derived and
+// rebuilt from them when missing or damaged. Opening reads the index records up to the
 // first torn or damaged one, or the first that does not fit the segments
 // (each line right after the previous one, inside its segment); the lines
 // after that are read from the segments and handed to the composer
 // (ApplyTail). A last line of the last segment without a newline, or that
 // does not parse, is a write that never finished: it was never reported
 // accepted; readers ignore it and the next writer cuts it before it
-// appends a block. The state is used when it is sound and at a block of
+// appends a block. A torn record at the end of the undo file is skipped
+// by readers and cut by the next writer in the same way. The state is used when it is sound and at a block of
 // the index, else the composer replays the ledger from genesis. So kill -9
 // or power loss at any instant leaves a directory that opens, passes
 // cnj-chain check and keeps every block a command reported accepted.

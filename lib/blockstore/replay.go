@@ -63,6 +63,13 @@ func (r *Replay) Close() error { return r.rd.close() }
 // Store): a replayed block is already stored.
 func (r *Replay) Put(*block.Block, []byte) (Loc, error) { return r.cur, nil }
 
+// PutUndo drops undo data: the fresh chain a replay feeds keeps its own in
+// memory, and Reindex writes the undo file from it.
+func (r *Replay) PutUndo([32]byte, uint64, []byte) {}
+
+// GetUndo has none: a replay connects every block itself.
+func (r *Replay) GetUndo([32]byte, uint64) ([]byte, error) { return nil, nil }
+
 // Get reads and checks the block at loc.
 func (r *Replay) Get(loc Loc) (*block.Block, error) {
 	line, err := r.rd.readLine(loc.Segment, loc.Offset, loc.Length)

@@ -128,6 +128,8 @@ type Store struct {
 	stateTook   time.Duration // and how long that took
 	forceState  bool          // write the state at the end of the next write
 
+	undo *undoLog // the undo file as read back so far
+
 	lock *chaindir.Lock
 	w    *session // during a write
 }
@@ -145,7 +147,7 @@ func Init(genesis [32]byte) func(chaindir.Dir) error {
 // (see the package documentation). It takes no lock. The composer then
 // builds its chain from Records and State, and calls ApplyTail.
 func Open(d chaindir.Dir, genesis [32]byte, o Options) (*Store, error) {
-	s := &Store{dir: d, genesis: genesis, o: o.withDefaults(), segs: newSegReader(d), lock: d.NewLock()}
+	s := &Store{dir: d, genesis: genesis, o: o.withDefaults(), segs: newSegReader(d), lock: d.NewLock(), undo: newUndoLog(d, genesis)}
 	if err := s.load(); err != nil {
 		s.segs.close()
 		return nil, err
@@ -167,7 +169,7 @@ func (s *Store) Close() error {
 func (s *Store) reset() {
 	s.segs.close()
 	*s = Store{dir: s.dir, genesis: s.genesis, o: s.o, segs: s.segs, w: s.w, lock: s.lock,
-		forceState: s.forceState, stateAt: s.stateAt, stateTook: s.stateTook}
+		forceState: s.forceState, stateAt: s.stateAt, stateTook: s.stateTook, undo: newUndoLog(s.dir, s.genesis)}
 }
 
 // Reload reads the directory again from scratch, as Open does; the

@@ -19,8 +19,9 @@ type session struct {
 	segN     uint32
 	segDirty bool // seg was appended to: fsync before the index and the end
 	idx      *os.File
-	repaired bool // repair ran: blocks may be appended
-	putDone  bool // Put stored a line since the last TakePut
+	repaired bool   // repair ran: blocks may be appended
+	putDone  bool   // Put stored a line since the last TakePut
+	undo     []byte // undo records PutUndo buffered, not yet written
 }
 
 // Lock takes the directory's write lock (waiting for another writer to
@@ -118,6 +119,12 @@ func (s *Store) SyncIndex() error { return s.syncIndex() }
 // segment for all of them) and then indexes them, so that the index never
 // names a block the segments could lose.
 func (s *Store) syncIndex() error {
+	// Undo data first: a block's record is durable before the block is
+	// indexed, so that a state file past the block never finds it missing
+	// (but after a crash: then it is missing, and the chain replays).
+	if err := s.syncUndo(); err != nil {
+		return err
+	}
 	if err := s.syncSeg(); err != nil {
 		return err
 	}

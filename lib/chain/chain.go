@@ -15,7 +15,9 @@ import (
 )
 
 // UndoDepth is how many main-chain blocks below the tip keep their undo data
-// in memory. A reorganization deeper than that replays from genesis.
+// in memory. Below them, and for blocks this process did not connect, the
+// undo data comes from the store (Store.GetUndo); a reorganization through
+// a block whose undo data neither holds replays from genesis.
 const UndoDepth = 2000
 
 // Store keeps blocks durably: package blockstore implements it on disk,
@@ -29,6 +31,14 @@ type Store interface {
 	Put(b *block.Block, line []byte) (blockstore.Loc, error)
 	// Get reads back the block stored at loc.
 	Get(loc blockstore.Loc) (*block.Block, error)
+	// PutUndo keeps the undo data of a block that Add connected on the
+	// main chain (ledger.Undo's bytes), durable with the blocks of the
+	// same write, so that another process, or this one after a restart,
+	// can disconnect the block without a replay from genesis.
+	PutUndo(hash [32]byte, height uint64, undo []byte)
+	// GetUndo returns the undo data PutUndo kept for the block, or nil
+	// when there is none; only I/O errors are errors.
+	GetUndo(hash [32]byte, height uint64) ([]byte, error)
 }
 
 // BlockNode is one block of the tree. Nodes are owned by the Chain: read them,
@@ -72,6 +82,11 @@ type Result struct {
 	// block that broke a rule, then its descendants. Their index records
 	// must be rewritten with Invalid set.
 	Invalidated [][32]byte
+	// Behind: Side, and the block's branch has less work than the tip by
+	// more than the tip block's own: node policy keeps such a block but
+	// does not pass it on to peers (a competitor of the tip, or a branch
+	// one block from overtaking it, is passed on).
+	Behind bool
 }
 
 // Chain is the block tree with its best tip and the ledger at that tip.
@@ -87,6 +102,7 @@ type Chain struct {
 	seq     uint64
 	span    int    // points a Context holds: max(pow.Needed, MedianSpan)
 	depth   uint64 // UndoDepth; tests lower it
+	persist bool   // during Add: undo data of the blocks connected goes to the store
 }
 
 // New returns a chain holding only genesis, with the ledger at genesis.
@@ -193,7 +209,13 @@ func (c *Chain) blockOf(n *BlockNode, have *block.Block) (*block.Block, error) {
 // block of the new branch, Add returns both a Result (Side, Invalidated)
 // and that block's rule error; the tip is unchanged.
 func (c *Chain) Add(b *block.Block, line []byte, now int64) (*Result, error) {
-	return c.add(b, line, now, false)
+	return c.add(b, line, now, false, Limits{})
+}
+
+// AddWith is Add for a block that arrived on its own from a peer: lim, the
+// node's side-branch policy, applies to it (fork-too-deep).
+func (c *Chain) AddWith(b *block.Block, line []byte, now int64, lim Limits) (*Result, error) {
+	return c.add(b, line, now, false, lim)
 }
 
 // Try judges b as Add does, through the same checks in the same order, but
@@ -203,11 +225,22 @@ func (c *Chain) Add(b *block.Block, line []byte, now int64) (*Result, error) {
 // (Result.Side), since trying the reorganization it might cause would
 // mean storing it.
 func (c *Chain) Try(b *block.Block, line []byte, now int64) (*Result, error) {
-	return c.add(b, line, now, true)
+	return c.add(b, line, now, true, Limits{})
+}
+
+// TryWith is Try under the node's side-branch policy, as AddWith.
+func (c *Chain) TryWith(b *block.Block, line []byte, now int64, lim Limits) (*Result, error) {
+	return c.add(b, line, now, true, lim)
 }
 
 // add is Add, or Try when dry.
-func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, error) {
+func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool, lim Limits) (*Result, error) {
+	// The two checks that need nothing but the line come before the
+	// parent is looked up: a block with an impossible target or without
+	// its work costs no more than that.
+	if err := consensus.CheckTargetLimit(b, c.p); err != nil {
+		return nil, err
+	}
 	if err := consensus.CheckProof(b); err != nil {
 		return nil, err
 	}
@@ -226,10 +259,10 @@ func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, 
 	if parent.Invalid {
 		return nil, rule.Errorf(rule.InvalidAncestor, "block %x builds on invalid block %x", b.Hash[:8], parent.Hash[:8])
 	}
-	if line == nil {
-		line = b.JSON()
-	} else if b.Size == 0 {
-		b.Size = len(line)
+	// Policy before the costly checks: a deep fork is refused for what
+	// its header claims.
+	if err := c.checkFork(b, parent, lim); err != nil {
+		return nil, err
 	}
 	if err := consensus.CheckHeader(b, c.Context(parent, now), c.p); err != nil {
 		return nil, err
@@ -237,16 +270,74 @@ func (c *Chain) add(b *block.Block, line []byte, now int64, dry bool) (*Result, 
 	if _, err := consensus.CheckBody(b, c.p); err != nil {
 		return nil, err
 	}
+	// The store keeps the canonical line: a line padded with blanks is the
+	// same block, and kept longer it could pass max_block_bytes on disk
+	// and in the chain download.
+	if line == nil || len(line) != b.CanonicalSize() {
+		line = b.JSON()
+	}
 	if dry {
 		if parent != c.tip {
-			return &Result{Side: true}, nil
+			w := pow.Work(&b.Target)
+			w.Add(w, parent.Work)
+			if w.Cmp(c.tip.Work) > 0 {
+				// It would reorganize: trying that means storing it.
+				return &Result{Side: true}, nil
+			}
+			return &Result{Side: true, Behind: c.behind(w)}, nil
 		}
 		if _, err := c.led.Clone().Connect(b, c.MedianTime(parent)); err != nil {
 			return nil, err
 		}
 		return &Result{TipChanged: true}, nil
 	}
+	c.persist = true
+	defer func() { c.persist = false }()
 	return c.attach(b, parent, false, func() (blockstore.Loc, error) { return c.s.Put(b, line) })
+}
+
+// keepUndo holds the undo data of main-chain block n, which was just
+// connected, and gives it to the store when Add connected it.
+func (c *Chain) keepUndo(n *BlockNode, u *ledger.Undo) {
+	c.undo[n.Hash] = u
+	if c.persist {
+		if data, err := u.MarshalBinary(); err == nil {
+			c.s.PutUndo(n.Hash, n.Height, data)
+		}
+	}
+}
+
+// loadUndo makes sure the undo data of main-chain block n is held, reading
+// it from the store when it is not; false when neither has it.
+func (c *Chain) loadUndo(n *BlockNode) (bool, error) {
+	if c.undo[n.Hash] != nil {
+		return true, nil
+	}
+	data, err := c.s.GetUndo(n.Hash, n.Height)
+	if err != nil || data == nil {
+		return false, err
+	}
+	u := new(ledger.Undo)
+	if u.UnmarshalBinary(data) != nil || u.Block() != n.Hash {
+		return false, nil // damaged: replay instead (cnj-chain check reports it)
+	}
+	c.undo[n.Hash] = u
+	return true, nil
+}
+
+// Undo returns the bytes of the undo data held for main-chain block n, or
+// nil when none is held: what cnj-chain reindex writes to the undo file
+// and cnj-chain check compares it with.
+func (c *Chain) Undo(n *BlockNode) []byte {
+	u := c.undo[n.Hash]
+	if u == nil {
+		return nil
+	}
+	data, err := u.MarshalBinary()
+	if err != nil {
+		return nil
+	}
+	return data
 }
 
 // Apply takes a block that another process already validated and stored
@@ -306,7 +397,7 @@ func (c *Chain) attach(b *block.Block, parent *BlockNode, stored bool, put func(
 			return nil, err
 		}
 		n := c.addBlock(parent, b, loc)
-		c.undo[n.Hash] = u
+		c.keepUndo(n, u)
 		c.main = append(c.main, n)
 		c.tip = n
 		c.pruneUndo()
@@ -329,6 +420,8 @@ func (c *Chain) attach(b *block.Block, parent *BlockNode, stored bool, put func(
 			return res, err
 		}
 		res.Side, res.TipChanged = false, true
+	} else {
+		res.Behind = c.behind(n.Work)
 	}
 	res.Record = n.Record()
 	return res, nil
@@ -402,7 +495,11 @@ func (c *Chain) reorg(to *BlockNode, have *block.Block) (disc, conn []*block.Blo
 	old := c.tip
 	f := fork(old, to)
 	for x := old; x != f; x = x.Parent {
-		if c.undo[x.Hash] == nil {
+		ok, err := c.loadUndo(x)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if !ok {
 			return c.rebuild(to, have)
 		}
 	}
@@ -469,7 +566,7 @@ func (c *Chain) reorg(to *BlockNode, have *block.Block) (disc, conn []*block.Blo
 			}
 			return nil, nil, bad, fail(newNodes[:i], err)
 		}
-		c.undo[x.Hash] = u
+		c.keepUndo(x, u)
 		conn = append(conn, b)
 		c.main, c.tip = append(c.main, x), x
 	}
@@ -527,6 +624,12 @@ func (c *Chain) rebuild(to *BlockNode, have *block.Block) (disc, conn []*block.B
 	}
 	c.led, c.undo, c.tip = led, undo, to
 	c.main = append(c.main[:f.Height+1], newNodes...)
+	// The replay's undo data is what the store lacked: keep it.
+	for _, x := range path(c.genesis, to) {
+		if u := undo[x.Hash]; u != nil {
+			c.keepUndo(x, u)
+		}
+	}
 	return disc, conn, nil, nil
 }
 

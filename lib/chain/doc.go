@@ -23,9 +23,14 @@
 // What it does not do: it does not read or write files itself, never
 // prints or logs, and does not hold pending transfers (package mempool).
 // Undo data of connected blocks is kept in memory for the last UndoDepth
-// main-chain blocks; a reorganization below them replays the ledger from
-// genesis, which is slow but correct. A Chain is not safe for concurrent
-// use: callers serialize access.
+// main-chain blocks, and each block Add connects gives its undo data to
+// the store (Store.PutUndo); a reorganization through blocks whose undo
+// data is not in memory (this process did not connect them: it opened the
+// directory after) reads it back from the store (Store.GetUndo), so a
+// reorganization of depth d reads O(d) blocks. Only through a block whose
+// undo data neither has (a directory of an older build) does it replay
+// the ledger from genesis, which is slow but correct. A Chain is not safe
+// for concurrent use: callers serialize access.
 //
 // Errors: verdicts are *rule.Error values (the codes of package consensus
 // and package ledger, plus unknown-parent and invalid-ancestor); a store

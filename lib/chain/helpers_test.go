@@ -224,6 +224,7 @@ type scenario struct {
 	c     *Chain
 	names map[string]*block.Block
 	last  *Result
+	lim   Limits // the side-branch policy add applies (AddWith, TryWith)
 }
 
 func newScenario(t *testing.T, p *params.Params) *scenario {
@@ -257,11 +258,11 @@ func (s *scenario) add(name string, want outcome, code rule.Code) *Result {
 	s.t.Helper()
 	b := s.names[name]
 	puts, n, tip, led := s.store.Puts(), s.c.Len(), s.c.Tip(), snap(s.t, s.c.Ledger())
-	tres, terr := s.c.Try(b, b.JSON(), now)
+	tres, terr := s.c.TryWith(b, b.JSON(), now, s.lim)
 	if s.store.Puts() != puts || s.c.Len() != n || s.c.Tip() != tip || !bytes.Equal(led, snap(s.t, s.c.Ledger())) {
 		s.t.Fatalf("%s: Try changed the chain", name)
 	}
-	res, err := s.c.Add(b, b.JSON(), now)
+	res, err := s.c.AddWith(b, b.JSON(), now, s.lim)
 	s.last = res
 	switch {
 	case res == nil && rule.CodeOf(terr) != rule.CodeOf(err):

@@ -100,7 +100,9 @@ func TestLoad(t *testing.T) {
 		{"genesis", ledger.New(s.p), 100},
 		{"ancestor", atMain(4), 2},
 		{"tip", atMain(6), 0},
-		{"side", onSide(), 100},
+		// From c3 back to b1 with the undo data c2 and c3 left in the
+		// store, then on to b6: 2 blocks disconnected, 5 connected.
+		{"side", onSide(), 7},
 		{"foreign", foreign, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,7 +258,72 @@ func TestApply(t *testing.T) {
 	}
 }
 
-// TestDeepReorg: with undo data for only the last 2 blocks, a deeper
+// TestReorgAfterReopen: a chain opened from the store (Load at its tip's
+// snapshot) holds no undo data of its own; a reorganization of depth d
+// reads the d disconnected blocks' undo data back from the store and
+// O(d) blocks, not the chain from genesis. With a store that keeps none
+// (a directory of an older build) it replays from genesis, as before.
+//
+//	g - b1 - ... - b30
+//	               \
+//	                c(31-d) - ... - c31    d blocks below the tip, one more
+func TestReorgAfterReopen(t *testing.T) {
+	for _, d := range []int{1, 10} {
+		for _, noUndo := range []bool{false, true} {
+			t.Run(fmt.Sprintf("depth %d, no undo data %v", d, noUndo), func(t *testing.T) {
+				p := devnet(t, false)
+				s := newScenario(t, p)
+				s.store.NoUndo = noUndo
+				M, N := newWallet(p, 1), newWallet(p, 2)
+				var recs []blockstore.Record
+				prev := "g"
+				for h := 1; h <= 30; h++ {
+					name := fmt.Sprintf("b%d", h)
+					recs = append(recs, s.accept(name, prev, M.addr).Record)
+					prev = name
+				}
+				snapshot := s.c.Ledger().Clone()
+				want := snap(t, snapshot)
+
+				c := New(p, s.store) // the next process
+				if err := c.Load(recs, snapshot); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(snap(t, c.Ledger()), want) || len(c.undo) != 0 {
+					t.Fatalf("reopened: %d blocks of undo data held", len(c.undo))
+				}
+				gets := s.store.Gets()
+				prev = fmt.Sprintf("b%d", 30-d)
+				var r *Result
+				for h := 31 - d; h <= 31; h++ {
+					name := fmt.Sprintf("c%d", h)
+					b := s.block(name, prev, N.addr, blockSpec{})
+					var err error
+					if r, err = c.Add(b, nil, now); err != nil {
+						t.Fatal(err)
+					}
+					prev = name
+				}
+				if !r.TipChanged || len(r.Disconnected) != d || c.Tip().Hash != s.hash("c31") {
+					t.Fatalf("the reorganization: %+v", r)
+				}
+				reads := s.store.Gets() - gets
+				if noUndo {
+					if reads < 30 {
+						t.Fatalf("without undo data the reorganization read %d blocks: it did not replay", reads)
+					}
+				} else if reads > 2*d {
+					t.Fatalf("a reorganization of depth %d read %d blocks, want at most %d", d, reads, 2*d)
+				}
+				checkConsistent(t, c, nil)
+				t.Logf("read %d blocks", reads)
+			})
+		}
+	}
+}
+
+// TestDeepReorg: with undo data for only the last 2 blocks in memory and a
+// store that keeps none (a directory of an older build), a deeper
 // reorganization replays the ledger from genesis, and a failed one keeps
 // the old state.
 //
@@ -268,6 +335,7 @@ func TestApply(t *testing.T) {
 func TestDeepReorg(t *testing.T) {
 	p := devnet(t, false)
 	s := newScenario(t, p)
+	s.store.NoUndo = true
 	s.c.depth = 2
 	M, N, A, W := newWallet(p, 1), newWallet(p, 2), newWallet(p, 3), newWallet(p, 4)
 	ts := int64(genesisTime + 1)

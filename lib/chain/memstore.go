@@ -12,13 +12,19 @@ import (
 // chain segment (each line followed by a newline). It is for tests, in this
 // package and in packages that build on it.
 type MemStore struct {
-	mu   sync.Mutex
-	data []byte
-	puts int
-	gets int
+	mu        sync.Mutex
+	data      []byte
+	puts      int
+	gets      int
+	undo      map[[32]byte][]byte
+	undoGets  int
+	undoFound int
 
 	// PutErr, when set, makes Put fail with it (a full disk, say).
 	PutErr error
+	// NoUndo, when set, makes the store keep no undo data, as a
+	// directory of an older build: the chain replays instead.
+	NoUndo bool
 }
 
 // NewMemStore returns an empty store.
@@ -50,6 +56,39 @@ func (m *MemStore) Get(loc blockstore.Loc) (*block.Block, error) {
 		return nil, fmt.Errorf("memstore: no block at %d:%d+%d", loc.Segment, loc.Offset, loc.Length)
 	}
 	return block.Parse(m.data[loc.Offset:end])
+}
+
+// PutUndo keeps a block's undo data (unless NoUndo is set).
+func (m *MemStore) PutUndo(hash [32]byte, height uint64, undo []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.NoUndo {
+		return
+	}
+	if m.undo == nil {
+		m.undo = map[[32]byte][]byte{}
+	}
+	m.undo[hash] = append([]byte(nil), undo...)
+}
+
+// GetUndo returns the undo data PutUndo kept for hash, or nil.
+func (m *MemStore) GetUndo(hash [32]byte, height uint64) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.undoGets++
+	u := m.undo[hash]
+	if u != nil {
+		m.undoFound++
+	}
+	return u, nil
+}
+
+// UndoGets returns how many times GetUndo was called and how many of
+// those found undo data.
+func (m *MemStore) UndoGets() (calls, found int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.undoGets, m.undoFound
 }
 
 // Puts returns how many blocks Put stored.

@@ -11,15 +11,21 @@ import (
 // TestPropertyMoneyAndReplay drives a chain with a few hundred random blocks:
 // random transfers (some overspending), random burns of part of the reward,
 // forks at random depths and bursts on them that force reorganizations
-// (some through invalid blocks), with undo data for only a few blocks so
-// that deep reorganizations replay from genesis. After every step the
+// (some through invalid blocks), with undo data for only a few blocks in
+// memory, so that deep reorganizations read it back from the store, or,
+// with a store that keeps none (an older directory), replay from genesis. After every step the
 // ledger must equal a fresh replay of the main chain, byte for byte, and its
 // total must be what the main chain's rewards put in less the fees its
 // transfers paid.
 func TestPropertyMoneyAndReplay(t *testing.T) {
-	for _, seed := range []int64{1} {
+	for _, run := range []struct {
+		seed   int64
+		noUndo bool
+	}{{1, false}, {1, true}} {
+		seed := run.seed
 		p := devnet(t, false)
 		st := NewMemStore()
+		st.NoUndo = run.noUndo
 		c := New(p, st)
 		c.depth = 6
 		m := newMiner(p, seed)
@@ -115,8 +121,12 @@ func TestPropertyMoneyAndReplay(t *testing.T) {
 			}
 			checkConsistent(t, c, m)
 		}
-		t.Logf("seed %d: height %d, %d blocks, %d reorgs, %d side, %d refused, %d invalidated",
-			seed, c.Tip().Height, c.Len(), reorgs, sides, refused, invalidated)
+		calls, found := st.UndoGets()
+		t.Logf("seed %d, store without undo data %v: height %d, %d blocks, %d reorgs, %d side, %d refused, %d invalidated; %d undo reads, %d found",
+			seed, run.noUndo, c.Tip().Height, c.Len(), reorgs, sides, refused, invalidated, calls, found)
+		if !run.noUndo && found == 0 {
+			t.Errorf("seed %d: no reorganization read undo data from the store", seed)
+		}
 		if reorgs < 10 || refused == 0 || invalidated == 0 {
 			t.Errorf("seed %d: too few reorganizations (%d), refusals (%d) or invalidations (%d) to mean much", seed, reorgs, refused, invalidated)
 		}

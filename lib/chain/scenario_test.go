@@ -75,7 +75,7 @@ func TestForkChoice(t *testing.T) {
 	if a, b := led.Balance(A.addr), led.Balance(B.addr); a.Confirmed != 0 || a.Immature != 0 || b.Confirmed != 5*coin {
 		t.Errorf("after b5: A %+v, B %+v; want A empty, B 5 CNJ", a, b)
 	}
-	if led.HasID(s.names["c4"].Txs[0].ID) || !led.HasID(s.names["b4"].Txs[0].ID) {
+	if c4, b4 := s.names["c4"].Txs[0], s.names["b4"].Txs[0]; led.HasID(c4.Sender, c4.ID) || !led.HasID(b4.Sender, b4.ID) {
 		t.Error("recent ids not those of the main chain")
 	}
 
@@ -415,4 +415,61 @@ func TestHeaderContext(t *testing.T) {
 	if mtp := s.c.MedianTime(s.c.Tip()); mtp != s.names["b3"].Timestamp {
 		t.Errorf("median time past of b5 is %d, want b3's %d", mtp, s.names["b3"].Timestamp)
 	}
+}
+
+// TestForkDepth: under a fork depth of 3, a block that leaves the main
+// chain more than 3 blocks below the tip is refused (fork-too-deep) unless
+// it gives its branch more work than the tip; one 3 below is kept, and an
+// honest reorganization within the depth happens. A side block far behind
+// the tip in work is kept but marked Behind (not passed on); a competitor
+// of the tip is not. Without limits (a downloaded branch, cnj-sync's) a
+// deep fork is kept, and the block that then gives that branch more work
+// is taken under the limits too.
+//
+//	g - b1 - b2 - ... - b6 - b7 - b8 - b9 - b10 - b11
+//	          \          \    \         //	           \          d7   c8 - c9   e10          d7, c9: fork-too-deep
+//	            x3 - ... - x10 - x11 - x12            x3..x11 without limits
+//	                        //	                         y11 - y12 - y13          a reorganization of 2
+func TestForkDepth(t *testing.T) {
+	p := devnet(t, false)
+	s := newScenario(t, p)
+	M, N := newWallet(p, 1), newWallet(p, 2)
+	prev := "g"
+	for h := 1; h <= 10; h++ {
+		s.accept(fmt.Sprintf("b%d", h), prev, M.addr)
+		prev = fmt.Sprintf("b%d", h)
+	}
+	s.lim = Limits{MaxForkDepth: 3}
+
+	s.reject("d7", "b6", N.addr, blockSpec{}, rule.ForkTooDeep)
+	if r := s.accept("c8", "b7", N.addr); !r.Side || !r.Behind {
+		t.Fatalf("c8, 2 blocks behind: %+v; want kept on a side branch, behind", r)
+	}
+	if r := s.accept("e10", "b9", N.addr); !r.Side || r.Behind {
+		t.Fatalf("e10, the tip's competitor: %+v; want kept, not behind", r)
+	}
+	s.accept("b11", "b10", M.addr)
+	s.tip("b11")
+	// c's fork point b7 is 4 below the tip now: c cannot grow.
+	s.reject("c9", "c8", N.addr, blockSpec{}, rule.ForkTooDeep)
+
+	// Without limits, as a download of a branch with more work adds it.
+	s.lim = Limits{}
+	prev = "b2"
+	for h := 3; h <= 11; h++ {
+		s.accept(fmt.Sprintf("x%d", h), prev, N.addr)
+		prev = fmt.Sprintf("x%d", h)
+	}
+	s.tip("b11")
+	s.lim = Limits{MaxForkDepth: 3}
+	// x12 gives x more work than b11: taken, 9 blocks deep.
+	s.accept("x12", "x11", N.addr)
+	s.tip("x12")
+
+	// An honest reorganization within the depth: y leaves the main chain
+	// 2 below its tip and outgrows it.
+	s.accept("y11", "x10", M.addr)
+	s.accept("y12", "y11", M.addr)
+	s.accept("y13", "y12", M.addr)
+	s.tip("y13")
 }

@@ -17,8 +17,10 @@
 //	blocks/NNNNNN.jsonl.zst  a full segment, sealed           } (package
 //	index                 derived: one record per stored block } blockstore
 //	state                 derived: a ledger snapshot           } owns their
+//	undo                  derived: undo data of connected blocks }
 //	lost/                 block lines reindex set aside        } formats)
 //	mempool.jsonl         pending transfer lines (Mempool)
+//	mempool.bin           derived: the pool as last judged (MempoolBin)
 //	peers                 HOST[:PORT] a line (ReadPeersFile, WritePeersFile)
 //	rejects.log           JSON lines: what was refused, from whom, why
 //	                      (LogReject, TailRejects)

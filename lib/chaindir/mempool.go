@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/coniunctum/cnj/internal/crashpoint"
 )
 
@@ -24,6 +26,16 @@ type Mempool struct {
 	path  string
 	lines [][]byte
 	stamp Stamp
+
+	// The file's whole lines as this process last read them (nil after
+	// an Append), with where each line starts; and the length and running
+	// xxhash64 of the bytes the file holds as last read or written
+	// (sumOK false when an Append could not follow them).
+	data   []byte
+	starts []int
+	size   int64
+	sum    xxhash.Digest
+	sumOK  bool
 }
 
 // Mempool returns the directory's mempool file, not yet read: call
@@ -52,6 +64,7 @@ func (m *Mempool) Refresh(force bool) (bool, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		changed := m.stamp != (Stamp{}) || len(m.lines) > 0
 		m.lines, m.stamp = nil, Stamp{}
+		m.setData(nil)
 		return changed, nil
 	}
 	if err != nil {
@@ -63,29 +76,68 @@ func (m *Mempool) Refresh(force bool) (bool, error) {
 	data, s, err := ReadFileStamp(m.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		m.lines, m.stamp = nil, Stamp{}
+		m.setData(nil)
 		return true, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	m.lines, m.stamp = splitLines(data), s
+	m.stamp = s
+	m.setData(data)
 	return true, nil
 }
 
-// splitLines returns the complete, non-blank lines of data.
-func splitLines(data []byte) [][]byte {
-	var lines [][]byte
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
+// setData takes data, the file's bytes, as what the file holds: its whole
+// lines (a torn last line is left out) and their sum.
+func (m *Mempool) setData(data []byte) {
+	m.lines, m.starts = splitLines(data)
+	end := 0
+	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+		end = i + 1
+	}
+	m.data = data[:end:end]
+	m.size = int64(end)
+	m.sum.Reset()
+	m.sum.Write(m.data)
+	m.sumOK = true
+}
+
+// Sum returns the length and xxhash64 of the bytes mempool.jsonl holds,
+// as this process last read or wrote them: what a derived file that
+// mirrors the pool (MempoolBin) names the file by. ok is false when the
+// process cannot tell.
+func (m *Mempool) Sum() (size int64, sum uint64, ok bool) { return m.size, m.sum.Sum64(), m.sumOK }
+
+// After returns the lines that follow the first size bytes of the file as
+// last read, when those bytes hash (xxhash64) to sum; ok is false when
+// they do not, or when the file was last appended to by this process
+// (Refresh with force reads it again).
+func (m *Mempool) After(size int64, sum uint64) (lines [][]byte, ok bool) {
+	if m.data == nil && len(m.lines) > 0 || size > int64(len(m.data)) || size > 0 && m.data[size-1] != '\n' {
+		return nil, false
+	}
+	if xxhash.Sum64(m.data[:size]) != sum {
+		return nil, false
+	}
+	i, _ := slices.BinarySearch(m.starts, int(size))
+	return m.lines[i:], true
+}
+
+// splitLines returns the complete, non-blank lines of data and where each
+// starts.
+func splitLines(data []byte) (lines [][]byte, starts []int) {
+	for off := 0; off < len(data); {
+		i := bytes.IndexByte(data[off:], '\n')
 		if i < 0 {
 			break // torn
 		}
-		if line := bytes.TrimSpace(data[:i]); len(line) > 0 {
-			lines = append(lines, data[:i:i])
+		if line := bytes.TrimSpace(data[off : off+i]); len(line) > 0 {
+			lines = append(lines, data[off:off+i:off+i])
+			starts = append(starts, off)
 		}
-		data = data[i+1:]
+		off += i + 1
 	}
-	return lines
+	return lines, starts
 }
 
 func checkLines(lines [][]byte) error {
@@ -123,13 +175,25 @@ func (m *Mempool) Append(lines ...[]byte) error {
 	for _, l := range lines {
 		buf = append(append(buf, l...), '\n')
 	}
+	// The sum follows the file only when it held what was last read.
+	before, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if before.Size() != m.size {
+		m.sumOK = false
+	}
 	crashpoint.At("mempool append", f, buf, -1)
 	if _, err := f.Write(buf); err != nil {
+		m.sumOK = false
 		return err
 	}
 	for _, l := range lines {
 		m.lines = append(m.lines, bytes.Clone(l))
 	}
+	m.data, m.starts = nil, nil
+	m.sum.Write(buf)
+	m.size += int64(len(buf))
 	fi, err := f.Stat()
 	if err != nil {
 		return err
@@ -190,11 +254,7 @@ func (m *Mempool) Replace(lines [][]byte) error {
 	if err := WriteAtomic(m.path, buf); err != nil {
 		return err
 	}
-	mem := make([][]byte, 0, len(lines))
-	for _, l := range lines {
-		mem = append(mem, bytes.Clone(l))
-	}
-	m.lines = mem
+	m.setData(buf)
 	s, err := StampFile(m.path)
 	m.stamp = s
 	return err

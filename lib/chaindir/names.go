@@ -26,17 +26,20 @@ func (d Dir) File(name string) string { return filepath.Join(string(d), name) }
 // block store (package blockstore) owns the formats of the segments, the
 // index and the state; this package owns the others.
 const (
-	GenesisFile  = "genesis.json"  // the network's parameters, written once
-	LockFile     = "LOCK"          // flock(2)ed by the one writer at a time
-	BlocksDir    = "blocks"        // the block segments
-	IndexFile    = "index"         // derived: one record per stored block
-	StateFile    = "state"         // derived: a ledger snapshot
-	LostDir      = "lost"          // block lines cnj-chain reindex set aside
-	MempoolFile  = "mempool.jsonl" // pending transfer lines
-	PeersFile    = "peers"         // HOST[:PORT] a line
-	RejectsFile  = "rejects.log"   // JSON lines: what was refused, from whom, why
-	SyncLockFile = "SYNC"          // flock(2)ed for the whole of one cnj-sync run
-	SourceFile   = "source"        // the node the directory joined through
+	GenesisFile = "genesis.json"  // the network's parameters, written once
+	LockFile    = "LOCK"          // flock(2)ed by the one writer at a time
+	BlocksDir   = "blocks"        // the block segments
+	IndexFile   = "index"         // derived: one record per stored block
+	StateFile   = "state"         // derived: a ledger snapshot
+	UndoFile    = "undo"          // derived: undo data of connected blocks
+	LostDir     = "lost"          // block lines cnj-chain reindex set aside
+	MempoolFile = "mempool.jsonl" // pending transfer lines
+	// MempoolBinFile is derived: the pool as last judged (MempoolBin).
+	MempoolBinFile = "mempool.bin"
+	PeersFile      = "peers"       // HOST[:PORT] a line
+	RejectsFile    = "rejects.log" // JSON lines: what was refused, from whom, why
+	SyncLockFile   = "SYNC"        // flock(2)ed for the whole of one cnj-sync run
+	SourceFile     = "source"      // the node the directory joined through
 )
 
 const (
@@ -74,11 +77,11 @@ func ParseSegmentName(base string) (n uint32, sealed, ok bool) {
 }
 
 // RemoveTemps removes the temporary files that writers of the blocks,
-// the index, the state and the mempool make beside the file they replace
+// the index, the state, the undo file and the mempool make beside the file they replace
 // (NAME.tmp...) and that a crash may leave behind. Only the directory's
 // writer may call it, under LockFile: those writers write only under it.
 func (d Dir) RemoveTemps() error {
-	for _, pat := range []string{filepath.Join(BlocksDir, "*.tmp"), IndexFile + ".tmp*", StateFile + ".tmp*", MempoolFile + ".tmp*"} {
+	for _, pat := range []string{filepath.Join(BlocksDir, "*.tmp"), IndexFile + ".tmp*", StateFile + ".tmp*", UndoFile + ".tmp*", MempoolFile + ".tmp*", MempoolBinFile + ".tmp*"} {
 		m, err := filepath.Glob(d.File(pat))
 		if err != nil {
 			return err

@@ -20,18 +20,18 @@ func CheckMerkle(b *block.Block, p *params.Params) error {
 }
 
 // CheckBody checks what a block's transactions must satisfy without a
-// ledger: size, merkle root, the reward's place, index, receiver and amount,
-// each transfer's form and time window, no id twice, and all signatures.
+// ledger: size (of its canonical line: block.CanonicalSize), merkle root, the reward's place, index, receiver and amount,
+// each transfer's form and time window, no (sender, id) twice, and all
+// signatures.
 // It returns the block's total fees.
 func CheckBody(b *block.Block, p *params.Params) (fees uint64, err error) {
 	if fees, ok := b.BodyChecked(p); ok {
 		return fees, nil
 	}
-	if b.Size == 0 {
-		b.JSON()
-	}
-	if uint64(b.Size) > p.MaxBlockBytes {
-		return 0, rule.Errorf(rule.BlockTooLarge, "block of %d bytes, limit %d", b.Size, p.MaxBlockBytes)
+	// The size of the block, not of the line it came in: the same block
+	// is judged the same however many blanks a peer put between tokens.
+	if size := b.CanonicalSize(); uint64(size) > p.MaxBlockBytes {
+		return 0, rule.Errorf(rule.BlockTooLarge, "block of %d bytes (its canonical line), limit %d", size, p.MaxBlockBytes)
 	}
 	if err := CheckMerkle(b, p); err != nil {
 		return 0, err
@@ -42,7 +42,12 @@ func CheckBody(b *block.Block, p *params.Params) (fees uint64, err error) {
 	if b.Reward.Receiver != b.Miner {
 		return 0, rule.Errorf(rule.BadReward, "reward to %s, miner is %s", b.Reward.Receiver, b.Miner)
 	}
-	seen := make(map[[16]byte]struct{}, len(b.Txs))
+	// Ids are scoped to their sender: two senders may use one id.
+	type senderID struct {
+		sender string
+		id     [16]byte
+	}
+	seen := make(map[senderID]struct{}, len(b.Txs))
 	for i, t := range b.Txs {
 		if err := CheckTxForm(t, p); err != nil {
 			return 0, fmt.Errorf("transaction %d (id %x): %w", i+1, t.ID, err)
@@ -50,10 +55,11 @@ func CheckBody(b *block.Block, p *params.Params) (fees uint64, err error) {
 		if !TxTimeOK(t.Timestamp, b.Timestamp) {
 			return 0, rule.Errorf(rule.BadTxTime, "transaction %d (id %x): timestamp %d outside the window of block time %d", i+1, t.ID, t.Timestamp, b.Timestamp)
 		}
-		if _, dup := seen[t.ID]; dup {
-			return 0, rule.Errorf(rule.DuplicateID, "transaction %d: id %x twice in the block", i+1, t.ID)
+		k := senderID{t.Sender, t.ID}
+		if _, dup := seen[k]; dup {
+			return 0, rule.Errorf(rule.DuplicateID, "transaction %d: %s uses id %x twice in the block", i+1, t.Sender, t.ID)
 		}
-		seen[t.ID] = struct{}{}
+		seen[k] = struct{}{}
 		if fees, err = amount.Add(fees, t.Fee); err != nil {
 			return 0, rule.Errorf(rule.Overflow, "fees of the block above the maximum")
 		}

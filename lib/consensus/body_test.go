@@ -1,6 +1,7 @@
 package consensus_test
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -56,6 +57,28 @@ func TestBodyRuleCodes(t *testing.T) {
 			return err
 		}
 	}
+	// padded is sized, but the block is read back from its line with
+	// blanks after every comma: the line is longer than the limit either
+	// way, and only the block's own size decides.
+	padded := func(slack int) func() error {
+		return func() error {
+			q := *p
+			q.MaxBlockBytes = uint64(size + slack)
+			if err := q.Validate(); err != nil {
+				return err
+			}
+			line := bytes.ReplaceAll(body(&q, m, eight(&q, a, b)...).JSON(), []byte(","), []byte(", "))
+			if len(line) <= size+1 {
+				return fmt.Errorf("padded line of %d bytes", len(line))
+			}
+			blk, err := block.Parse(line)
+			if err != nil {
+				return err
+			}
+			_, err = consensus.CheckBody(blk, &q)
+			return err
+		}
+	}
 	half := amount.MaxMoney / 2
 	fee := func(f uint64) func(*tx.Tx) { return func(t *tx.Tx) { t.Amount, t.Fee = 1, f } }
 	ruletest.Run(t, []ruletest.Case{
@@ -64,6 +87,12 @@ func TestBodyRuleCodes(t *testing.T) {
 			Code:    rule.BlockTooLarge,
 			Produce: sized(-1),
 			Miss:    sized(0),
+		},
+		{
+			Name:    "one byte above max_block_bytes, from a line padded with blanks far past it",
+			Code:    rule.BlockTooLarge,
+			Produce: padded(-1),
+			Miss:    padded(0),
 		},
 		{
 			Name:    "merkle root of the transfers before the last bit changed",
@@ -90,10 +119,16 @@ func TestBodyRuleCodes(t *testing.T) {
 			Miss:    check(func(blk *block.Block) { blk.Reward.Receiver = m.addr }, true),
 		},
 		{
-			Name:    "an id twice in the block",
+			Name:    "one sender's id twice in the block",
 			Code:    rule.DuplicateID,
-			Produce: withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, b, a.addr, 1, nil)),
-			Miss:    withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, b, a.addr, 1, func(t *tx.Tx) { t.ID[15] = 1 })),
+			Produce: withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, a, m.addr, 1, nil)),
+			Miss:    withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, a, m.addr, 1, func(t *tx.Tx) { t.ID[15] = 1 })),
+		},
+		{
+			Name:    "one id twice in the block, from one sender and not from two",
+			Code:    rule.DuplicateID,
+			Produce: withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, a, m.addr, 1, nil)),
+			Miss:    withTxs(transfer(p, a, b.addr, 1, nil), transfer(p, b, a.addr, 1, nil)),
 		},
 		{
 			Name:    "fees of the block MaxMoney+1",

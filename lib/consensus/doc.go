@@ -11,15 +11,17 @@
 //     pubkey; amount > 0; fee >= minimum; no overflow" (sender-mismatch,
 //     bad-address, wrong-network, zero-amount, overflow, low-fee, bad-hash,
 //     bad-signature);
-//   - header.go, a header against its parent's branch (CheckProof,
-//     CheckHeader, NextTarget, PowParams): "index = parent + 1; target
-//     equals the retarget rule's value; hash matches and meets target"
-//     (bad-block-hash, high-hash, bad-index, bad-target);
+//   - header.go, a header against its parent's branch (CheckTargetLimit,
+//     CheckProof, CheckHeader, NextTarget, PowParams): "index = parent + 1;
+//     target equals the retarget rule's value; hash matches and meets
+//     target" (bad-block-hash, high-hash, bad-index, bad-target). A target
+//     above the network's limit is bad-target before anything else
+//     (CheckTargetLimit), as no retarget rule at any height gives one;
 //   - body.go, a block's transactions (CheckBody, CheckMerkle, Precheck):
 //     "within size limits; merkle_root matches; exactly one reward, first,
-//     not above reward(index) + fees; every transaction valid in order; id
-//     not earlier in the block" (block-too-large, bad-merkle, bad-reward,
-//     duplicate-id, overflow);
+//     not above reward(index) + fees; every transaction valid in order; no
+//     transfer of the same sender with the same id earlier in the block"
+//     (block-too-large, bad-merkle, bad-reward, duplicate-id, overflow);
 //   - time.go, the clocks (TxTimeOK, Context.MedianTime): "timestamp above
 //     the median of the last 11 blocks and at most 2 hours ahead of the
 //     node's clock" and the replay window, a transfer valid only in a block

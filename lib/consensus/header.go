@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/coniunctum/cnj/lib/block"
@@ -30,6 +31,19 @@ func NextTarget(p *params.Params, c *Context) [32]byte {
 	return pow.Next(PowParams(p), c.Branch)
 }
 
+// CheckTargetLimit refuses a block whose target is above the network's
+// proof-of-work limit (initial_target): no branch's retarget rule can give
+// such a target at any height, so the block is invalid wherever it would
+// attach. It needs neither context nor hashing, so it runs first: a line
+// that claims an easy target (all ones, say, which any proof meets) costs
+// a 32-byte comparison, never a lookup of its parent.
+func CheckTargetLimit(b *block.Block, p *params.Params) error {
+	if bytes.Compare(b.Target[:], p.InitialTarget[:]) > 0 {
+		return rule.Errorf(rule.BadTarget, "target %x above the network's limit %x", b.Target[:8], p.InitialTarget[:8])
+	}
+	return nil
+}
+
 // CheckProof checks that the hash field is the header's hash and meets the
 // block's own target. It needs no context, so it runs first: a block without
 // work is refused before anything else is spent on it.
@@ -43,9 +57,12 @@ func CheckProof(b *block.Block) error {
 	return nil
 }
 
-// CheckHeader checks a header against its parent's branch: index, time,
-// target and proof of work.
+// CheckHeader checks a header against its parent's branch: target limit,
+// proof of work, index, target, time and miner.
 func CheckHeader(b *block.Block, c *Context, p *params.Params) error {
+	if err := CheckTargetLimit(b, p); err != nil {
+		return err
+	}
 	if err := CheckProof(b); err != nil {
 		return err
 	}

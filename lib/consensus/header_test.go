@@ -34,6 +34,14 @@ func TestHeaderRuleCodes(t *testing.T) {
 			return consensus.CheckProof(b)
 		}
 	}
+	// limit checks a header carrying target against the network's limit.
+	limit := func(target [32]byte) func() error {
+		return func() error {
+			b := header(p, c, m, nil)
+			b.Target = target
+			return consensus.CheckTargetLimit(b, p)
+		}
+	}
 	ruletest.Run(t, []ruletest.Case{
 		{
 			Name:    "hash field one bit off",
@@ -54,12 +62,29 @@ func TestHeaderRuleCodes(t *testing.T) {
 			Miss:    check(func(b *block.Block) { b.Index = c.ParentIndex + 1 }),
 		},
 		{
+			Name:    "target one above the network's limit, checked before anything else",
+			Code:    rule.BadTarget,
+			Produce: limit(plusOne(p.InitialTarget)),
+			Miss:    limit(p.InitialTarget),
+		},
+		{
 			Name:    "target one below the retarget value",
 			Code:    rule.BadTarget,
 			Produce: check(func(b *block.Block) { b.Target = minusOne(want) }),
 			Miss:    check(func(b *block.Block) { b.Target = want }),
 		},
 	})
+}
+
+// plusOne returns x+1 as a 256-bit big-endian number; x is not all ones.
+func plusOne(x [32]byte) [32]byte {
+	for i := 31; i >= 0; i-- {
+		x[i]++
+		if x[i] != 0 {
+			break
+		}
+	}
+	return x
 }
 
 // minusOne returns x-1 as a 256-bit big-endian number; x is not zero.

@@ -66,9 +66,11 @@ func VerifySignatures(txs []*tx.Tx) error {
 	case 0:
 		return nil
 	case 1:
+		// One transfer: the single check names it; no second check.
 		if ed25519consensus.Verify(txs[0].PubKey[:], txs[0].Hash[:], txs[0].Signature[:]) {
 			return nil
 		}
+		return rule.Errorf(rule.BadSignature, "transaction 1 (id %x): signature does not verify", txs[0].ID)
 	default:
 		v := ed25519consensus.NewPreallocatedBatchVerifier(len(txs))
 		for _, t := range txs {

@@ -133,6 +133,19 @@ func ParseAddress(s string) (hrp string, payload [PayloadSize]byte, err error) {
 	return hrp, payload, nil
 }
 
+// Payload returns the payload of an address that was already checked
+// (CheckAddress): the 20 bytes between the prefix and the checksum, read
+// without checking the checksum again. Within one network the payload is
+// the address: two addresses with the same payload are the same. ok is
+// false when s does not have an address's shape.
+func Payload(s string) (payload [PayloadSize]byte, ok bool) {
+	i := len(s) - dataLen
+	if i < 2 || s[i-1] != '1' {
+		return payload, false
+	}
+	return payload, chainhash.Decode(payload[:], s[i:i+2*PayloadSize]) == nil
+}
+
 // CheckAddress parses s and checks that it belongs to the network whose
 // address prefix is hrp. A malformed address is refused with bad-address;
 // a well-formed address of another network with wrong-network and a message

@@ -310,3 +310,28 @@ func FuzzParseAddress(f *testing.F) {
 		}
 	})
 }
+
+// TestPayload: Payload reads the payload ParseAddress reads from a checked
+// address, and refuses what has no address's shape.
+func TestPayload(t *testing.T) {
+	for i := range 20 {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i)
+		for _, hrp := range []string{MainHRP, DevnetHRP, "abcdefghij"} {
+			a := Address(hrp, ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey))
+			_, want, err := ParseAddress(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := Payload(a); !ok || got != want {
+				t.Fatalf("Payload(%s) = %x, %v; want %x", a, got, ok, want)
+			}
+		}
+	}
+	good := Address(MainHRP, ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public().(ed25519.PublicKey))
+	for _, s := range []string{"", "1", good[3:], good[:len(good)-1], "cnj2" + good[4:], strings.ToUpper(good)} {
+		if _, ok := Payload(s); ok {
+			t.Errorf("Payload(%q) took it", s)
+		}
+	}
+}

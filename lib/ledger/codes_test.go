@@ -73,7 +73,45 @@ func TestLedgerRuleCodes(t *testing.T) {
 			return step(bd, mtp, N, &again)
 		}
 	}
+	// reuse: maturity 1, M mined block 1 and N block 2, which has M pay A
+	// under an id; block 3 has from pay A under that id, in a block of its
+	// own, or beside a transfer of M under it too when twice is set.
+	reuse := func(from string, twice bool) func() error {
+		return func() error {
+			bd := &builder{t: t, p: p1, l: New(p1)}
+			first := bd.xfer(M, A, coin, 1000, t0)
+			if err := step(bd, t0, M); err != nil {
+				return err
+			}
+			if twice {
+				if err := step(bd, t0, N); err != nil {
+					return err
+				}
+				a, b := bd.xfer(M, A, coin, 1000, t0), bd.xfer(from, A, coin, 1000, t0)
+				b.ID = a.ID
+				return step(bd, t0, N, a, b)
+			}
+			if err := step(bd, t0, N, first); err != nil {
+				return err
+			}
+			again := bd.xfer(from, A, coin, 1000, t0)
+			again.ID = first.ID
+			return step(bd, t0, N, again)
+		}
+	}
 	ruletest.Run(t, []ruletest.Case{
+		{
+			Name:    "id on the chain reused by its sender; another sender's transfer under it is free",
+			Code:    rule.DuplicateID,
+			Produce: reuse(M, false),
+			Miss:    reuse(N, false),
+		},
+		{
+			Name:    "one sender twice under one id in a block; two senders under one id are fine",
+			Code:    rule.DuplicateID,
+			Produce: reuse(M, true),
+			Miss:    reuse(N, true),
+		},
 		{
 			Name:    "amount+fee one above the balance",
 			Code:    rule.InsufficientFunds,

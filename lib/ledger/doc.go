@@ -13,9 +13,12 @@
 //   - funds: in block order, the sender's spendable balance must cover
 //     amount+fee at that point in the block (insufficient-funds), and when
 //     only the sender's immature rewards would cover it, immature-spend;
-//   - replay: connecting block B with parent P first drops every id whose
-//     transfer timestamp + 86400 < MTP(P), then refuses a transfer whose id
-//     is in the set or earlier in B (duplicate-id), then adds B's ids.
+//   - replay: ids are scoped to their sender. Connecting block B with
+//     parent P first drops every (sender, id) whose transfer timestamp +
+//     86400 < MTP(P), then refuses a transfer whose (sender, id) is in the
+//     set or earlier in B (duplicate-id), then adds B's. Beside each entry
+//     the set keeps the start of the transfer's hash, so that a transfer
+//     on the chain is recognised without reading its block (Recent).
 //
 // Connect and Disconnect are in ledger.go; the recent-id set and its
 // window in ids.go; balances, maturing rewards and CanSpend in balance.go;

@@ -22,22 +22,13 @@ type Ledger struct {
 	// height, oldest first: min(Maturity, height) entries (none when
 	// Maturity is 0, as a reward then matures in its own block).
 	pending []reward
-	// ids maps each recent id to its transfer's timestamp.
-	ids map[[16]byte]int64
+	// ids maps each recent (sender, id) to its transfer's timestamp and
+	// hash prefix (ids.go).
+	ids idSet
 	// expiry is a min-heap by timestamp over the entries of ids. It may also
 	// hold stale entries (ids that a Disconnect removed), which pruning
 	// skips; every live entry of ids has an entry here with its timestamp.
 	expiry idHeap
-}
-
-// Undo is what Disconnect needs to take back one Connect: the reward that
-// matured and the ids that were dropped from the recent set. The rest
-// (transfers, the block's own reward and ids) is read from the block.
-type Undo struct {
-	block      [32]byte
-	matured    reward
-	hasMatured bool
-	dropped    []idEntry
 }
 
 // New returns the ledger at genesis: height 0, tip = p.Hash(), nothing held.
@@ -46,7 +37,7 @@ func New(p *params.Params) *Ledger {
 		p:   p,
 		tip: p.Hash(),
 		bal: make(map[string]uint64),
-		ids: make(map[[16]byte]int64),
+		ids: newIDSet(0),
 	}
 }
 
@@ -100,19 +91,25 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 		immature = l.pending[1:]
 	}
 
-	var inBlock map[[16]byte]struct{}
+	var inBlock map[idKey]struct{}
 	if len(b.Txs) > 1 {
-		inBlock = make(map[[16]byte]struct{}, len(b.Txs))
+		inBlock = make(map[idKey]struct{}, len(b.Txs))
 	}
+	keys := make([]idKey, len(b.Txs))
 	for i, t := range b.Txs {
-		if ts, ok := l.ids[t.ID]; ok && !expired(ts, parentMTP) {
-			return nil, rule.Errorf(rule.DuplicateID, "transaction %d: id %x is already on the chain", i+1, t.ID)
+		k, ok := keyOf(t.Sender, t.ID)
+		if !ok {
+			return nil, rule.Errorf(rule.BadAddress, "transaction %d: sender is not an address", i+1)
+		}
+		keys[i] = k
+		if r, ok := l.ids.get(k); ok && !expired(r.ts, parentMTP) {
+			return nil, rule.Errorf(rule.DuplicateID, "transaction %d: %s already used id %x on the chain", i+1, t.Sender, t.ID)
 		}
 		if inBlock != nil {
-			if _, dup := inBlock[t.ID]; dup {
-				return nil, rule.Errorf(rule.DuplicateID, "transaction %d: id %x twice in the block", i+1, t.ID)
+			if _, dup := inBlock[k]; dup {
+				return nil, rule.Errorf(rule.DuplicateID, "transaction %d: %s uses id %x twice in the block", i+1, t.Sender, t.ID)
 			}
-			inBlock[t.ID] = struct{}{}
+			inBlock[k] = struct{}{}
 		}
 		need, err := amount.Add(t.Amount, t.Fee)
 		if err != nil {
@@ -140,9 +137,9 @@ func (l *Ledger) Connect(b *block.Block, parentMTP int64) (*Undo, error) {
 		}
 		l.pending = append(l.pending, reward{b.Reward.Receiver, b.Reward.Amount})
 	}
-	for _, t := range b.Txs {
-		l.ids[t.ID] = t.Timestamp
-		l.expiry.push(idEntry{t.ID, t.Timestamp})
+	for i, t := range b.Txs {
+		l.ids.put(keys[i], recentOf(t))
+		l.expiry.push(heapEntry{keys[i].id, t.Timestamp})
 	}
 	l.height++
 	l.tip = b.Hash
@@ -239,11 +236,13 @@ func (l *Ledger) Disconnect(b *block.Block, u *Undo) error {
 		}
 	}
 	for _, t := range b.Txs {
-		delete(l.ids, t.ID) // its heap entry goes stale; prune skips it
+		if k, ok := keyOf(t.Sender, t.ID); ok {
+			l.ids.del(k) // its heap entry goes stale; prune skips it
+		}
 	}
 	for _, e := range u.dropped {
-		l.ids[e.id] = e.ts
-		l.expiry.push(e)
+		l.ids.put(e.key, e.recent)
+		l.expiry.push(heapEntry{e.key.id, e.ts})
 	}
 	l.height--
 	l.tip = b.PrevHash
@@ -258,14 +257,11 @@ func (l *Ledger) Clone() *Ledger {
 		tip:     l.tip,
 		bal:     maps.Clone(l.bal),
 		pending: append([]reward(nil), l.pending...),
-		ids:     maps.Clone(l.ids),
+		ids:     l.ids.clone(),
 	}
 	if c.bal == nil {
 		c.bal = make(map[string]uint64)
 	}
-	if c.ids == nil {
-		c.ids = make(map[[16]byte]int64)
-	}
-	c.expiry = heapOf(c.ids) // drops stale entries
+	c.expiry = heapOf(&c.ids) // drops stale entries
 	return c
 }

@@ -228,7 +228,7 @@ func TestIDWindow(t *testing.T) {
 	bd.connect(bd.next(M), t0)
 	first := bd.xfer(M, A, coin, 1000, t0)
 	bd.connect(bd.next(M, first), t0)
-	if !bd.l.HasID(first.ID) {
+	if !bd.l.HasID(M, first.ID) {
 		t.Fatal("id not recorded")
 	}
 	replay := *first
@@ -239,7 +239,7 @@ func TestIDWindow(t *testing.T) {
 	snapBefore := marshal(t, bd.l)
 	blk := bd.next(M, &replay)
 	u := bd.connect(blk, t0+day+1)
-	if !bd.l.HasID(first.ID) || bd.l.IDs() != 1 {
+	if !bd.l.HasID(M, first.ID) || bd.l.IDs() != 1 {
 		t.Fatalf("after reuse: %d ids", bd.l.IDs())
 	}
 	if err := bd.l.Disconnect(blk, u); err != nil {
@@ -256,12 +256,46 @@ func TestIDWindow(t *testing.T) {
 	late := bd.xfer(M, A, 1, 1000, t0+100)
 	bd.connect(bd.next(M, late), t0)
 	bd.connect(bd.next(M), t0+day+1)
-	if bd.l.HasID(first.ID) || !bd.l.HasID(late.ID) {
+	if bd.l.HasID(M, first.ID) || !bd.l.HasID(M, late.ID) {
 		t.Fatal("pruned the wrong ids")
 	}
 	bd.connect(bd.next(M), t0+100+day+1)
 	if bd.l.IDs() != 0 {
 		t.Fatalf("%d ids left", bd.l.IDs())
+	}
+}
+
+// TestRecent: the recent-id set tells, from the ledger alone, a transfer
+// on the chain (same sender, id and hash) from another transfer of its
+// sender under its id, and leaves the id free for every other sender.
+func TestRecent(t *testing.T) {
+	p := testParams(t, 1)
+	bd := &builder{t: t, p: p, l: New(p)}
+	M, A := addr(p, 1), addr(p, 2)
+	bd.connect(bd.next(M), t0)
+	mined := bd.xfer(M, A, coin, 1000, t0)
+	mined.Hash = [32]byte{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	bd.connect(bd.next(M, mined), t0)
+	other := *mined
+	other.Amount++
+	other.Hash[HashPrefix-1]++ // differs within the prefix kept
+	elsewhere := *mined
+	elsewhere.Sender = A
+	beyond := *mined
+	beyond.Hash[HashPrefix]++ // differs only past the prefix kept
+	for _, c := range []struct {
+		name       string
+		t          *tx.Tx
+		used, same bool
+	}{
+		{"the mined transfer", mined, true, true},
+		{"another transfer of its sender under its id", &other, true, false},
+		{"a hash that differs only past the prefix", &beyond, true, true},
+		{"the id under another sender", &elsewhere, false, false},
+	} {
+		if used, same := bd.l.Recent(c.t); used != c.used || same != c.same {
+			t.Errorf("%s: Recent = %v, %v; want %v, %v", c.name, used, same, c.used, c.same)
+		}
 	}
 }
 

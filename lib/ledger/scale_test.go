@@ -149,13 +149,13 @@ func BenchmarkConnect(bm *testing.B) {
 // recent ids: what a writer pays for each state file of a busy chain.
 func BenchmarkMarshal(bm *testing.B) {
 	l, _, _ := bulk(bm, 1001, 1000, 100_000)
-	for id := range l.ids { // random ids, as transfers carry
-		delete(l.ids, id)
-		var r [16]byte
-		binary.BigEndian.PutUint64(r[:], rand.Uint64())
-		binary.BigEndian.PutUint64(r[8:], rand.Uint64())
-		l.ids[r] = t0
-	}
+	ids := newIDSet(l.ids.len()) // random ids, as transfers carry
+	l.ids.each(func(k idKey, e recent) {
+		binary.BigEndian.PutUint64(k.id[:], rand.Uint64())
+		binary.BigEndian.PutUint64(k.id[8:], rand.Uint64())
+		ids.put(k, e)
+	})
+	l.ids = ids
 	bm.ResetTimer()
 	for bm.Loop() {
 		if _, err := l.MarshalBinary(); err != nil {

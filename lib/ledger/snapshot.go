@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -23,15 +24,27 @@ import (
 //	height, tip [32]
 //	n; n pending rewards, oldest first: receiver, amount
 //	n; n balances sorted by address: address, amount (> 0)
-//	n; n recent ids sorted by id: id [16], transfer timestamp
+//	n; n recent ids sorted by (sender, id): sender payload [20], id [16],
+//	   transfer timestamp, first HashPrefix (8) bytes of its hash
 //	xxhash64 of everything before
 //
 // The pending rewards are those of blocks max(1, height-Maturity+1) ..
 // height, so their count is min(Maturity, height).
+//
+// Version 1 keyed ids on the id alone, before ids were scoped to their
+// sender, and kept no hash: it cannot be read into this ledger, and a
+// state file holding it is replayed from genesis once (package node).
 const (
 	magic   = "CNJ-LD-"
-	version = 1
+	version = 2
+	// idSize is the size of one recent id in the snapshot.
+	idSize = keys.PayloadSize + 16 + 8 + HashPrefix
 )
+
+// ErrOldVersion marks UnmarshalBinary's refusal of a snapshot that an
+// older build wrote (beside its corrupt code): not damage, but a state
+// this build cannot read, which a replay of the blocks replaces.
+var ErrOldVersion = errors.New("ledger snapshot of an older version")
 
 // MarshalBinary returns a deterministic snapshot of the ledger: two ledgers
 // with the same state give the same bytes.
@@ -44,21 +57,28 @@ func (l *Ledger) MarshalBinary() ([]byte, error) {
 	// One pass over the map, then a sort on integer keys: the ids are most
 	// of a large state, which a syncing node writes often.
 	type key struct {
-		hi, lo uint64
-		ts     int64
+		k     [4]uint64 // the first 32 bytes of sender payload || id
+		last  uint32    // and the last 4
+		entry recent
 	}
-	ids := make([]key, 0, len(l.ids))
-	for id, ts := range l.ids {
-		ids = append(ids, key{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]), ts})
-	}
+	ids := make([]key, 0, l.ids.len())
+	l.ids.each(func(k idKey, r recent) {
+		var b [36]byte
+		copy(b[:20], k.sender[:])
+		copy(b[20:], k.id[:])
+		ids = append(ids, key{[4]uint64{binary.BigEndian.Uint64(b[0:]), binary.BigEndian.Uint64(b[8:]),
+			binary.BigEndian.Uint64(b[16:]), binary.BigEndian.Uint64(b[24:])}, binary.BigEndian.Uint32(b[32:]), r})
+	})
 	slices.SortFunc(ids, func(a, b key) int {
-		if a.hi != b.hi {
-			return cmp.Compare(a.hi, b.hi)
+		for i := range a.k {
+			if a.k[i] != b.k[i] {
+				return cmp.Compare(a.k[i], b.k[i])
+			}
 		}
-		return cmp.Compare(a.lo, b.lo)
+		return cmp.Compare(a.last, b.last)
 	})
 
-	size := len(magic) + 1 + 32 + 8 + 32 + 3*8 + 8 + len(l.pending)*(8+60) + len(addrs)*(8+60) + len(ids)*24
+	size := len(magic) + 1 + 32 + 8 + 32 + 3*8 + 8 + len(l.pending)*(8+60) + len(addrs)*(8+60) + len(ids)*idSize
 	b := make([]byte, 0, size)
 	b = append(b, magic...)
 	b = append(b, version)
@@ -78,9 +98,12 @@ func (l *Ledger) MarshalBinary() ([]byte, error) {
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(len(ids)))
 	for _, k := range ids {
-		b = binary.BigEndian.AppendUint64(b, k.hi)
-		b = binary.BigEndian.AppendUint64(b, k.lo)
-		b = binary.BigEndian.AppendUint64(b, uint64(k.ts))
+		for _, v := range k.k {
+			b = binary.BigEndian.AppendUint64(b, v)
+		}
+		b = binary.BigEndian.AppendUint32(b, k.last)
+		b = binary.BigEndian.AppendUint64(b, uint64(k.entry.ts))
+		b = append(b, k.entry.hash[:]...)
 	}
 	return binary.BigEndian.AppendUint64(b, xxhash.Sum64(b)), nil
 }
@@ -107,7 +130,11 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 		return rule.Errorf(rule.Corrupt, "not a ledger snapshot")
 	}
 	if v := body[len(magic)]; v != version {
-		return rule.Errorf(rule.Corrupt, "ledger snapshot version %d, this build reads %d", v, version)
+		err := rule.Errorf(rule.Corrupt, "ledger snapshot version %d, this build reads %d", v, version)
+		if v < version {
+			err = fmt.Errorf("%w: %w", ErrOldVersion, err)
+		}
+		return err
 	}
 	r := reader{b: body[len(magic)+1:]}
 	if g := l.p.Hash(); [32]byte(r.take(32)) != g {
@@ -163,28 +190,46 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 		prev = a
 	}
 
-	ni := r.count(24)
-	n.ids = make(map[[16]byte]int64, ni)
+	ni := r.count(idSize)
+	n.ids = newIDSet(int(ni))
+	// Ids are 128 random bits: assigned by id alone first, one map
+	// write each; should two senders share one, the set is built again
+	// pair by pair.
+	shared := false
 	// The expiry heap is built from the entries in file order, a sequential
 	// pass, rather than by walking the map (random access over tens of MB:
 	// a tenth of opening a directory of a million recent transfers).
 	n.expiry = make(idHeap, 0, ni)
-	var prevID []byte
+	section := r.b
+	var prevKey []byte
 	for i := uint64(0); i < ni && r.err == nil; i++ {
-		id := r.take(16)
+		kb := r.take(keys.PayloadSize + 16)
 		ts := r.u64()
+		hash := r.take(HashPrefix)
 		if r.err != nil {
 			break
 		}
-		if i > 0 && bytes.Compare(prevID, id) >= 0 {
+		if i > 0 && bytes.Compare(prevKey, kb) >= 0 {
 			return rule.Errorf(rule.Corrupt, "ledger snapshot: ids out of order")
 		}
 		if ts > tx.MaxTimestamp {
 			return rule.Errorf(rule.Corrupt, "ledger snapshot: id timestamp out of range")
 		}
-		n.ids[[16]byte(id)] = int64(ts)
-		n.expiry = append(n.expiry, idEntry{[16]byte(id), int64(ts)})
-		prevID = id
+		k := idKey{[keys.PayloadSize]byte(kb[:keys.PayloadSize]), [16]byte(kb[keys.PayloadSize:])}
+		if !shared {
+			n.ids.byID[k.id] = idSlot{k.sender, recent{int64(ts), [HashPrefix]byte(hash)}}
+			shared = len(n.ids.byID) != int(i)+1
+		}
+		n.expiry = append(n.expiry, heapEntry{k.id, int64(ts)})
+		prevKey = kb
+	}
+	if shared && r.err == nil {
+		n.ids = newIDSet(int(ni))
+		for i := uint64(0); i < ni; i++ {
+			e := section[i*idSize : (i+1)*idSize]
+			k := idKey{[keys.PayloadSize]byte(e[:keys.PayloadSize]), [16]byte(e[keys.PayloadSize : keys.PayloadSize+16])}
+			n.ids.put(k, recent{int64(binary.BigEndian.Uint64(e[keys.PayloadSize+16:])), [HashPrefix]byte(e[keys.PayloadSize+24:])})
+		}
 	}
 	if r.err != nil {
 		return rule.Errorf(rule.Corrupt, "ledger snapshot truncated")
@@ -192,7 +237,7 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 	if len(r.b) != 0 {
 		return rule.Errorf(rule.Corrupt, "ledger snapshot: %d bytes after the ids", len(r.b))
 	}
-	if n.height == 0 && (n.tip != l.p.Hash() || len(n.bal) != 0 || len(n.ids) != 0) {
+	if n.height == 0 && (n.tip != l.p.Hash() || len(n.bal) != 0 || n.ids.len() != 0) {
 		return rule.Errorf(rule.Corrupt, "ledger snapshot at genesis holds state")
 	}
 	n.expiry.init()

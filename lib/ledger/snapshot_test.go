@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/tx"
 )
@@ -136,13 +138,20 @@ func TestUnmarshalCorrupt(t *testing.T) {
 	}
 	cases := map[string][]byte{
 		"magic":        edit(func(b []byte) []byte { b[0] = 'X'; return b }),
-		"version":      edit(func(b []byte) []byte { b[len(magic)] = 2; return b }),
+		"version":      edit(func(b []byte) []byte { b[len(magic)] = version + 1; return b }),
+		"version 1":    edit(func(b []byte) []byte { b[len(magic)] = 1; return b }),
 		"network":      edit(func(b []byte) []byte { b[len(magic)+1] ^= 1; return b }),
 		"height":       edit(func(b []byte) []byte { binary.BigEndian.PutUint64(b[hdr-40:], 1); return b }), // 3 pending at height 1
 		"pending":      edit(func(b []byte) []byte { b[hdr+7]--; return b }),
 		"huge count":   edit(func(b []byte) []byte { b[hdr] = 0xff; return b }),
 		"trailing":     edit(func(b []byte) []byte { return append(b, 0) }),
 		"empty string": edit(func(b []byte) []byte { b[hdr+8] = 0; return b }),
+	}
+	if err := New(l.p).UnmarshalBinary(cases["version 1"]); !errors.Is(err, ErrOldVersion) {
+		t.Errorf("version 1: %v, want ErrOldVersion", err)
+	}
+	if err := New(l.p).UnmarshalBinary(cases["version"]); errors.Is(err, ErrOldVersion) {
+		t.Errorf("a newer version: %v, is not an older one", err)
 	}
 	for name, in := range cases {
 		if err := New(l.p).UnmarshalBinary(in); !rule.Is(err, rule.Corrupt) {
@@ -167,8 +176,9 @@ func TestSnapshotEntries(t *testing.T) {
 		a string
 		v uint64
 	}, ids []struct {
-		id [16]byte
-		ts uint64
+		sender string
+		id     [16]byte
+		ts     uint64
 	}) []byte {
 		g := p.Hash()
 		b := append([]byte(magic), version)
@@ -187,8 +197,11 @@ func TestSnapshotEntries(t *testing.T) {
 		}
 		b = binary.BigEndian.AppendUint64(b, uint64(len(ids)))
 		for _, e := range ids {
+			pay, _ := keys.Payload(e.sender)
+			b = append(b, pay[:]...)
 			b = append(b, e.id[:]...)
 			b = binary.BigEndian.AppendUint64(b, e.ts)
+			b = append(b, make([]byte, HashPrefix)...)
 		}
 		return binary.BigEndian.AppendUint64(b, xxhash.Sum64(b))
 	}
@@ -197,16 +210,21 @@ func TestSnapshotEntries(t *testing.T) {
 		v uint64
 	}
 	type ids = []struct {
-		id [16]byte
-		ts uint64
+		sender string
+		id     [16]byte
+		ts     uint64
 	}
-	good := build(bal{{a1, 1}, {a2, 2}}, ids{{[16]byte{1}, t0}, {[16]byte{2}, t0}})
+	// One id used by two senders: a1's payload sorts first.
+	good := build(bal{{a1, 1}, {a2, 2}}, ids{{a1, [16]byte{1}, t0}, {a1, [16]byte{2}, t0}, {a2, [16]byte{1}, t0}})
 	l := New(p)
 	if err := l.UnmarshalBinary(good); err != nil {
 		t.Fatalf("good snapshot: %v", err)
 	}
-	if l.Total() != 18 || !l.HasID([16]byte{2}) {
-		t.Fatalf("good snapshot loaded wrong: total %d", l.Total())
+	if l.Total() != 18 || !l.HasID(a1, [16]byte{2}) || !l.HasID(a2, [16]byte{1}) || l.HasID(a2, [16]byte{2}) || l.IDs() != 3 {
+		t.Fatalf("good snapshot loaded wrong: total %d, %d ids", l.Total(), l.IDs())
+	}
+	if !bytes.Equal(marshal(t, l), good) {
+		t.Fatal("a snapshot with one id under two senders re-encodes differently")
 	}
 	for name, in := range map[string][]byte{
 		"unsorted balances": build(bal{{a2, 1}, {a1, 2}}, nil),
@@ -215,9 +233,10 @@ func TestSnapshotEntries(t *testing.T) {
 		"bad address":       build(bal{{"dcnj1zz", 1}}, nil),
 		"other network":     build(bal{{"cnj" + a1[4:], 1}}, nil),
 		"total overflows":   build(bal{{a1, 1 << 63}, {a2, 1 << 63}}, nil),
-		"unsorted ids":      build(nil, ids{{[16]byte{2}, t0}, {[16]byte{1}, t0}}),
-		"repeated id":       build(nil, ids{{[16]byte{2}, t0}, {[16]byte{2}, t0}}),
-		"id time":           build(nil, ids{{[16]byte{2}, tx.MaxTimestamp + 1}}),
+		"unsorted ids":      build(nil, ids{{a1, [16]byte{2}, t0}, {a1, [16]byte{1}, t0}}),
+		"unsorted senders":  build(nil, ids{{a2, [16]byte{1}, t0}, {a1, [16]byte{2}, t0}}),
+		"repeated id":       build(nil, ids{{a1, [16]byte{2}, t0}, {a1, [16]byte{2}, t0}}),
+		"id time":           build(nil, ids{{a1, [16]byte{2}, tx.MaxTimestamp + 1}}),
 	} {
 		if err := New(p).UnmarshalBinary(in); !rule.Is(err, rule.Corrupt) {
 			t.Errorf("%s: %v, want corrupt", name, err)

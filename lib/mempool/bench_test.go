@@ -8,7 +8,7 @@ import (
 
 // stream returns n valid transfers from three funded senders; each pays 1
 // unit and the minimum fee, so 50 CNJ cover millions of them.
-func stream(b *testing.B, n int) (*fixture, []*tx.Tx) {
+func stream(b testing.TB, n int) (*fixture, []*tx.Tx) {
 	b.Helper()
 	f := newFixture(b)
 	f.mine(f.bob.addr)

@@ -12,8 +12,10 @@
 //     skips the signature for callers that verified it in a batch);
 //   - its timestamp within [now-86400, now+7200] (bad-tx-time): a transfer a
 //     block stamped now could carry;
-//   - its id neither among the ledger's recent ids nor used by another
-//     transfer in the pool (duplicate-id);
+//   - its (sender, id) neither among the ledger's recent ids nor used by
+//     another transfer of its sender in the pool (duplicate-id): ids are
+//     scoped to their sender, so no one can block another key's transfer
+//     by using its id first;
 //   - funds: what the sender can spend in the next block (Ledger.CanSpend)
 //     must cover its amount+fee plus everything the sender already has
 //     pending in the pool (insufficient-funds, or immature-spend when only
@@ -25,7 +27,9 @@
 // verdict: honest peers resend what they have, and callers pass it over
 // quietly. The pool is bounded: when full, a transfer that pays a higher fee
 // than the cheapest one in the pool evicts it (of equal fees the newest goes
-// first); any other is refused with MempoolFull.
+// first); any other is refused with MempoolFull. TakeEvicted hands the
+// evicted transfers to the caller, which takes them out of mempool.jsonl
+// and logs them (rule.Evicted).
 //
 // # Keeping up with the chain
 //

@@ -152,7 +152,7 @@ func newFixture(t testing.TB) *fixture {
 // many blocks to reach.
 type fakeLedger struct {
 	bal map[string]uint64
-	ids map[[16]byte]bool
+	ids map[senderID]bool
 }
 
 func (l *fakeLedger) CanSpend(addr string, need uint64) error {
@@ -162,4 +162,4 @@ func (l *fakeLedger) CanSpend(addr string, need uint64) error {
 	return errInsufficient
 }
 
-func (l *fakeLedger) HasID(id [16]byte) bool { return l.ids[id] }
+func (l *fakeLedger) HasID(sender string, id [16]byte) bool { return l.ids[senderID{sender, id}] }

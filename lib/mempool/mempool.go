@@ -36,8 +36,9 @@ type Ledger interface {
 	// CanSpend returns nil when a transfer in the next block could spend
 	// need from addr, else an insufficient-funds or immature-spend error.
 	CanSpend(addr string, need uint64) error
-	// HasID reports whether id is among the chain's recent transfer ids.
-	HasID(id [16]byte) bool
+	// HasID reports whether the pair (sender, id) is among the chain's
+	// recent transfer ids.
+	HasID(sender string, id [16]byte) bool
 }
 
 // Pool holds pending transfers. The zero Pool is not usable; call New.
@@ -47,12 +48,29 @@ type Pool struct {
 
 	mu     sync.Mutex
 	byHash map[[32]byte]*entry
-	byID   map[[16]byte]*entry
-	out    map[string]uint64 // sender -> sum of amount+fee pending
-	in     map[string]uint64 // receiver -> sum of amount pending
-	cheap  cheapHeap         // eviction order
-	seq    uint64            // admissions so far
+	byID   map[senderID]*entry // ids are scoped to their sender
+	out    map[string]uint64   // sender -> sum of amount+fee pending
+	in     map[string]uint64   // receiver -> sum of amount pending
+	cheap  cheapHeap           // eviction order
+	seq    uint64              // admissions so far
+	// evicted holds the transfers pushed out since the last TakeEvicted,
+	// each with the one that pushed it out.
+	evicted []Eviction
 }
+
+// Eviction is a pooled transfer pushed out of the full pool by one that
+// pays a higher fee.
+type Eviction struct {
+	Tx, By *tx.Tx
+}
+
+// senderID is a transfer's id with its sender: two senders may use one id.
+type senderID struct {
+	sender string
+	id     [16]byte
+}
+
+func keyOf(t *tx.Tx) senderID { return senderID{t.Sender, t.ID} }
 
 // entry is one pooled transfer.
 type entry struct {
@@ -75,7 +93,7 @@ func New(p *params.Params, maxTxs int) *Pool {
 
 func (m *Pool) reset() {
 	m.byHash = make(map[[32]byte]*entry)
-	m.byID = make(map[[16]byte]*entry)
+	m.byID = make(map[senderID]*entry)
 	m.out = make(map[string]uint64)
 	m.in = make(map[string]uint64)
 	m.cheap = nil
@@ -138,11 +156,11 @@ func (m *Pool) admit(t *tx.Tx, led Ledger, now int64) (evicted *tx.Tx, err error
 	if !consensus.TxTimeOK(t.Timestamp, now) {
 		return nil, rule.Errorf(rule.BadTxTime, "timestamp %d outside [%d, %d]", t.Timestamp, now-params.TxWindowAfter, now+params.TxWindowBefore)
 	}
-	if led.HasID(t.ID) {
-		return nil, rule.Errorf(rule.DuplicateID, "id %x already on the chain", t.ID)
+	if led.HasID(t.Sender, t.ID) {
+		return nil, rule.Errorf(rule.DuplicateID, "%s already used id %x on the chain", t.Sender, t.ID)
 	}
-	if m.byID[t.ID] != nil {
-		return nil, rule.Errorf(rule.DuplicateID, "id %x already used by a transfer in the mempool", t.ID)
+	if m.byID[keyOf(t)] != nil {
+		return nil, rule.Errorf(rule.DuplicateID, "%s already uses id %x in the mempool", t.Sender, t.ID)
 	}
 	if err := m.funds(t, led); err != nil {
 		return nil, err
@@ -154,9 +172,21 @@ func (m *Pool) admit(t *tx.Tx, led Ledger, now int64) (evicted *tx.Tx, err error
 		}
 		m.remove(low)
 		evicted = low.tx
+		m.evicted = append(m.evicted, Eviction{Tx: low.tx, By: t})
 	}
 	m.insert(t)
 	return evicted, nil
+}
+
+// TakeEvicted returns the transfers Add, AddVerified or Update pushed out
+// of the full pool since the last call, oldest first, and forgets them:
+// the caller rewrites mempool.jsonl and logs them (rule.Evicted).
+func (m *Pool) TakeEvicted() []Eviction {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ev := m.evicted
+	m.evicted = nil
+	return ev
 }
 
 // funds checks that the sender can spend t's amount+fee on top of what it
@@ -179,11 +209,14 @@ func (m *Pool) funds(t *tx.Tx, led Ledger) error {
 	return nil
 }
 
-func (m *Pool) insert(t *tx.Tx) {
+func (m *Pool) insert(t *tx.Tx) { m.insertSized(t, len(t.AppendJSON(nil))) }
+
+// insertSized inserts t, whose JSON line is size bytes long.
+func (m *Pool) insertSized(t *tx.Tx, size int) {
 	m.seq++
-	e := &entry{tx: t, size: len(t.AppendJSON(nil)), seq: m.seq}
+	e := &entry{tx: t, size: size, seq: m.seq}
 	m.byHash[t.Hash] = e
-	m.byID[t.ID] = e
+	m.byID[keyOf(t)] = e
 	m.out[t.Sender] += t.Amount + t.Fee
 	m.in[t.Receiver] += t.Amount
 	heap.Push(&m.cheap, e)
@@ -192,7 +225,7 @@ func (m *Pool) insert(t *tx.Tx) {
 func (m *Pool) remove(e *entry) {
 	t := e.tx
 	delete(m.byHash, t.Hash)
-	delete(m.byID, t.ID)
+	delete(m.byID, keyOf(t))
 	sub(m.out, t.Sender, t.Amount+t.Fee)
 	sub(m.in, t.Receiver, t.Amount)
 	heap.Remove(&m.cheap, e.heap)
@@ -215,11 +248,24 @@ func (m *Pool) Has(hash [32]byte) bool {
 	return m.byHash[hash] != nil
 }
 
-// HasID reports whether a transfer in the pool has this id.
+// HasID reports whether a transfer in the pool has this id, from any
+// sender: a walk over the pool (HasSenderID looks one pair up).
 func (m *Pool) HasID(id [16]byte) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.byID[id] != nil
+	for k := range m.byID {
+		if k.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// HasSenderID reports whether a transfer of sender in the pool has this id.
+func (m *Pool) HasSenderID(sender string, id [16]byte) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.byID[senderID{sender, id}] != nil
 }
 
 // Len returns the number of transfers in the pool.
@@ -343,12 +389,12 @@ func (m *Pool) Template(led Ledger, blockTime int64, maxBytes int) []*tx.Tx {
 	})
 	spent := make(map[string]uint64) // amount+fee each sender pays in the block
 	credit := make(map[string]uint64)
-	ids := make(map[[16]byte]bool)
+	ids := make(map[senderID]bool)
 	var picked []*tx.Tx
 	used := 0
 	for _, e := range es {
 		t := e.tx
-		if used+e.size+1 > maxBytes || !consensus.TxTimeOK(t.Timestamp, blockTime) || ids[t.ID] || led.HasID(t.ID) {
+		if used+e.size+1 > maxBytes || !consensus.TxTimeOK(t.Timestamp, blockTime) || ids[keyOf(t)] || led.HasID(t.Sender, t.ID) {
 			continue
 		}
 		// The sender's balance at this point is its ledger balance plus
@@ -359,7 +405,7 @@ func (m *Pool) Template(led Ledger, blockTime int64, maxBytes int) []*tx.Tx {
 		}
 		picked = append(picked, t)
 		used += e.size + 1
-		ids[t.ID] = true
+		ids[keyOf(t)] = true
 		spent[t.Sender] = total
 		credit[t.Receiver] += t.Amount
 	}

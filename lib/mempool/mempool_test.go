@@ -120,6 +120,22 @@ func TestAdd(t *testing.T) {
 			t.ID = a.ID
 			return []*tx.Tx{a}, f.resign(t, f.alice)
 		}, rule.DuplicateID},
+		// Ids are scoped to their sender: another key's transfer under
+		// an id on the chain or in the pool is judged on its own.
+		{"another sender's id on the chain", func(f *fixture) ([]*tx.Tx, *tx.Tx) {
+			mined := f.pay(f.alice, f.bob.addr, coin, minFee, f.now())
+			f.mine(f.miner.addr, mined)
+			t := f.pay(f.miner, f.carol.addr, coin, minFee, f.now())
+			t.ID = mined.ID
+			return nil, f.resign(t, f.miner)
+		}, ""},
+		{"another sender's id in the pool", func(f *fixture) ([]*tx.Tx, *tx.Tx) {
+			f.mine(f.miner.addr) // the miner's first reward matures
+			a := f.pay(f.alice, f.bob.addr, coin, minFee, f.now())
+			t := f.pay(f.miner, f.carol.addr, coin, minFee, f.now())
+			t.ID = a.ID
+			return []*tx.Tx{a}, f.resign(t, f.miner)
+		}, ""},
 		{"timestamp a day old", func(f *fixture) ([]*tx.Tx, *tx.Tx) {
 			return nil, f.pay(f.alice, f.bob.addr, coin, minFee, f.now()-params.TxWindowAfter)
 		}, ""},
@@ -226,6 +242,13 @@ func TestEviction(t *testing.T) {
 				}
 				if s.evict >= 0 && m.Has(txs[s.evict].Hash) {
 					t.Fatalf("step %d: transfer of step %d not evicted", i, s.evict)
+				}
+				ev := m.TakeEvicted()
+				switch {
+				case s.evict < 0 && len(ev) != 0:
+					t.Fatalf("step %d: TakeEvicted = %v, want none", i, ev)
+				case s.evict >= 0 && (len(ev) != 1 || ev[0].Tx != txs[s.evict] || ev[0].By != x):
+					t.Fatalf("step %d: TakeEvicted = %v, want step %d's by this one", i, ev, s.evict)
 				}
 				if m.Len() > tc.max {
 					t.Fatalf("step %d: Len = %d above %d", i, m.Len(), tc.max)

@@ -170,7 +170,7 @@ func TestTemplateFunds(t *testing.T) {
 		t.Fatalf("Template on a poorer ledger = %v, want %v", got, want)
 	}
 	// A recent id on the chain is not picked.
-	led.ids = map[[16]byte]bool{aAgain.ID: true}
+	led.ids = map[senderID]bool{keyOf(aAgain): true}
 	if got, want := m.Template(led, now, 1<<20), []*tx.Tx{bAgain}; !slices.Equal(got, want) {
 		t.Fatalf("Template with a mined id = %v, want %v", got, want)
 	}

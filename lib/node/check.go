@@ -3,7 +3,9 @@ package node
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
@@ -11,6 +13,7 @@ import (
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/ledger"
+	"github.com/coniunctum/cnj/lib/mempool"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
 )
@@ -120,25 +123,13 @@ func (n *Node) Check() error {
 		if err != nil {
 			return err
 		}
-		led := ledger.New(n.p)
-		if err := led.UnmarshalBinary(sn.Ledger); err != nil {
-			return chaindir.Corruptf(chaindir.StateFile, 0, "%v: %s", err, chaindir.ReindexHint)
-		}
-		nd := r.ch.Node(sn.Tip)
-		if nd == nil || nd.Invalid || nd.Height != sn.Height || led.Tip() != sn.Tip || led.Height() != sn.Height {
-			return chaindir.Corruptf(chaindir.StateFile, 0, "at block %x, which is not a valid stored block: %s", sn.Tip[:8], chaindir.ReindexHint)
-		}
-		c := chain.New(n.p, r.rp)
-		if err := c.Load(r.recs, led); err != nil {
-			return chaindir.Corruptf(chaindir.StateFile, 0, "the blocks since it do not connect: %v: %s", err, chaindir.ReindexHint)
-		}
-		got, err := c.Ledger().MarshalBinary()
-		if err != nil {
+		if err := checkState(n.p, r, sn, wantTip, want); err != nil {
 			return err
 		}
-		if c.Tip().Hash != wantTip || !bytes.Equal(got, want) {
-			return chaindir.Corruptf(chaindir.StateFile, 0, "balances differ from a replay of the blocks: %s", chaindir.ReindexHint)
-		}
+	}
+
+	if err := checkUndo(n.dir, n.p, r.ch); err != nil {
+		return err
 	}
 
 	// The view's tip and balances.
@@ -156,14 +147,100 @@ func (n *Node) Check() error {
 			return chaindir.Corruptf(chaindir.MempoolFile, i+1, "%v", err)
 		}
 	}
+	// mempool.bin, when it fits the lines and the tip, gives the pool the
+	// lines give when each is judged in full.
+	fromBin := mempool.New(n.p, n.o.MaxPool)
+	if tail, ok := n.poolFromBin(fromBin); ok {
+		led, now := n.ch.Ledger(), n.NextTime()
+		fromBin.Load(tail, led, now)
+		full := mempool.New(n.p, n.o.MaxPool)
+		full.Load(n.mem.Lines(), led, now)
+		a, b := fromBin.Txs(), full.Txs()
+		if !slices.EqualFunc(a, b, func(x, y *tx.Tx) bool { return *x == *y }) {
+			return chaindir.Corruptf(chaindir.MempoolBinFile, 0, "holds %d transfers, the lines of %s give %d or others: %s", len(a), chaindir.MempoolFile, len(b), chaindir.ReindexHint)
+		}
+	}
 	return nil
 }
 
-// Reindex rebuilds the derived files (index and state) of the chain
+// checkUndo checks the undo file against a replay: every record whole (a
+// torn last one is a crashed write, not damage), and the record of each
+// main-chain block whose undo data the replay holds equal to it. Records
+// of other blocks (side branches, blocks a crashed writer never indexed)
+// are not damage.
+func checkUndo(d chaindir.Dir, p *params.Params, ch *chain.Chain) error {
+	recs, err := blockstore.ReadUndoFile(d, p.Hash())
+	if err != nil {
+		return err
+	}
+	for _, u := range recs {
+		nd := ch.Node(u.Hash)
+		if nd == nil || ch.AtHeight(nd.Height) != nd {
+			continue
+		}
+		want := ch.Undo(nd)
+		if nd.Height != u.Height || (want != nil && !bytes.Equal(want, u.Data)) {
+			return chaindir.Corruptf(chaindir.UndoFile, 0, "the record of block %d (%x) differs from a replay of the blocks: %s", nd.Height, u.Hash[:8], chaindir.ReindexHint)
+		}
+	}
+	return nil
+}
+
+// undoRecords returns the undo data the chain holds for its main chain,
+// oldest first: what Reindex writes to the undo file.
+func undoRecords(ch *chain.Chain) []blockstore.UndoRecord {
+	var out []blockstore.UndoRecord
+	tip := ch.Tip().Height
+	for h := uint64(1); h <= tip; h++ {
+		if h+chain.UndoDepth <= tip {
+			continue
+		}
+		nd := ch.AtHeight(h)
+		if data := ch.Undo(nd); data != nil {
+			out = append(out, blockstore.UndoRecord{Hash: nd.Hash, Height: h, Data: data})
+		}
+	}
+	return out
+}
+
+// checkState checks a state file's snapshot against a replay: from it,
+// the blocks since must give the replay's tip and ledger (want). A
+// snapshot an older build wrote is not damage: Open replays the blocks
+// instead of using it, and the next write replaces it.
+func checkState(p *params.Params, r *replay, sn blockstore.Snapshot, wantTip [32]byte, want []byte) error {
+	led := ledger.New(p)
+	err := led.UnmarshalBinary(sn.Ledger)
+	switch {
+	case errors.Is(err, ledger.ErrOldVersion):
+		return nil
+	case err != nil:
+		return chaindir.Corruptf(chaindir.StateFile, 0, "%v: %s", err, chaindir.ReindexHint)
+	}
+	nd := r.ch.Node(sn.Tip)
+	if nd == nil || nd.Invalid || nd.Height != sn.Height || led.Tip() != sn.Tip || led.Height() != sn.Height {
+		return chaindir.Corruptf(chaindir.StateFile, 0, "at block %x, which is not a valid stored block: %s", sn.Tip[:8], chaindir.ReindexHint)
+	}
+	c := chain.New(p, r.rp)
+	if err := c.Load(r.recs, led); err != nil {
+		return chaindir.Corruptf(chaindir.StateFile, 0, "the blocks since it do not connect: %v: %s", err, chaindir.ReindexHint)
+	}
+	got, err := c.Ledger().MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if c.Tip().Hash != wantTip || !bytes.Equal(got, want) {
+		return chaindir.Corruptf(chaindir.StateFile, 0, "balances differ from a replay of the blocks: %s", chaindir.ReindexHint)
+	}
+	return nil
+}
+
+// Reindex rebuilds the derived files (index, state and undo) of the chain
 // directory at dir from the block segments alone, validating every block
 // as Check does, under the lock. Each is written to a temporary file,
 // fsynced and renamed, so a crash at any instant leaves the old file or
-// the new one.
+// the new one. The undo file gets the undo data of the last UndoDepth
+// main-chain blocks (a directory of an older build has none); mempool.bin
+// is removed, for the next writer to write again.
 //
 // It works on a directory that Open refuses. When a line cannot be used
 // (it is damaged, its block is refused, or its segment is missing or does
@@ -199,5 +276,12 @@ func Reindex(dir string) (moved []string, err error) {
 	if err != nil {
 		return moved, err
 	}
-	return moved, blockstore.WriteDerived(d, p.Hash(), r.recs, blockstore.Snapshot{Tip: led.Tip(), Height: led.Height(), Ledger: snap})
+	if err := blockstore.WriteDerived(d, p.Hash(), r.recs, blockstore.Snapshot{Tip: led.Tip(), Height: led.Height(), Ledger: snap}); err != nil {
+		return moved, err
+	}
+	// mempool.bin goes: the next writer writes it from the lines.
+	if err := os.Remove(d.File(chaindir.MempoolBinFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return moved, err
+	}
+	return moved, blockstore.WriteUndoFile(d, p.Hash(), undoRecords(r.ch))
 }

@@ -15,8 +15,16 @@
 // moves the tip also brings mempool.jsonl up to date (mined transfers out,
 // abandoned ones back), so readers only ever reload.
 //
-// Settings are values (Options): the mempool's bound and the block
-// store's segment size and state schedule.
+// Lines that arrive on their own (Item.Relayed, cnj-verify's) are held to
+// the side-branch policy (chain.Limits: fork-too-deep; a side block far
+// behind the tip is kept but Verdict.Held, not passed on); a downloaded
+// branch with more work (cnj-sync's) is not. After every write
+// mempool.jsonl holds exactly the pool, evictions are logged in
+// rejects.log (evicted), and mempool.bin keeps the pool as judged, so
+// that opening a full pool does not judge every line again.
+//
+// Settings are values (Options): the mempool's bound, the fork depth, and
+// the block store's segment size and state schedule.
 //
 // # Errors
 //

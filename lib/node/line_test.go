@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/rule"
 )
@@ -50,5 +51,40 @@ func TestLine(t *testing.T) {
 	truncate(t, filepath.Join(dir, chaindir.SegmentName(tip.Loc.Segment)), int64(tip.Loc.Offset+uint64(tip.Loc.Length)))
 	if _, err := d.Line(tip); rule.CodeOf(err) != rule.Corrupt {
 		t.Fatalf("Line of a line without its newline = %v, want a corrupt error", err)
+	}
+}
+
+// TestPaddedLineStored: a block line with blanks between its tokens is the
+// same block; the directory keeps, and Line passes on, its canonical line,
+// so that what is stored and served never holds a peer's padding.
+func TestPaddedLineStored(t *testing.T) {
+	dir, p := newDir(t)
+	g := newGen(p)
+	d := mustOpen(t, dir)
+	defer d.Close()
+	var canonical []byte
+	err := d.Write(func(w *Writer) error {
+		b, line := g.next(d.Chain(), 0)
+		canonical = bytes.Clone(line)
+		padded := bytes.ReplaceAll(line, []byte(","), []byte(" ,\t"))
+		parsed, err := block.Parse(padded)
+		if err != nil {
+			return err
+		}
+		if parsed.Hash != b.Hash {
+			t.Fatal("the padded line is another block")
+		}
+		_, err = w.AddBlock(parsed, padded, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Line(d.Chain().Tip())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, canonical) {
+		t.Fatalf("stored %.80q, want the canonical line %.80q", got, canonical)
 	}
 }

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/consensus"
 	"github.com/coniunctum/cnj/lib/mempool"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
@@ -24,6 +24,10 @@ type Options struct {
 	MaxPool int
 	// Store are the block store's settings.
 	Store blockstore.Options
+	// MaxForkDepth is the side-branch policy's limit on blocks that
+	// arrive on their own (Item.Relayed): see chain.Limits. Zero takes
+	// chain.DefaultMaxForkDepth of the network.
+	MaxForkDepth uint64
 }
 
 // DefaultMaxPool is the mempool's bound when Options.MaxPool is zero.
@@ -55,7 +59,15 @@ type Node struct {
 	memFirst []byte // identity of the mempool lines the pool was built from
 	memLen   int
 	tip      [32]byte
+	binTip   [32]byte // the tip of the mempool.bin this process last wrote or loaded
+	binTail  int      // lines appended to mempool.jsonl since that mempool.bin
 }
+
+// MempoolBinTail is how many transfer lines a writer appends to
+// mempool.jsonl after it last wrote mempool.bin before it writes it again:
+// a command that starts judges at most that many lines in full, the rest
+// of the pool coming from mempool.bin.
+const MempoolBinTail = 1000
 
 // Create makes a new chain directory at dir for the network p, with the
 // block store's empty index (chaindir.Create).
@@ -191,15 +203,72 @@ func sameSlice(a, b []byte) bool {
 }
 
 func (n *Node) reloadPool() {
-	lines := n.mem.Lines()
 	n.Pool = mempool.New(n.p, n.o.MaxPool)
-	n.Pool.Load(lines, n.Chain().Ledger(), n.NextTime())
+	if tail, ok := n.poolFromBin(n.Pool); ok {
+		n.Pool.Load(tail, n.Chain().Ledger(), n.NextTime())
+		n.binTip, n.binTail = n.Chain().Tip().Hash, len(tail)
+	} else {
+		n.Pool = mempool.New(n.p, n.o.MaxPool)
+		n.Pool.Load(n.mem.Lines(), n.Chain().Ledger(), n.NextTime())
+		n.binTip = [32]byte{} // the next write writes one
+	}
+	lines := n.mem.Lines()
 	n.memLen = len(lines)
 	n.memFirst = nil
 	if len(lines) > 0 {
 		n.memFirst = lines[0]
 	}
 	n.tip = n.Chain().Tip().Hash
+}
+
+// poolFromBin fills the empty pool from mempool.bin when it fits: this
+// network, the tip, and the first bytes of mempool.jsonl. It returns the
+// lines of mempool.jsonl after those, to be judged in full.
+func (n *Node) poolFromBin(pool *mempool.Pool) ([][]byte, bool) {
+	data, err := n.dir.ReadMempoolBin()
+	if err != nil || data == nil {
+		return nil, false
+	}
+	bin, ok := chaindir.DecodeMempoolBin(data, n.p.Hash())
+	tip := n.Chain().Tip().Hash
+	if !ok || bin.Tip != tip {
+		return nil, false
+	}
+	tail, ok := n.mem.After(bin.FileSize, bin.FileSum)
+	if !ok {
+		// This process appended last and kept no copy of the bytes.
+		if _, err := n.mem.Refresh(true); err != nil {
+			return nil, false
+		}
+		if tail, ok = n.mem.After(bin.FileSize, bin.FileSum); !ok {
+			return nil, false
+		}
+	}
+	if _, err := pool.LoadBinary(bin.Pool, n.NextTime()); err != nil {
+		return nil, false
+	}
+	return tail, true
+}
+
+// saveBin writes mempool.bin, when due, after a write that left
+// mempool.jsonl holding the pool: when the file was rewritten, the tip
+// moved, or more than MempoolBinTail lines were appended since the last.
+func (n *Node) saveBin(rewrote bool, appended int) error {
+	tip := n.Chain().Tip().Hash
+	n.binTail += appended
+	if !rewrote && tip == n.binTip && n.binTail <= MempoolBinTail {
+		return nil
+	}
+	size, sum, ok := n.mem.Sum()
+	if !ok {
+		return nil // the file's bytes are not known here: a reader judges them all
+	}
+	bin := chaindir.MempoolBin{Tip: tip, FileSize: size, FileSum: sum, Pool: n.Pool.AppendBinary(nil)}
+	if err := n.dir.WriteMempoolBin(bin.Encode(n.p.Hash())); err != nil {
+		return err
+	}
+	n.binTip, n.binTail = tip, 0
+	return nil
 }
 
 // poolLines renders the pool as mempool.jsonl lines.
@@ -219,6 +288,13 @@ type Item struct {
 	Number  int        // 1-based input line number
 	From    netip.Addr // the sender's IP when the line carried one
 	SigDone bool       // the transfer's signature was already verified
+	// Relayed says the line arrived on its own from a peer (cnj-verify's
+	// input tagged with the peer's address by the relay): the side-branch
+	// policy applies to a block (chain.Limits). A block of a downloaded
+	// branch that has more work than the tip (cnj-sync), a block the node
+	// mined, and a line the operator gave cnj-verify untagged are not
+	// Relayed.
+	Relayed bool
 }
 
 // Verdict is Submit's answer for one item.
@@ -227,11 +303,20 @@ type Verdict struct {
 	Err   error // a rule error (refused) or nil (accepted)
 	// Tip says that the item moved the main chain's tip.
 	Tip bool
+	// Held: a relayed block kept on a side branch far behind the tip in
+	// work (chain.Result.Behind): accepted, but not worth passing on.
+	Held bool
 }
 
 // Submit judges items in order under one lock: blocks go to the chain
 // (unless dryRun), transfers to the mempool. Items with Err set are passed
 // through as refused. I/O errors stop everything and are returned.
+//
+// After the write mempool.jsonl holds exactly the pool: accepted transfers
+// are appended, and the file is rewritten whole when transfers left the
+// pool (mined, put back, dropped, evicted) or when it held lines the pool
+// did not take. A transfer evicted from the full pool is logged in
+// rejects.log with reason evicted.
 func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 	out := make([]Verdict, len(items))
 	if dryRun {
@@ -241,8 +326,10 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 		for i, it := range items {
 			out[i] = n.judgeDry(it)
 		}
+		n.Pool.TakeEvicted() // this process's pool only: nothing left
 		return out, nil
 	}
+	var evicted []mempool.Eviction
 	err := n.Write(func(w *Writer) error {
 		n.syncPool()
 		var appendLines [][]byte
@@ -254,7 +341,7 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 			}
 			switch {
 			case it.Line.Block != nil:
-				v, changed, err := n.addBlock(w, it.Line.Block, it.Line.Raw)
+				v, changed, err := n.addBlock(w, it)
 				if err != nil {
 					return err
 				}
@@ -268,6 +355,12 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 				}
 			}
 		}
+		evicted = n.Pool.TakeEvicted()
+		// The file must hold the pool line for line: an eviction, or lines
+		// the pool did not take when it loaded, mean a rewrite.
+		if len(evicted) > 0 || len(n.mem.Lines())+len(appendLines) != n.Pool.Len() {
+			rewrite = true
+		}
 		var err error
 		switch {
 		case rewrite:
@@ -279,9 +372,24 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 			return err
 		}
 		n.markPoolSynced()
-		return nil
+		return n.saveBin(rewrite, len(appendLines))
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	for _, e := range evicted {
+		if err := n.logEvicted(e); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// logEvicted writes the rejects.log entry of a transfer evicted from the
+// pool.
+func (n *Node) logEvicted(e mempool.Eviction) error {
+	return n.dir.LogReject(chaindir.Reject{Time: n.Now(), Reason: rule.Evicted, ID: e.Tx.ID[:],
+		Msg: fmt.Sprintf("the mempool is full: %s's transfer at fee %d left it for transfer %x at fee %d", e.Tx.Sender, e.Tx.Fee, e.By.ID, e.By.Fee)})
 }
 
 // markPoolSynced records that the pool equals mempool.jsonl as just written.
@@ -295,13 +403,14 @@ func (n *Node) markPoolSynced() {
 	n.tip = n.Chain().Tip().Hash
 }
 
-// addBlock stores a block through the writer and brings the pool to the
-// new tip. changed reports that the tip move changed the pool (a pooled
+// addBlock stores the block of it through the writer, under the
+// side-branch policy when it was relayed, and brings the pool to the new
+// tip. changed reports that the tip move changed the pool (a pooled
 // transfer mined, one put back or dropped): mempool.jsonl must be
 // rewritten. A block that touches none of the pool, as most blocks of a
 // quiet network, costs no rendering of the whole pool.
-func (n *Node) addBlock(w *Writer, b *block.Block, raw []byte) (v Verdict, changed bool, err error) {
-	res, err := w.AddBlock(b, raw, n.Now())
+func (n *Node) addBlock(w *Writer, it Item) (v Verdict, changed bool, err error) {
+	res, err := w.addBlock(it.Line.Block, it.Line.Raw, n.Now(), n.limits(it))
 	if err != nil {
 		if rule.CodeOf(err) == "" {
 			return Verdict{}, false, err
@@ -323,17 +432,43 @@ func (n *Node) addBlock(w *Writer, b *block.Block, raw []byte) (v Verdict, chang
 		changed = stale || len(res.Disconnected) > 0 || len(dropped) > 0 || n.Pool.Len() != before
 		return Verdict{Tip: true}, changed, nil
 	}
-	return Verdict{}, false, nil
+	return Verdict{Held: res.Behind && it.Relayed}, false, nil
+}
+
+// limits returns the side-branch policy for an item: the node's for a
+// relayed line, none otherwise.
+func (n *Node) limits(it Item) chain.Limits {
+	if !it.Relayed {
+		return chain.Limits{}
+	}
+	d := n.o.MaxForkDepth
+	if d == 0 {
+		d = chain.DefaultMaxForkDepth(n.p)
+	}
+	return chain.Limits{MaxForkDepth: d}
 }
 
 // judgeTx admits a transfer to the pool. A transfer already in the pool,
 // or the very same transfer already on the chain, is known. sigDone says
 // its signature was already verified (in a batch).
+//
+// Whatever the line, the verdict costs O(1) ledger and pool work and at
+// most one signature check: a transfer on the chain is recognised from the
+// recent-id set alone (ledger.Recent), never by reading blocks.
 func (n *Node) judgeTx(t *tx.Tx, sigDone bool) Verdict {
 	led := n.ch.Ledger()
-	// The pool itself answers ErrKnown only for a byte-identical transfer:
-	// a line that merely claims a pooled transfer's hash is judged in full.
-	if led.HasID(t.ID) && n.onChain(t) {
+	// A line repeating a transfer on the chain (its sender, id and hash)
+	// is known once it is that transfer: its hash is the hash of what it
+	// says and its signature verifies. Anything less is refused, as any
+	// other line (the pool, likewise, answers ErrKnown only for a
+	// byte-identical transfer: a line that merely claims a pooled
+	// transfer's hash is judged in full).
+	if _, same := led.Recent(t); same {
+		if !sigDone {
+			if err := consensus.CheckTx(t, n.p); err != nil {
+				return Verdict{Err: err}
+			}
+		}
 		return Verdict{Known: true}
 	}
 	var err error
@@ -348,27 +483,6 @@ func (n *Node) judgeTx(t *tx.Tx, sigDone bool) Verdict {
 	return Verdict{Err: err}
 }
 
-// onChainSearch bounds how far back onChain looks for a resent transfer.
-const onChainSearch = 2000
-
-// onChain reports whether the very transfer t (same hash) is in one of the
-// last blocks of the main chain: an honest peer resending it.
-func (n *Node) onChain(t *tx.Tx) bool {
-	c := n.Chain()
-	for nd, i := c.Tip(), 0; nd != nil && nd.Height > 0 && i < onChainSearch; nd, i = nd.Parent, i+1 {
-		b, err := c.Block(nd)
-		if err != nil {
-			return false
-		}
-		for _, bt := range b.Txs {
-			if bt.ID == t.ID {
-				return *bt == *t
-			}
-		}
-	}
-	return false
-}
-
 // judgeDry checks an item without writing anything: a block through the
 // chain's own order of checks (chain.Try), a transfer into this process's
 // pool only, so that later lines of the same input see it.
@@ -377,11 +491,11 @@ func (n *Node) judgeDry(it Item) Verdict {
 		return Verdict{Err: it.Err}
 	}
 	if b := it.Line.Block; b != nil {
-		res, err := n.ch.Try(b, it.Line.Raw, n.Now())
+		res, err := n.ch.TryWith(b, it.Line.Raw, n.Now(), n.limits(it))
 		if err != nil {
 			return Verdict{Err: err}
 		}
-		return Verdict{Known: res.Duplicate}
+		return Verdict{Known: res.Duplicate, Held: res.Behind && it.Relayed}
 	}
 	return n.judgeTx(it.Line.Tx, it.SigDone)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -140,3 +141,120 @@ func BenchmarkBlockOverPool(b *testing.B) {
 		}
 	}
 }
+
+// TestMempoolFileIsThePool: after every write mempool.jsonl holds exactly
+// the pool, line for line in admission order, through evictions one at a
+// time and in a batch, and after loading a file that held lines the pool
+// did not take; each eviction is one rejects.log line, reason evicted,
+// naming the transfer that left.
+func TestMempoolFileIsThePool(t *testing.T) {
+	_, c := newNode(t)
+	const max = 20
+	n, err := node.OpenWith(c.Dir, node.Options{MaxPool: max})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	d := n.Dir()
+	pay := func(i int, fee uint64) node.Item {
+		_, it := payment(n, c.Senders[i%len(c.Senders)])
+		it.Line.Tx.Fee = fee
+		it.Line.Tx.Sign(n.Params().Hash(), c.Senders[i%len(c.Senders)])
+		it.Line.Raw = it.Line.Tx.AppendJSON(nil)
+		return it
+	}
+	exact := func(when string) {
+		t.Helper()
+		var want []byte
+		for _, x := range n.Pool.Txs() {
+			want = append(x.AppendJSON(want), '\n')
+		}
+		got, err := os.ReadFile(d.File("mempool.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: mempool.jsonl holds %d lines, the pool %d transfers", when, bytes.Count(got, []byte("\n")), n.Pool.Len())
+		}
+	}
+	minFee := n.Params().MinFee
+	var evicted [][16]byte
+	submit := func(when string, items ...node.Item) {
+		t.Helper()
+		before := n.Pool.Txs()
+		vs, err := n.Submit(items, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			if v.Err != nil || v.Known {
+				t.Fatalf("%s: %+v", when, v)
+			}
+		}
+		for _, x := range before {
+			if !n.Pool.Has(x.Hash) {
+				evicted = append(evicted, x.ID)
+			}
+		}
+		exact(when)
+	}
+	var items []node.Item
+	for i := range max {
+		items = append(items, pay(i, minFee))
+	}
+	submit("filling the pool", items...)
+	for i := range 5 {
+		submit("one eviction", pay(i, minFee+1+uint64(i)))
+	}
+	items = items[:0]
+	for i := range 10 {
+		items = append(items, pay(i, minFee+100+uint64(i)))
+	}
+	submit("ten evictions in a batch", items...)
+	if len(evicted) != 15 || n.Pool.Len() != max {
+		t.Fatalf("%d evicted, %d pooled", len(evicted), n.Pool.Len())
+	}
+	logged := rejectsWith(t, d.File("rejects.log"), "evicted")
+	if len(logged) != len(evicted) {
+		t.Fatalf("rejects.log holds %d evictions, %d happened", len(logged), len(evicted))
+	}
+	all := bytes.Join(logged, []byte("\n"))
+	for i, id := range evicted {
+		if bytes.Count(all, []byte(`"id":"`+hexOf(id[:])+`"`)) != 1 {
+			t.Fatalf("eviction %d (%x) is not logged once:\n%s", i+1, id, all)
+		}
+	}
+
+	// A file that holds a line the pool does not take is made exact by the
+	// next write.
+	f, err := os.OpenFile(d.File("mempool.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte(`{"type":"tx","garbage":1}` + "\n"))
+	f.Close()
+	again := n.Pool.Txs()[0]
+	vs, err := n.Submit([]node.Item{{Line: &wire.Line{Raw: again.AppendJSON(nil), Tx: again}, Number: 1}}, false)
+	if err != nil || !vs[0].Known {
+		t.Fatalf("resending a pooled transfer: %+v, %v", vs, err)
+	}
+	exact("after a line the pool does not take")
+}
+
+// rejectsWith returns the lines of a rejects.log whose reason is reason.
+func rejectsWith(t *testing.T, path, reason string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		if bytes.Contains(l, []byte(`"reason":"`+reason+`"`)) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func hexOf(b []byte) string { return fmt.Sprintf("%x", b) }

@@ -158,12 +158,17 @@ func (n *Node) Write(fn func(w *Writer) error) error {
 // with chain.Add, a failed reorganization returns both a Result (the
 // block is stored, marked invalid) and the rule error.
 func (w *Writer) AddBlock(b *block.Block, line []byte, now int64) (*chain.Result, error) {
+	return w.addBlock(b, line, now, chain.Limits{})
+}
+
+// addBlock is AddBlock under the side-branch policy lim (chain.AddWith).
+func (w *Writer) addBlock(b *block.Block, line []byte, now int64, lim chain.Limits) (*chain.Result, error) {
 	if err := w.check(); err != nil {
 		return nil, err
 	}
 	n := w.n
 	n.store.TakePut()
-	res, err := n.ch.Add(b, line, now)
+	res, err := n.ch.AddWith(b, line, now, lim)
 	if res == nil || res.Duplicate {
 		if n.store.TakePut() {
 			// Stored but not taken: cannot happen with package chain as it

@@ -14,17 +14,21 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coniunctum/cnj/internal/ruletest"
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
+	"github.com/coniunctum/cnj/lib/mempool"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/pow"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/tx"
+	"github.com/coniunctum/cnj/lib/wire"
 )
 
 // The rule tables live beside the code that refuses: TestDecodeRuleCodes
@@ -280,7 +284,59 @@ func TestChainRuleCodes(t *testing.T) {
 			return add(c, mine(p, x2.Hash, 3, m.addr))
 		}
 	}
+	// easy: a block on an unknown parent (genesis hash, last bit flipped)
+	// with its target raised by one unit past the network's limit when
+	// over is set, else at the limit, mined to meet it. The target is
+	// checked before the parent is looked up.
+	easy := func(over bool) func() error {
+		return func() error {
+			c := chain.New(p, chain.NewMemStore())
+			prev := p.Hash()
+			prev[31] ^= 1
+			b := mine(p, prev, 1, m.addr)
+			if over {
+				b.Target = plusOne(b.Target)
+				b.Proof = 0
+				for b.Hash = b.ComputeHash(); !pow.Meets(&b.Hash, &b.Target); b.Hash = b.ComputeHash() {
+					b.Proof++
+				}
+			}
+			return add(c, b)
+		}
+	}
+	// deep: a main chain of 5 blocks, then, under a fork depth of 2, a
+	// block of another miner on the main-chain block that lies below
+	// blocks under the tip.
+	deep := func(below uint64) func() error {
+		return func() error {
+			c := chain.New(p, chain.NewMemStore())
+			prev := p.Hash()
+			for h := uint64(1); h <= 5; h++ {
+				b := mine(p, prev, h, m.addr)
+				if err := add(c, b); err != nil {
+					return err
+				}
+				prev = b.Hash
+			}
+			at := c.AtHeight(5 - below)
+			_, err := c.AddWith(mine(p, at.Hash, at.Height+1, poor.addr), nil, now, chain.Limits{MaxForkDepth: 2})
+			return err
+		}
+	}
 	ruletest.Run(t, []ruletest.Case{
+		{
+			Name:    "a side block leaving the main chain 3 blocks below the tip, the limit 2",
+			Code:    rule.ForkTooDeep,
+			Produce: deep(3),
+			Miss:    deep(2),
+		},
+		{
+			Name:     "target one above the limit on an unknown parent, refused before the lookup",
+			Code:     rule.BadTarget,
+			Produce:  easy(true),
+			Miss:     easy(false),
+			MissCode: rule.UnknownParent,
+		},
 		{
 			Name:    "previous_hash one bit off the genesis hash",
 			Code:    rule.UnknownParent,
@@ -338,6 +394,72 @@ func TestStorageRuleCodes(t *testing.T) {
 	})
 }
 
+// TestNodeRuleCodes: the node's policy on its mempool, produced through
+// node.Submit as cnj-verify feeds it and only just missed.
+func TestNodeRuleCodes(t *testing.T) {
+	p, err := params.NewDevnet(params.DevnetOptions{Timestamp: time.Now().Unix() - 1000, NoRetarget: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, to := newKey(p, 1), newKey(p, 2)
+	// full: a node whose pool holds 2 transfers, both at the minimum fee,
+	// is sent a third paying fee; an eviction it causes is what
+	// rejects.log says, else the verdict on the third.
+	full := func(fee uint64) func() error {
+		return func() error {
+			dir := filepath.Join(t.TempDir(), "chain")
+			if err := node.Create(dir, p); err != nil {
+				return err
+			}
+			n, err := node.OpenWith(dir, node.Options{MaxPool: 2})
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			prev := p.Hash()
+			for h := uint64(1); h <= p.Maturity+1; h++ {
+				b := mine(p, prev, h, m.addr)
+				b.Timestamp = p.Timestamp + int64(h)
+				b.Proof = 0
+				for b.Hash = b.ComputeHash(); !pow.Meets(&b.Hash, &b.Target); b.Hash = b.ComputeHash() {
+					b.Proof++
+				}
+				if v, _, err := n.AddMined(b); err != nil || v.Err != nil {
+					return fmt.Errorf("block %d: %v %v", h, err, v.Err)
+				}
+				prev = b.Hash
+			}
+			var last node.Verdict
+			for i, f := range []uint64{p.MinFee, p.MinFee, fee} {
+				x := &tx.Tx{ID: [16]byte{byte(i)}, Sender: m.addr, Receiver: to.addr, Amount: amount.Coin, Fee: f, Timestamp: time.Now().Unix()}
+				x.Sign(p.Hash(), m.priv)
+				vs, err := n.Submit([]node.Item{{Line: &wire.Line{Raw: x.AppendJSON(nil), Tx: x}, Number: 1, Relayed: true}}, false)
+				if err != nil {
+					return err
+				}
+				last = vs[0]
+			}
+			entries, _, _, err := chaindir.Dir(dir).TailRejects(false).Read()
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				return rule.Errorf(e.Reason, "rejects.log")
+			}
+			return last.Err
+		}
+	}
+	ruletest.Run(t, []ruletest.Case{
+		{
+			Name:     "a full pool sent a transfer one unit of fee above its cheapest",
+			Code:     rule.Evicted,
+			Produce:  full(p.MinFee + 1),
+			Miss:     full(p.MinFee),
+			MissCode: mempool.MempoolFull,
+		},
+	})
+}
+
 // key is a test key and its address.
 type key struct {
 	priv ed25519.PrivateKey
@@ -349,6 +471,17 @@ func newKey(p *params.Params, seed byte) key {
 	s[0] = seed
 	priv := ed25519.NewKeyFromSeed(s[:])
 	return key{priv, keys.Address(p.AddressPrefix, priv.Public().(ed25519.PublicKey))}
+}
+
+// plusOne returns x+1 as a 256-bit big-endian number; x is not all ones.
+func plusOne(x [32]byte) [32]byte {
+	for i := 31; i >= 0; i-- {
+		x[i]++
+		if x[i] != 0 {
+			break
+		}
+	}
+	return x
 }
 
 // mine returns block index on prev, stamped two seconds a block after

@@ -41,7 +41,7 @@ const (
 	Overflow          Code = "overflow"           // amount, fee or their sum above MaxMoney
 	InsufficientFunds Code = "insufficient-funds" // sender cannot cover amount+fee
 	ImmatureSpend     Code = "immature-spend"     // covered only by rewards not yet mature
-	DuplicateID       Code = "duplicate-id"       // id already on the chain, in the block or the mempool
+	DuplicateID       Code = "duplicate-id"       // the sender's id already on the chain, in the block or the mempool
 	BadTxTime         Code = "bad-tx-time"        // timestamp outside the replay window
 )
 
@@ -66,6 +66,13 @@ const (
 // Storage.
 const (
 	Corrupt Code = "corrupt" // a chain file fails its checksum or does not parse
+)
+
+// Node policy: not consensus. What they refuse may be valid, and another
+// node, or this one later, may take it.
+const (
+	ForkTooDeep Code = "fork-too-deep" // a side block forking too far below the tip, with less work than it
+	Evicted     Code = "evicted"       // a pooled transfer pushed out of a full mempool by a higher fee
 )
 
 // Error is a refusal with its reason code. Msg says what was wrong in words

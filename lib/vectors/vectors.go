@@ -50,10 +50,15 @@ func All() []Vector {
 	pub := priv.Public().(ed25519.PublicKey)
 	from := keys.Address(p.AddressPrefix, pub)
 	seed2 := sha256.Sum256([]byte("cnj-format-5 receiver"))
-	to := keys.Address(p.AddressPrefix, ed25519.NewKeyFromSeed(seed2[:]).Public().(ed25519.PublicKey))
+	priv2 := ed25519.NewKeyFromSeed(seed2[:])
+	to := keys.Address(p.AddressPrefix, priv2.Public().(ed25519.PublicKey))
 	t := &tx.Tx{Sender: from, Receiver: to, Amount: 150000000, Fee: 1000, Timestamp: 1795000100}
 	copy(t.ID[:], []byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff})
 	t.Sign(p.Hash(), priv)
+	// The receiver pays back under the same id: ids are scoped to their
+	// sender, so a block may carry both.
+	back := &tx.Tx{ID: t.ID, Sender: to, Receiver: from, Amount: 1000, Fee: 1000, Timestamp: 1795000150}
+	back.Sign(p.Hash(), priv2)
 	r := &tx.Reward{Receiver: from, Amount: 5000001000, Index: 1}
 	gh := p.Hash()
 	b := &block.Block{Header: block.Header{Index: 1, Timestamp: 1795000200, Miner: from, Proof: 1,
@@ -74,6 +79,7 @@ func All() []Vector {
 		{"tx-hash", h(t.Hash[:])},
 		{"tx-signature", h(t.Signature[:])},
 		{"tx-json", string(t.AppendJSON(nil))},
+		{"tx-same-id-json", string(back.AppendJSON(nil))},
 		{"reward-canonical", h(r.Canonical())},
 		{"merkle-root", h(b.MerkleRoot[:])},
 		{"header", h(hb[:])},

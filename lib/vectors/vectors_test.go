@@ -8,6 +8,7 @@ import (
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/consensus"
 	"github.com/coniunctum/cnj/lib/params"
+	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/tx"
 )
 
@@ -54,6 +55,26 @@ func TestVectorsDecode(t *testing.T) {
 	}
 	if string(tr.AppendJSON(nil)) != vs["tx-json"] {
 		t.Errorf("tx re-encodes differently")
+	}
+	// Ids are scoped to their sender: the receiver's transfer under the
+	// same id goes in one block with the first; the first twice does not.
+	back, err := tx.Parse([]byte(vs["tx-same-id-json"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := consensus.CheckTx(back, p); err != nil || back.ID != tr.ID || back.Sender == tr.Sender {
+		t.Errorf("vector tx-same-id: %v", err)
+	}
+	for _, c := range []struct {
+		txs  []*tx.Tx
+		code rule.Code
+	}{{[]*tx.Tx{tr, back}, ""}, {[]*tx.Tx{tr, tr}, rule.DuplicateID}} {
+		b := &block.Block{Header: block.Header{Index: 1, Timestamp: 1795000200, Miner: tr.Sender, PrevHash: p.Hash(), Target: p.InitialTarget},
+			Reward: tx.Reward{Receiver: tr.Sender, Amount: p.Subsidy(1), Index: 1}, Txs: c.txs}
+		b.MerkleRoot = block.MerkleRoot(p.Hash(), &b.Reward, b.Txs)
+		if _, err := consensus.CheckBody(b, p); rule.CodeOf(err) != c.code {
+			t.Errorf("a block of the vector transfers %d: %v, want %q", len(c.txs), err, c.code)
+		}
 	}
 	b, err := block.Parse([]byte(vs["block-json"]))
 	if err != nil {

@@ -26,7 +26,9 @@ type Line struct {
 	// Addr when the line is bare JSON (read from a file or a wallet).
 	From netip.Addr
 	// Raw is the JSON text, without the tag: what cnj-verify writes to
-	// stdout when the record is valid. It aliases the decoded line.
+	// stdout when the record is valid. It aliases the decoded line, but
+	// for a block line with blanks between its tokens: then it is the
+	// block's canonical line (block.JSON).
 	Raw   []byte
 	Tx    *tx.Tx
 	Block *block.Block
@@ -50,10 +52,9 @@ func Decode(line []byte, p *params.Params) (*Line, error) {
 	if err == nil {
 		typ, err = recordType(v)
 	}
-	if uint64(len(raw)) > p.MaxBlockBytes {
-		if typ == "block" {
-			return nil, rule.Errorf(rule.BlockTooLarge, "block line of %d bytes, limit %d", len(raw), p.MaxBlockBytes)
-		}
+	// A block's limit is on the block (consensus: its canonical line), not
+	// on the blanks around its tokens; the reader cap bounds the line.
+	if uint64(len(raw)) > p.MaxBlockBytes && typ != "block" {
 		return nil, rule.Errorf(rule.TooLarge, "line of %d bytes, limit %d", len(raw), p.MaxBlockBytes)
 	}
 	if err != nil {
@@ -75,7 +76,11 @@ func Decode(line []byte, p *params.Params) (*Line, error) {
 		if l.Block, err = block.FromValue(v); err != nil {
 			return nil, err
 		}
-		l.Block.Size = len(raw)
+		// A padded line is passed on as the block's canonical line, so
+		// that what a node relays never depends on a peer's blanks.
+		if len(raw) != l.Block.CanonicalSize() {
+			l.Raw = l.Block.JSON()
+		}
 	default:
 		return nil, rule.Errorf(rule.BadType, "a %s line is not sent on its own", typ)
 	}
