@@ -584,11 +584,8 @@ func (s *Store) getLine(loc Loc, lineNo int, want *[32]byte) (*block.Block, erro
 // Sealing writes the file once; only cnj-chain reindex moves it aside.
 func (s *Store) SealedFrame(seg uint32, size int64, buf []byte) ([]byte, error) {
 	path := s.dir.File(sealedName(seg))
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	f, _, err := chaindir.OpenStat(path)
+	if err != nil || f == nil {
 		return nil, err
 	}
 	defer f.Close()

@@ -119,19 +119,15 @@ func (u *undoLog) forget() { u.ino, u.lo, u.hi, u.known = 0, 0, 0, nil }
 // another network or damaged, or no record of the block. Only I/O errors
 // are errors.
 func (u *undoLog) get(hash [32]byte, height uint64) ([]byte, error) {
-	f, err := os.Open(u.path)
-	if errors.Is(err, fs.ErrNotExist) {
+	f, fi, err := chaindir.OpenStat(u.path)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
 		u.forget()
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	var ino uint64
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		ino = uint64(st.Ino)
@@ -324,19 +320,11 @@ type UndoRecord struct {
 // whose data does not match its checksum, or records that do not reach
 // back to the header are a *chaindir.CorruptError.
 func ReadUndoFile(d chaindir.Dir, genesis [32]byte) ([]UndoRecord, error) {
-	path := d.File(chaindir.UndoFile)
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	f, fi, err := chaindir.OpenStat(d.File(chaindir.UndoFile))
+	if err != nil || f == nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	var hdr [undoHeader]byte
 	if n, _ := f.ReadAt(hdr[:], 0); n < undoHeader || !bytes.Equal(hdr[:], undoHeaderBytes(genesis)) {
 		return nil, chaindir.Corruptf(chaindir.UndoFile, 0, "bad header: %s", chaindir.ReindexHint)

@@ -1,8 +1,10 @@
 package chaindir
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -39,6 +41,25 @@ func ReadAllMax(f *os.File, path string, limit int64, buf []byte) ([]byte, error
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return buf, nil
+}
+
+// OpenStat opens the file at path for reading and returns its FileInfo,
+// or a nil file and no error when it does not exist. The caller closes
+// the file.
+func OpenStat(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
 }
 
 // WriteAtomic replaces path with data durably: ReplaceFile with durable

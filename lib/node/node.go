@@ -212,13 +212,7 @@ func (n *Node) reloadPool() {
 		n.Pool.Load(n.mem.Lines(), n.Chain().Ledger(), n.NextTime())
 		n.binTip = [32]byte{} // the next write writes one
 	}
-	lines := n.mem.Lines()
-	n.memLen = len(lines)
-	n.memFirst = nil
-	if len(lines) > 0 {
-		n.memFirst = lines[0]
-	}
-	n.tip = n.Chain().Tip().Hash
+	n.markPoolSynced()
 }
 
 // poolFromBin fills the empty pool from mempool.bin when it fits: this
