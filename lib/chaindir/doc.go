@@ -21,7 +21,8 @@
 //	mempool.jsonl         pending transfer lines (Mempool)
 //	peers                 HOST[:PORT] a line (ReadPeersFile, WritePeersFile)
 //	rejects.log           JSON lines: what was refused, from whom, why
-//	                      (LogReject, TailRejects)
+//	                      (LogReject, TailRejects); rotated at MaxRejectsLog
+//	rejects.log.1         rejects.log before its last rotation
 //	relay-listen-PID.json, relay-send-PID.json
 //	                      a running cnj-relay's traffic counters
 //	SYNC                  flock(2)ed for the whole of one cnj-sync run
@@ -35,7 +36,7 @@
 //
 // One process writes blocks, the index, the state and mempool.jsonl at a
 // time: the holder of Lock. rejects.log takes one O_APPEND write per line
-// and no lock; peers and the relay's stats files are replaced atomically
+// and no lock but to rotate; peers and the relay's stats files are replaced atomically
 // (ReplaceFile) and the last complete write wins.
 //
 // # What it does not do

@@ -39,6 +39,12 @@ const (
 	SourceFile   = "source"        // the node the directory joined through
 )
 
+// The files that bound what peers can make a node keep (cnj-format(5)):
+// the rotated rejects.log (MaxRejectsLog).
+const (
+	RejectsOldFile = "rejects.log.1" // rejects.log before its last rotation
+)
+
 const (
 	segExt    = ".jsonl"
 	sealedExt = ".jsonl.zst"
