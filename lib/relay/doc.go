@@ -41,16 +41,22 @@
 // # Cut-offs
 //
 // The listener follows rejects.log, where cnj-verify and the listener log
-// what they refuse with the sender's IP (but for the forgiven reasons,
-// unknown-parent: a node that is behind rejects honest blocks so until
-// cnj-sync catches it up). An IP with Bans.Threshold rejects
+// what they refuse with the sender's IP. An IP with Bans.Threshold rejects
 // within Bans.Window is logged once ("IP: cut off for 1m0s: 10 rejects"),
 // its connections are closed, and new ones are refused for a cool-off:
 // Bans.CoolOff, doubled for each repeat offence, at most Bans.MaxCoolOff,
 // so that a configured peer that misbehaved is never banned for good. An
-// IP is forgiven its offences after Bans.Forget without one. NewBans
-// takes DefaultMaxRejects, DefaultRejectWindow, DefaultCoolOff,
-// DefaultMaxCoolOff and DefaultForgetAfter.
+// IP is forgiven its offences after Bans.Forget without one. An orphan
+// (unknown-parent: a node that is behind rejects honest blocks so until
+// cnj-sync catches it up) counts as 1/Bans.OrphanWeight of a reject
+// (DefaultOrphanWeight says why 32). NewBans takes DefaultMaxRejects,
+// DefaultRejectWindow, DefaultCoolOff, DefaultMaxCoolOff,
+// DefaultForgetAfter and DefaultOrphanWeight.
+//
+// The lines the listener drops itself are counted as it drops them (and
+// not again when its tail reads them back), so that an IP is cut off at
+// its Threshold-th bad line: nothing after it is read or logged, and the
+// lines of a cut-off IP still queued for Out are dropped.
 //
 // # Peers
 //

@@ -51,6 +51,16 @@ const (
 	DefaultCoolOff      = time.Minute
 	DefaultMaxCoolOff   = time.Hour
 	DefaultForgetAfter  = 24 * time.Hour
+	// DefaultOrphanWeight orphans (unknown-parent) count as one reject
+	// (Bans.Orphan). An honest peer sends a node that is behind at most
+	// one orphan per new block of the network, until cnj-sync catches the
+	// node up (the role scripts run it every 30 s): about one in ten
+	// minutes on main, 30 a minute on devnet (2 s spacing). With
+	// DefaultMaxRejects that is 320 orphans a minute before a cut-off, ten
+	// times devnet's honest rate, where a flood of free orphans is
+	// thousands: what one IP can make a node log for orphans is about 320
+	// rejects.log lines per cut-off, and a node stores no orphan.
+	DefaultOrphanWeight = 32
 
 	// DefaultSendQueue and DefaultSendQueueBytes bound the lines queued
 	// for one peer. A peer whose queue is full and that took nothing for
@@ -80,7 +90,7 @@ const (
 	DefaultRejectsPoll = 250 * time.Millisecond
 )
 
-// forgiven are the reject reasons that do not count against the sender:
-// honest peers send blocks whose parent a node that is behind does not
-// have yet (cnj-sync fetches it).
-var forgiven = []rule.Code{rule.UnknownParent}
+// orphanReasons are the reject reasons that count as orphans, a fraction
+// of a reject (Bans.Orphan): honest peers send blocks whose parent a node
+// that is behind does not have yet (cnj-sync fetches it).
+var orphanReasons = []rule.Code{rule.UnknownParent}

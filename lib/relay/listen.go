@@ -61,8 +61,14 @@ type Listener struct {
 	maxLine int
 	seen    *Seen
 	bans    *Bans
-	out     chan []byte
+	out     chan outLineOf
 	stats   listenCounters
+
+	// logged counts the rejects this listener wrote to rejects.log and
+	// struck at once, by sender and reason, until its tail reads them
+	// back, so that they are not counted twice.
+	ownMu sync.Mutex
+	own   map[tailEntry]int
 
 	mu     sync.Mutex
 	conns  map[netip.Addr]map[net.Conn]context.CancelFunc
@@ -72,6 +78,12 @@ type Listener struct {
 
 	peersMu sync.Mutex
 	wg      sync.WaitGroup
+}
+
+// outLineOf is a tagged line for Out and the peer it came from.
+type outLineOf struct {
+	ip netip.Addr
+	b  []byte
 }
 
 // limiter is the rate of one peer IP, in lines and in bytes.
@@ -121,7 +133,7 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 	l := &Listener{
 		cfg: cfg, ln: ln, network: cfg.Params.Hash(), maxLine: wire.MaxLine(cfg.Params),
 		addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()),
-		seen: NewSeen(SeenSize), bans: cfg.Bans, out: make(chan []byte, 1024),
+		seen: NewSeen(SeenSize), bans: cfg.Bans, out: make(chan outLineOf, 1024), own: map[tailEntry]int{},
 		conns: map[netip.Addr]map[net.Conn]context.CancelFunc{}, limits: map[netip.Addr]*limiter{},
 		logged: map[string]time.Time{},
 	}
@@ -199,15 +211,19 @@ func (l *Listener) Serve(ctx context.Context) error {
 }
 
 // writeOut writes the queued lines to Out, flushing when the queue is
-// empty, until ctx is done.
+// empty, until ctx is done. The lines of a peer cut off since they were
+// queued are dropped: cnj-verify would only refuse and log them.
 func (l *Listener) writeOut(ctx context.Context) error {
 	w := bufio.NewWriterSize(l.cfg.Out, 64<<10)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case b := <-l.out:
-			if _, err := w.Write(b); err != nil {
+		case o := <-l.out:
+			if banned, _ := l.bans.Banned(o.ip, l.cfg.Now()); banned {
+				break
+			}
+			if _, err := w.Write(o.b); err != nil {
 				return fmt.Errorf("writing the lines: %w", err)
 			}
 		}
@@ -404,7 +420,7 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 		}
 		l.stats.bytes.Add(uint64(len(line)) + 1)
 		if err := lim.wait(ctx, len(line)); err != nil {
-			return
+			return // cut off (or stopping): not one more line, even of those read already
 		}
 		if len(line) == 0 {
 			continue // keep-alive
@@ -430,7 +446,7 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 		}
 		b := wire.Tag(ip, rec.Raw)
 		select {
-		case l.out <- append(b, '\n'):
+		case l.out <- outLineOf{ip, append(b, '\n')}:
 		case <-ctx.Done():
 			return
 		}
@@ -442,30 +458,52 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 	}
 }
 
-// reject logs a refused line and counts it against the peer: through
-// rejects.log when there is a chain directory, directly otherwise.
+// reject logs a refused line and counts it against the peer at once,
+// so that a peer is cut off at its threshold-th bad line, not at what a
+// poll of rejects.log finds later. The line of a peer cut off already is
+// neither logged nor counted: its connections are closing.
 func (l *Listener) reject(ip netip.Addr, n int, err error) {
+	counted, cut := l.bans.Count(ip, l.cfg.Now())
+	if !counted {
+		return
+	}
 	l.stats.badLines.Add(1)
 	l.cfg.Logf("%s: line %d dropped: %v", ip, n, err)
 	if l.cfg.Chain != "" {
-		werr := logReject(chaindir.Dir(l.cfg.Chain), ip, n, err, l.cfg.Now())
-		if werr == nil {
-			return
+		// Counted as this listener's own before it is written, so that
+		// the tail, reading it back, knows it was struck already.
+		key := tailEntry{ip, rejectCode(err)}
+		l.ownMu.Lock()
+		l.own[key]++
+		l.ownMu.Unlock()
+		if werr := logReject(chaindir.Dir(l.cfg.Chain), ip, n, err, l.cfg.Now()); werr != nil {
+			l.ownMu.Lock()
+			if l.own[key]--; l.own[key] <= 0 {
+				delete(l.own, key)
+			}
+			l.ownMu.Unlock()
+			l.logEvery("rejects", time.Minute, "%s: %v", chaindir.RejectsFile, werr)
 		}
-		l.logEvery("rejects", time.Minute, "%s: %v", chaindir.RejectsFile, werr)
 	}
-	l.strike(ip)
+	l.cut(cut)
 }
 
-func (l *Listener) strike(ip netip.Addr) {
-	if cut := l.bans.Strike(ip, l.cfg.Now()); cut != nil {
-		l.stats.cutOffs.Add(1)
-		l.cfg.Logf("%s: cut off for %s: %d rejects", ip, human(cut.For), cut.Rejects)
-		l.closeIP(ip)
+func (l *Listener) strike(ip netip.Addr) { l.cut(l.bans.Strike(ip, l.cfg.Now())) }
+
+func (l *Listener) orphan(ip netip.Addr) { l.cut(l.bans.Orphan(ip, l.cfg.Now())) }
+
+// cut closes the connections of a peer that a strike cut off.
+func (l *Listener) cut(c *Cut) {
+	if c == nil {
+		return
 	}
+	l.stats.cutOffs.Add(1)
+	l.cfg.Logf("%s: cut off for %s: %d rejects", c.IP, human(c.For), c.Rejects)
+	l.closeIP(c.IP)
 }
 
-// followRejects counts every reject of rejects.log against its sender.
+// followRejects counts every reject of rejects.log against its sender,
+// but those this listener logged and counted itself.
 func (l *Listener) followRejects(ctx context.Context, t *rejectTail) {
 	tick := time.NewTicker(l.cfg.RejectsPoll)
 	defer tick.Stop()
@@ -475,12 +513,33 @@ func (l *Listener) followRejects(ctx context.Context, t *rejectTail) {
 			return
 		case <-tick.C:
 		}
-		ips, err := t.poll()
+		es, restarted, err := t.poll()
 		if err != nil {
 			l.logEvery("rejects", time.Minute, "%s: %v", chaindir.RejectsFile, err)
 		}
-		for _, ip := range ips {
-			l.strike(ip)
+		if restarted {
+			// Read from a start again: what the listener logged before
+			// may be gone or read now; count from here as it comes.
+			l.ownMu.Lock()
+			clear(l.own)
+			l.ownMu.Unlock()
+		}
+		for _, e := range es {
+			l.ownMu.Lock()
+			own := l.own[e] > 0
+			if own {
+				if l.own[e]--; l.own[e] == 0 {
+					delete(l.own, e)
+				}
+			}
+			l.ownMu.Unlock()
+			switch {
+			case own:
+			case e.orphan():
+				l.orphan(e.ip)
+			default:
+				l.strike(e.ip)
+			}
 		}
 	}
 }
