@@ -64,9 +64,11 @@
 //
 // The peers file names relays (HOST:PORT, as cnj-relay writes it); the web
 // app of a node is on the same host at the web port (hostport.Web). Entries
-// learned from /api/peers are checked (hostport.Parse), deduplicated and added
-// after the existing ones, up to chaindir.MaxPeers entries; the file is
-// rewritten only when it gains one. Join starts a directory from a node's
+// learned from /api/peers are checked (hostport.Parse) and added by host
+// after the existing ones (chaindir's AddPeers), up to chaindir.MaxPeers
+// entries; the file is rewritten only when it gains one. The peers whose
+// web apps answered are noted as seen (chaindir's SeePeers), so that the
+// entries of live peers do not age out. Join starts a directory from a node's
 // genesis and records the node as the source.
 //
 // # What it does not do

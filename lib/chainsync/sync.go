@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -194,6 +195,9 @@ func Sync(ctx context.Context, n *node.Node, o Options) (*Report, error) {
 	}
 	if !o.KeepPeers {
 		if err := s.refreshPeers(ctx, peers); err != nil {
+			return s.end(peers), err
+		}
+		if err := s.seePeers(peers); err != nil {
 			return s.end(peers), err
 		}
 	}
@@ -428,7 +432,22 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 		return nil
 	}
 	learned = slices.DeleteFunc(learned, func(p string) bool { return slices.Contains(s.o.Self, p) })
-	added, _, err := s.n.Dir().AddPeers(learned...)
+	added, _, err := s.n.Dir().AddPeers(time.Unix(s.n.Now(), 0), learned...)
 	s.rep.AddedPeers = added
 	return err
+}
+
+// seePeers notes in the peers file's records that the usable peers were
+// seen (their web apps answered), so that the entries of live peers do
+// not age out (chaindir.PeerExpiry).
+func (s *syncer) seePeers(peers []*peerState) error {
+	var hosts []string
+	for _, ps := range peers {
+		if ps.err == nil {
+			if host, _, err := net.SplitHostPort(ps.addr); err == nil {
+				hosts = append(hosts, host)
+			}
+		}
+	}
+	return s.n.Dir().SeePeers(time.Unix(s.n.Now(), 0), hosts...)
 }

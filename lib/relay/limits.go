@@ -27,10 +27,19 @@ const (
 	// DefaultDialTimeout bounds a connection attempt.
 	DefaultDialTimeout = 5 * time.Second
 
-	// DefaultMaxConns and DefaultMaxConnsPerIP bound the listener's
-	// connections.
-	DefaultMaxConns      = 64
-	DefaultMaxConnsPerIP = 4
+	// DefaultMaxConns, DefaultMaxConnsPerIP and DefaultMaxConnsPerGroup
+	// bound the listener's connections: in all, from one IP, from one
+	// network group (netGroup: an IPv4 /24, an IPv6 /48). When all are
+	// taken, a newcomer evicts one (slots.go), but for the protected:
+	// those of the peers file, those of the ProtectBlocks and ProtectTxs
+	// IPs that delivered valid blocks and transfers last, and then the
+	// ProtectOldest longest-connected.
+	DefaultMaxConns         = 64
+	DefaultMaxConnsPerIP    = 4
+	DefaultMaxConnsPerGroup = 8
+	ProtectBlocks           = 4
+	ProtectTxs              = 4
+	ProtectOldest           = 8
 	// DefaultRate is the lines per second the listener reads from one peer
 	// IP, DefaultBurst the lines it reads at once; the rate is also
 	// applied in bytes as Rate*RateBytesPerLine per second, so that a peer
@@ -84,8 +93,14 @@ const (
 	// for queued lines to reach the peers.
 	DefaultDrainTimeout = 10 * time.Second
 
+	// DeliveredEvery is how often Send writes the deliveries it saw to
+	// relay-delivered.jsonl (chaindir.MergeDelivered), when it saw some.
+	DeliveredEvery = time.Second
+
 	// DefaultPeersPoll and DefaultRejectsPoll are how often the peers file
-	// and rejects.log are looked at.
+	// and rejects.log are looked at (the listener also looks at
+	// relay-delivered.jsonl and its peers file as often as at
+	// rejects.log).
 	DefaultPeersPoll   = time.Second
 	DefaultRejectsPoll = 250 * time.Millisecond
 )

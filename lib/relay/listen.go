@@ -16,8 +16,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/webclient"
 	"github.com/coniunctum/cnj/lib/wire"
 )
 
@@ -39,6 +41,11 @@ type ListenConfig struct {
 
 	MaxConns         int
 	MaxConnsPerIP    int
+	MaxConnsPerGroup int // from one netGroup
+	// WebPort is the port of the peers' web apps, asked whether a peer
+	// is a node of this network before its address is recorded
+	// (record.go); 0 is hostport.WebPort.
+	WebPort          int
 	Rate             float64 // lines per second per peer IP
 	Burst            int
 	HandshakeTimeout time.Duration
@@ -71,13 +78,28 @@ type Listener struct {
 	own   map[tailEntry]int
 
 	mu     sync.Mutex
-	conns  map[netip.Addr]map[net.Conn]context.CancelFunc
+	conns  map[netip.Addr]map[net.Conn]*connInfo
 	total  int
+	groups map[netip.Prefix]int // connections by netGroup
 	limits map[netip.Addr]*limiter
 	logged map[string]time.Time
+	// What the listener knows of its peers from the chain directory
+	// (refreshed as rejects.log is polled): the IPs of the peers file,
+	// and the deliveries of each IP (relay-delivered.jsonl).
+	listed      map[netip.Addr]bool
+	useful      map[netip.Addr]chaindir.Delivered
+	peersSt     chaindir.Stamp
+	deliveredSt chaindir.Stamp
+	// Hello addresses waiting for their peer to prove useful, and the
+	// web apps asked (record.go).
+	pending map[netip.Addr]string
+	probed  map[netip.Addr]probe
+	probing int
 
 	peersMu sync.Mutex
 	wg      sync.WaitGroup
+	ctx     context.Context   // Serve's, for the probes
+	web     *webclient.Client // asks peers' web apps (record.go)
 }
 
 // outLineOf is a tagged line for Out and the peer it came from.
@@ -103,6 +125,8 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 	}
 	cfg.MaxConns = orDefault(cfg.MaxConns, DefaultMaxConns)
 	cfg.MaxConnsPerIP = orDefault(cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	cfg.MaxConnsPerGroup = orDefault(cfg.MaxConnsPerGroup, DefaultMaxConnsPerGroup)
+	cfg.WebPort = orDefault(cfg.WebPort, hostport.WebPort)
 	cfg.Burst = orDefault(cfg.Burst, DefaultBurst)
 	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
@@ -134,8 +158,10 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 		cfg: cfg, ln: ln, network: cfg.Params.Hash(), maxLine: wire.MaxLine(cfg.Params),
 		addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()),
 		seen: NewSeen(SeenSize), bans: cfg.Bans, out: make(chan outLineOf, 1024), own: map[tailEntry]int{},
-		conns: map[netip.Addr]map[net.Conn]context.CancelFunc{}, limits: map[netip.Addr]*limiter{},
-		logged: map[string]time.Time{},
+		conns: map[netip.Addr]map[net.Conn]*connInfo{}, groups: map[netip.Prefix]int{}, limits: map[netip.Addr]*limiter{},
+		logged: map[string]time.Time{}, listed: map[netip.Addr]bool{}, useful: map[netip.Addr]chaindir.Delivered{},
+		pending: map[netip.Addr]string{}, probed: map[netip.Addr]probe{},
+		web: webclient.New(webclient.Config{Timeout: ProbeTimeout}), ctx: context.Background(),
 	}
 	return l, nil
 }
@@ -155,6 +181,7 @@ func (l *Listener) Addr() netip.AddrPort { return l.addr }
 func (l *Listener) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	l.ctx = ctx
 	werr := make(chan error, 1)
 	go func() {
 		err := l.writeOut(ctx)
@@ -175,6 +202,9 @@ func (l *Listener) Serve(ctx context.Context) error {
 		go func() { defer close(statsDone); sf.run(ctx, func() any { return l.Stats() }) }()
 	} else {
 		close(statsDone)
+	}
+	if l.cfg.Chain != "" {
+		l.refreshPeers() // the peers file and the deliveries, before the first peer
 	}
 	go func() { <-ctx.Done(); l.ln.Close() }()
 	var err error
@@ -235,35 +265,52 @@ func (l *Listener) writeOut(ctx context.Context) error {
 	}
 }
 
-// admit registers a new connection within the limits and serves it.
+// admit registers a new connection within the limits, evicting another
+// one when the listener is full (slots.go), and serves it.
 func (l *Listener) admit(ctx context.Context, c net.Conn) {
 	ip := remoteIP(c)
-	if banned, _ := l.bans.Banned(ip, l.cfg.Now()); banned {
+	now := l.cfg.Now()
+	if banned, _ := l.bans.Banned(ip, now); banned {
 		l.stats.refusedCutOff.Add(1)
 		c.Close()
 		return
 	}
+	g := netGroup(ip)
 	l.mu.Lock()
 	switch {
-	case l.total >= l.cfg.MaxConns:
-		l.mu.Unlock()
-		l.stats.refusedLimit.Add(1)
-		l.logEvery("conns", 10*time.Second, "%s: refused: %d connections, this node's limit", ip, l.cfg.MaxConns)
-		c.Close()
-		return
 	case len(l.conns[ip]) >= l.cfg.MaxConnsPerIP:
 		l.mu.Unlock()
 		l.stats.refusedLimit.Add(1)
 		l.logEvery("conns "+ip.String(), 10*time.Second, "%s: refused: %d connections from this address already", ip, l.cfg.MaxConnsPerIP)
 		c.Close()
 		return
+	case l.groups[g] >= l.cfg.MaxConnsPerGroup:
+		l.mu.Unlock()
+		l.stats.refusedLimit.Add(1)
+		l.logEvery("group "+g.String(), 10*time.Second, "%s: refused: %d connections from %s already", ip, l.cfg.MaxConnsPerGroup, g)
+		c.Close()
+		return
+	case l.total >= l.cfg.MaxConns:
+		v, ok := l.victim()
+		if !ok {
+			l.mu.Unlock()
+			l.stats.refusedLimit.Add(1)
+			l.logEvery("conns", 10*time.Second, "%s: refused: %d connections, this node's limit", ip, l.cfg.MaxConns)
+			c.Close()
+			return
+		}
+		l.conns[v.ip][v.c].cancel()
+		v.c.Close()
+		l.drop(v.ip, v.c)
+		defer l.logEvery("evict "+v.ip.String(), 10*time.Second, "%s: evicted for %s: %d connections, this node's limit", v.ip, ip, l.cfg.MaxConns)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	if l.conns[ip] == nil {
-		l.conns[ip] = map[net.Conn]context.CancelFunc{}
+		l.conns[ip] = map[net.Conn]*connInfo{}
 	}
-	l.conns[ip][c] = cancel
+	l.conns[ip][c] = &connInfo{cancel: cancel, since: now}
 	l.total++
+	l.groups[g]++
 	lim := l.limits[ip]
 	if lim == nil {
 		if len(l.limits) > 4*l.cfg.MaxConns {
@@ -293,10 +340,22 @@ func (l *Listener) release(ip netip.Addr, c net.Conn) {
 	c.Close()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if cancel, ok := l.conns[ip][c]; ok {
-		cancel()
-		delete(l.conns[ip], c)
-		l.total--
+	if info, ok := l.conns[ip][c]; ok {
+		info.cancel()
+		l.drop(ip, c)
+	}
+}
+
+// drop forgets a connection. l.mu is held.
+func (l *Listener) drop(ip netip.Addr, c net.Conn) {
+	if _, ok := l.conns[ip][c]; !ok {
+		return
+	}
+	delete(l.conns[ip], c)
+	l.total--
+	g := netGroup(ip)
+	if l.groups[g]--; l.groups[g] <= 0 {
+		delete(l.groups, g)
 	}
 	if len(l.conns[ip]) == 0 {
 		delete(l.conns, ip)
@@ -307,8 +366,8 @@ func (l *Listener) release(ip netip.Addr, c net.Conn) {
 func (l *Listener) closeIP(ip netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for c, cancel := range l.conns[ip] {
-		cancel()
+	for c, info := range l.conns[ip] {
+		info.cancel()
 		c.Close()
 	}
 }
@@ -317,8 +376,8 @@ func (l *Listener) closeAll() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range l.conns {
-		for c, cancel := range m {
-			cancel()
+		for c, info := range m {
+			info.cancel()
 			c.Close()
 		}
 	}
@@ -374,32 +433,6 @@ func (l *Listener) serveConn(ctx context.Context, c net.Conn, ip netip.Addr, lim
 	defer l.stats.connected.Add(-1)
 	l.record(ip, h.Address, self)
 	l.readLines(ctx, c, br, ip, lim)
-}
-
-// record adds a peer's hello address to the peers file when the address
-// names the IP the peer connects from (so that no peer can fill the file
-// with others' addresses) and is not this node's.
-func (l *Listener) record(ip netip.Addr, addr string, self netip.AddrPort) {
-	if l.cfg.Chain == "" {
-		return
-	}
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return
-	}
-	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	if ap.Addr() != ip || ap == self {
-		return
-	}
-	l.peersMu.Lock()
-	defer l.peersMu.Unlock()
-	added, err := chaindir.Dir(l.cfg.Chain).AddPeer(ap.String())
-	switch {
-	case err != nil:
-		l.logEvery("addpeer", time.Minute, "%s: peer %s not recorded: %v", ip, ap, err)
-	case added:
-		l.cfg.Logf("%s: new peer %s recorded", ip, ap)
-	}
 }
 
 // readLines passes the peer's lines on until it leaves, idles, sends a
@@ -503,7 +536,8 @@ func (l *Listener) cut(c *Cut) {
 }
 
 // followRejects counts every reject of rejects.log against its sender,
-// but those this listener logged and counted itself.
+// but those this listener logged and counted itself, and refreshes what
+// the listener knows of its peers from the chain directory.
 func (l *Listener) followRejects(ctx context.Context, t *rejectTail) {
 	tick := time.NewTicker(l.cfg.RejectsPoll)
 	defer tick.Stop()
@@ -513,6 +547,7 @@ func (l *Listener) followRejects(ctx context.Context, t *rejectTail) {
 			return
 		case <-tick.C:
 		}
+		l.refreshPeers()
 		es, restarted, err := t.poll()
 		if err != nil {
 			l.logEvery("rejects", time.Minute, "%s: %v", chaindir.RejectsFile, err)
