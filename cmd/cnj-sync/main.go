@@ -74,7 +74,10 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 	}
 	release, err := chaindir.Dir(dir).LockSync()
 	if errors.Is(err, chaindir.ErrSyncBusy) {
-		return nil // the run in progress does the work
+		// Said even with -q: a run that never ends (a peer stalling it)
+		// must not go unnoticed from cron.
+		return &cli.ExitError{Code: cli.ExitBusy, Err: fmt.Errorf("another run holds %s: nothing done, try again later",
+			chaindir.Dir(dir).File(chaindir.SyncLockFile))}
 	}
 	if err != nil {
 		return err

@@ -31,6 +31,8 @@
 //	relay-delivered.jsonl JSON lines: when each peer IP last delivered a valid
 //	                      new block or transfer (MergeDelivered, ReadDelivered)
 //	SYNC                  flock(2)ed for the whole of one cnj-sync run
+//	sync-slow.jsonl       JSON lines: the web apps cnj-sync found too slow,
+//	                      tried last for a day (NoteSlowPeer, SlowPeers)
 //	source                the node the directory joined its network
 //	                      through, one line: http://HOST:PORT
 //

@@ -50,7 +50,7 @@ func goFiles(t *testing.T) map[string][]string {
 // file function, or joined with a slash.
 func TestOneOwnerOfFileNames(t *testing.T) {
 	distinct := []string{GenesisFile, MempoolFile, RejectsFile, LockFile, SyncLockFile, RelayListen, RelaySend, ".jsonl.zst",
-		RejectsOldFile, PeersSeenFile, DeliveredFile}
+		RejectsOldFile, PeersSeenFile, DeliveredFile, SyncSlowFile}
 	words := []string{IndexFile, StateFile, PeersFile, SourceFile, BlocksDir, LostDir}
 	pathFuncs := []string{"Join", "Open", "OpenFile", "OpenInRoot", "OpenRoot", "ReadFile", "WriteFile", "Create", "CreateTemp",
 		"Stat", "Lstat", "Remove", "RemoveAll", "Rename", "Mkdir", "MkdirAll", "ReadDir", "Glob", "File"}

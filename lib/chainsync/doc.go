@@ -39,7 +39,12 @@
 // What a peer serves is checked before anything reaches the directory:
 // every answer has a byte cap; every request a deadline (Options.Timeout;
 // a download gets the timeout plus its byte cap at Options.MinRate, and
-// fails after Options.Timeout without a byte); the download's byte cap is
+// fails after Options.Timeout without a byte, or when it falls below
+// Options.ProgressRate over a window of waiting: webclient.Chain); a
+// peer that was too slow is logged in rejects.log (SlowPeer) and tried
+// after the others for a day (chaindir's NoteSlowPeer), so that a peer
+// claiming the most work and dripping its chain cannot hold every run
+// first; the download's byte cap is
 // its height range times the block size limit (plus newlines), each line
 // at most the block size limit, so an endless body is cut. The staged
 // download must hold exactly the heights asked for, each block on the one

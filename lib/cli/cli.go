@@ -34,6 +34,10 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1
 	ExitUsage   = 2
+	// ExitBusy: another process holds a lock the command needs and it did
+	// nothing; try again later (EX_TEMPFAIL of sysexits.h, which cron
+	// wrappers know).
+	ExitBusy = 75
 )
 
 // Streams are a command's standard streams.
