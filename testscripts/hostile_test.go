@@ -55,7 +55,6 @@ import (
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
-	"github.com/coniunctum/cnj/lib/wire"
 )
 
 // The bounds the node must keep under attack.
@@ -208,7 +207,7 @@ func TestHostile(t *testing.T) {
 	wg.Go(func() {
 		for sleepCtx(ctx, 2*time.Second) {
 			start := time.Now()
-			c, _, ok := hostileDial(hostileNewcomer, h.to, h.p, hostileNewcomer+":5050")
+			c, _, ok := dialRelay(hostileNewcomer, h.to, h.p, hostileNewcomer+":5050")
 			d := time.Since(start)
 			if c != nil {
 				c.Close()
@@ -390,32 +389,11 @@ func (h *hostile) checkPeers(attacks []hostileAttack) (bad []string) {
 	return bad
 }
 
-// hostileDial connects from the loopback address from to the relay at to
-// and sends a hello of p announcing announce; ok says the relay answered.
-func hostileDial(from, to string, p *params.Params, announce string) (c net.Conn, br *bufio.Reader, ok bool) {
-	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-	c, err := d.Dial("tcp", to)
-	if err != nil {
-		return nil, nil, false
-	}
-	h := &wire.Hello{Network: p.Hash(), Version: wire.Version, Address: announce}
-	c.Write(append(h.Encode(), '\n'))
-	c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	br = bufio.NewReader(c)
-	line, err := br.ReadBytes('\n')
-	c.SetReadDeadline(time.Time{})
-	if err != nil {
-		return c, br, false
-	}
-	_, err = wire.DecodeHello(bytes.TrimSuffix(line, []byte("\n")))
-	return c, br, err == nil
-}
-
 // flood keeps a connection from ip to the node and writes what next
 // gives, reconnecting a second after the node closes it (a cut-off).
 func (h *hostile) flood(ctx context.Context, ip string, next func() []byte) {
 	for ctx.Err() == nil {
-		c, _, ok := hostileDial(ip, h.to, h.p, ip+":5050")
+		c, _, ok := dialRelay(ip, h.to, h.p, ip+":5050")
 		if !ok {
 			if c != nil {
 				c.Close()
@@ -467,7 +445,7 @@ func (h *hostile) starve(ctx context.Context, ip string) {
 	for range 4 {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				c, _, ok := hostileDial(ip, h.to, h.p, ip+":5050")
+				c, _, ok := dialRelay(ip, h.to, h.p, ip+":5050")
 				if !ok {
 					if c != nil {
 						c.Close()
@@ -497,7 +475,7 @@ func (h *hostile) poison(ctx context.Context, ip string) {
 		if ip == "127.0.0.191" {
 			announce = fmt.Sprintf("127.0.0.250:%d", port)
 		}
-		if c, _, _ := hostileDial(ip, h.to, h.p, announce); c != nil {
+		if c, _, _ := dialRelay(ip, h.to, h.p, announce); c != nil {
 			c.Close()
 		}
 		sleepCtx(ctx, 20*time.Millisecond)

@@ -197,17 +197,15 @@ func listening(t *testing.T, p *proc, addr string) {
 	})
 }
 
-// rawPeer connects from the loopback address from to the relay at to and
-// sends a hello of p; hello reports whether the relay answered.
-func rawPeer(t *testing.T, from, to string, p *params.Params) (c net.Conn, br *bufio.Reader, hello bool) {
-	t.Helper()
+// dialRelay connects from the loopback address from to the relay at to
+// and sends a hello of p announcing announce; ok says the relay answered.
+func dialRelay(from, to string, p *params.Params, announce string) (c net.Conn, br *bufio.Reader, ok bool) {
 	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
 	c, err := d.Dial("tcp", to)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, false
 	}
-	t.Cleanup(func() { c.Close() })
-	h := &wire.Hello{Network: p.Hash(), Version: wire.Version, Address: from + ":5050"}
+	h := &wire.Hello{Network: p.Hash(), Version: wire.Version, Address: announce}
 	c.Write(append(h.Encode(), '\n'))
 	c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	br = bufio.NewReader(c)
@@ -216,10 +214,20 @@ func rawPeer(t *testing.T, from, to string, p *params.Params) (c net.Conn, br *b
 	if err != nil {
 		return c, br, false
 	}
-	if _, err := wire.DecodeHello(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
-		t.Fatalf("the relay's hello: %v", err)
+	_, err = wire.DecodeHello(bytes.TrimSuffix(line, []byte("\n")))
+	return c, br, err == nil
+}
+
+// rawPeer connects from the loopback address from to the relay at to and
+// sends a hello of p; hello reports whether the relay answered.
+func rawPeer(t *testing.T, from, to string, p *params.Params) (c net.Conn, br *bufio.Reader, hello bool) {
+	t.Helper()
+	c, br, hello = dialRelay(from, to, p, from+":5050")
+	if c == nil {
+		t.Fatalf("%s to %s: cannot connect", from, to)
 	}
-	return c, br, true
+	t.Cleanup(func() { c.Close() })
+	return c, br, hello
 }
 
 // closedByPeer reports whether the other side closed c within d.

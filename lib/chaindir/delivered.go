@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -61,24 +60,20 @@ func (d Dir) ReadDelivered() ([]Delivered, Stamp, error) {
 	if err != nil {
 		return nil, Stamp{}, err
 	}
-	b, err := ReadFileMax(path, maxDeliveredBytes, nil)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, Stamp{}, nil
-	}
-	if err != nil {
-		return nil, Stamp{}, err
-	}
 	var out []Delivered
-	for _, line := range strings.Split(string(b), "\n") {
+	err = readLines(path, maxDeliveredBytes, func(line []byte) {
 		var l deliveredLine
-		if json.Unmarshal([]byte(line), &l) != nil {
-			continue
+		if json.Unmarshal(line, &l) != nil {
+			return
 		}
 		ip, err := netip.ParseAddr(l.IP)
 		if err != nil || l.Block < 0 || l.Tx < 0 {
-			continue
+			return
 		}
 		out = append(out, Delivered{ip.Unmap().WithZone(""), l.Block, l.Tx})
+	})
+	if err != nil {
+		return nil, Stamp{}, err
 	}
 	return out, st, nil
 }

@@ -422,21 +422,17 @@ type peersSeenLine struct {
 // wrote); a missing file is empty.
 func (d Dir) readPeersSeen() (map[string]int64, error) {
 	m := map[string]int64{}
-	b, err := ReadFileMax(d.File(PeersSeenFile), maxPeersBytes, nil)
-	if errors.Is(err, fs.ErrNotExist) {
-		return m, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
+	err := readLines(d.File(PeersSeenFile), maxPeersBytes, func(line []byte) {
 		var l peersSeenLine
-		if json.Unmarshal([]byte(line), &l) != nil || l.Seen <= 0 {
-			continue
+		if json.Unmarshal(line, &l) != nil || l.Seen <= 0 {
+			return
 		}
 		if hp, err := hostport.Parse(l.Peer, hostport.RelayPort); err == nil && hp == l.Peer {
 			m[hp] = l.Seen
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }

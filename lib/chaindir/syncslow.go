@@ -3,8 +3,6 @@ package chaindir
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"slices"
 	"strings"
 	"time"
@@ -38,21 +36,17 @@ type slowPeerLine struct {
 // line that does not parse is skipped; a missing file is empty.
 func (d Dir) SlowPeers(now time.Time) (map[string]int64, error) {
 	m := map[string]int64{}
-	b, err := ReadFileMax(d.File(SyncSlowFile), maxPeersBytes, nil)
-	if errors.Is(err, fs.ErrNotExist) {
-		return m, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
+	err := readLines(d.File(SyncSlowFile), maxPeersBytes, func(line []byte) {
 		var l slowPeerLine
-		if json.Unmarshal([]byte(line), &l) != nil || now.Sub(time.Unix(l.Time, 0)) > SlowPeerMemory {
-			continue
+		if json.Unmarshal(line, &l) != nil || now.Sub(time.Unix(l.Time, 0)) > SlowPeerMemory {
+			return
 		}
 		if hp, err := hostport.Parse(l.Peer, hostport.WebPort); err == nil && hp == l.Peer {
 			m[hp] = l.Time
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
