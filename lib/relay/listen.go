@@ -71,7 +71,7 @@ type Listener struct {
 	out     chan outLineOf
 	stats   listenCounters
 
-	// logged counts the rejects this listener wrote to rejects.log and
+	// own counts the rejects this listener wrote to rejects.log and
 	// struck at once, by sender and reason, until its tail reads them
 	// back, so that they are not counted twice.
 	ownMu sync.Mutex
