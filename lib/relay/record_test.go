@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -111,5 +112,14 @@ func TestSendDelivered(t *testing.T) {
 	b, _ := os.ReadFile(chaindir.Dir(dir).File(chaindir.DeliveredFile))
 	if bytes.Count(b, []byte("\n")) != 2 {
 		t.Errorf("relay-delivered.jsonl:\n%s", b)
+	}
+	// What it noted last is written as it ends.
+	err, log := send(t, SendConfig{Params: p, Chain: dir, To: []string{l.Addr().String()}}, []byte("127.0.0.7 "+string(txLines(p, 4)[3])))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	got, _, _ = chaindir.Dir(dir).ReadDelivered()
+	if len(got) != 3 || !slices.ContainsFunc(got, func(e chaindir.Delivered) bool { return e.IP == netip.MustParseAddr("127.0.0.7") }) {
+		t.Errorf("after the end of the input: %+v", got)
 	}
 }

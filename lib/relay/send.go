@@ -448,29 +448,31 @@ func (s *sender) deliveredBy(from netip.Addr, block bool) {
 
 // writeDeliveries adds the deliveries noted to the chain directory's
 // relay-delivered.jsonl, for the listener (slots.go, record.go), at most
-// every DeliveredEvery, until ctx is done.
+// every DeliveredEvery and once more when ctx is done.
 func (s *sender) writeDeliveries(ctx context.Context) {
 	t := time.NewTicker(DeliveredEvery)
 	defer t.Stop()
 	for {
+		done := false
 		select {
 		case <-ctx.Done():
-			return
+			done = true
 		case <-t.C:
 		}
 		s.deliveredMu.Lock()
-		if len(s.delivered) == 0 {
-			s.deliveredMu.Unlock()
-			continue
-		}
 		ds := make([]chaindir.Delivered, 0, len(s.delivered))
 		for _, e := range s.delivered {
 			ds = append(ds, e)
 		}
 		clear(s.delivered)
 		s.deliveredMu.Unlock()
-		if err := chaindir.Dir(s.cfg.Chain).MergeDelivered(ds, time.Now()); err != nil {
-			s.logf("%s: %v", chaindir.DeliveredFile, err)
+		if len(ds) > 0 {
+			if err := chaindir.Dir(s.cfg.Chain).MergeDelivered(ds, time.Now()); err != nil {
+				s.logf("%s: %v", chaindir.DeliveredFile, err)
+			}
+		}
+		if done {
+			return
 		}
 	}
 }
