@@ -9,8 +9,11 @@ CMDS     := $(notdir $(wildcard cmd/cnj-*))
 MAN1     := $(wildcard man/*.1)
 MAN5     := $(wildcard man/*.5)
 SCRIPTS  := $(wildcard scripts/*)
-# CNJ_KILLS sets how many times the crash test kills a process (make soak raises it).
+# CNJ_KILLS sets how many times the crash test kills a process, CNJ_SOAK how
+# long the hostile-peer soak lasts (make soak raises both, and the timeout).
 CNJ_KILLS ?= 200
+CNJ_SOAK  ?= 60s
+TEST_TIMEOUT ?= 14m
 
 .PHONY: all build deps test bench install demo walkthrough lint soak fuzz clean
 
@@ -42,15 +45,17 @@ lint: deps
 	@if [ -n "$(SCRIPTS)" ]; then shellcheck $(SCRIPTS); fi
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5)
 
-# The adversarial suite writes its one-line summary to a file that is printed
-# after the run, so that the line shows whatever go test's verbosity.
+# The adversarial suite and the hostile-peer soak write their one-line
+# summaries to files that are printed after the run, so that the lines show
+# whatever go test's verbosity.
 test: deps build lint
-	@rm -f bin/adversarial.txt
-	CNJ_KILLS=$(CNJ_KILLS) CNJ_ADVERSARIAL_OUT=$(CURDIR)/bin/adversarial.txt $(GO) test -timeout 14m ./...
-	@cat bin/adversarial.txt
+	@rm -f bin/adversarial.txt bin/hostile.txt
+	CNJ_KILLS=$(CNJ_KILLS) CNJ_SOAK=$(CNJ_SOAK) CNJ_ADVERSARIAL_OUT=$(CURDIR)/bin/adversarial.txt \
+	  CNJ_HOSTILE_OUT=$(CURDIR)/bin/hostile.txt $(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@cat bin/adversarial.txt bin/hostile.txt
 
 soak:
-	$(MAKE) test CNJ_KILLS=2000
+	$(MAKE) test CNJ_KILLS=2000 CNJ_SOAK=10m TEST_TIMEOUT=45m
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...

@@ -197,17 +197,15 @@ func listening(t *testing.T, p *proc, addr string) {
 	})
 }
 
-// rawPeer connects from the loopback address from to the relay at to and
-// sends a hello of p; hello reports whether the relay answered.
-func rawPeer(t *testing.T, from, to string, p *params.Params) (c net.Conn, br *bufio.Reader, hello bool) {
-	t.Helper()
+// dialRelay connects from the loopback address from to the relay at to
+// and sends a hello of p announcing announce; ok says the relay answered.
+func dialRelay(from, to string, p *params.Params, announce string) (c net.Conn, br *bufio.Reader, ok bool) {
 	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
 	c, err := d.Dial("tcp", to)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, false
 	}
-	t.Cleanup(func() { c.Close() })
-	h := &wire.Hello{Network: p.Hash(), Version: wire.Version, Address: from + ":5050"}
+	h := &wire.Hello{Network: p.Hash(), Version: wire.Version, Address: announce}
 	c.Write(append(h.Encode(), '\n'))
 	c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	br = bufio.NewReader(c)
@@ -216,10 +214,20 @@ func rawPeer(t *testing.T, from, to string, p *params.Params) (c net.Conn, br *b
 	if err != nil {
 		return c, br, false
 	}
-	if _, err := wire.DecodeHello(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
-		t.Fatalf("the relay's hello: %v", err)
+	_, err = wire.DecodeHello(bytes.TrimSuffix(line, []byte("\n")))
+	return c, br, err == nil
+}
+
+// rawPeer connects from the loopback address from to the relay at to and
+// sends a hello of p; hello reports whether the relay answered.
+func rawPeer(t *testing.T, from, to string, p *params.Params) (c net.Conn, br *bufio.Reader, hello bool) {
+	t.Helper()
+	c, br, hello = dialRelay(from, to, p, from+":5050")
+	if c == nil {
+		t.Fatalf("%s to %s: cannot connect", from, to)
 	}
-	return c, br, true
+	t.Cleanup(func() { c.Close() })
+	return c, br, hello
 }
 
 // closedByPeer reports whether the other side closed c within d.
@@ -233,13 +241,24 @@ func closedByPeer(c net.Conn, br *bufio.Reader, d time.Duration) bool {
 	}
 }
 
+// webApp starts cnj-serve on ip's web port, a node's web app (which a
+// listener asks before it records the node's address), and waits for it.
+func webApp(t *testing.T, work, ip, dir string) *proc {
+	t.Helper()
+	s := startProc(t, work, fmt.Sprintf("exec cnj-serve --listen %s:56230 --chain %s", ip, dir))
+	eventually(t, "cnj-serve on "+ip, 10*time.Second, func() bool { return s.err.count("cnj-serve: serving") == 1 })
+	return s
+}
+
 // TestRelayTwoNodes: a line sent from 127.0.0.61 reaches the listener on
-// 127.0.0.60 tagged with the sending address; the sender is recorded as a
-// peer; both exit as they should.
+// 127.0.0.60 tagged with the sending address; the sender, whose web app
+// answers as a node of the network, is recorded as a peer; both exit as
+// they should.
 func TestRelayTwoNodes(t *testing.T) {
 	work, chain, p := newChain(t)
 	l := startProc(t, work, "exec cnj-relay listen --listen 127.0.0.60:5050 --chain c")
 	listening(t, l, "127.0.0.60:5050")
+	webApp(t, work, "127.0.0.61", "c")
 	s := startProc(t, work, "exec cnj-relay send --bind 127.0.0.61 --to 127.0.0.60 --chain c")
 	lines := txs(p, 1, 2)
 	s.send(t, lines[0], lines[1], lines[0])
@@ -252,12 +271,12 @@ func TestRelayTwoNodes(t *testing.T) {
 	}
 	want := "127.0.0.61 " + string(lines[0]) + "\n127.0.0.61 " + string(lines[1]) + "\n"
 	eventually(t, "both lines at the listener", 5*time.Second, func() bool { return l.out.String() == want })
+	eventually(t, "the sender recorded", 10*time.Second, func() bool {
+		return l.err.count("cnj-relay: 127.0.0.61: new peer 127.0.0.61:5050 recorded") == 1
+	})
 	peers, err := os.ReadFile(filepath.Join(chain, "peers"))
 	if err != nil || string(peers) != "127.0.0.61:5050\n" {
 		t.Errorf("peers file %q (%v), want 127.0.0.61:5050", peers, err)
-	}
-	if l.err.count("cnj-relay: 127.0.0.61: new peer 127.0.0.61:5050 recorded") != 1 {
-		t.Errorf("listener log:\n%s", l.err)
 	}
 	if code := l.stop(t); code != 0 {
 		t.Errorf("listen exited %d after SIGTERM, want 0", code)
@@ -558,12 +577,13 @@ func TestRelaySlowPeer(t *testing.T) {
 
 // TestRelayPeersFile: send re-reads its peers file: a peer added later is
 // connected and gets the lines sent after; the listener records the
-// sender in its own peers file.
+// sender (a node: its web app answers) in its own peers file.
 func TestRelayPeersFile(t *testing.T) {
 	work, chain, p := newChain(t)
 	copyChain(t, chain, filepath.Join(work, "l"))
 	l := startProc(t, work, "exec cnj-relay listen --listen 127.0.0.79:5050 --chain l")
 	listening(t, l, "127.0.0.79:5050")
+	webApp(t, work, "127.0.0.78", "c")
 	peers := filepath.Join(work, "peers")
 	os.WriteFile(peers, []byte("# no peers yet\n"), 0o644)
 	s := startProc(t, work, "exec cnj-relay send --bind 127.0.0.78 --peers peers --chain c")
@@ -593,7 +613,8 @@ func TestRelayPeersFile(t *testing.T) {
 }
 
 // TestRelayJoin: a new validator that knows only its source node ends up
-// connected both ways: the source records it and connects back.
+// connected both ways: the source records it (its web app answers as a
+// node of the network) and connects back.
 func TestRelayJoin(t *testing.T) {
 	work, chain, p := newChain(t)
 	copyChain(t, chain, filepath.Join(work, "a"))
@@ -606,6 +627,7 @@ func TestRelayJoin(t *testing.T) {
 		return n
 	}
 	node("127.0.0.60", "a")
+	webApp(t, work, "127.0.0.61", "b")
 	node("127.0.0.61", "b")
 	eventually(t, "the source records the newcomer", 10*time.Second, func() bool {
 		b, _ := os.ReadFile(filepath.Join(work, "a", "peers"))

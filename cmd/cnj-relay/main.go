@@ -30,6 +30,7 @@ type flags struct {
 		Listen           string        `default:":5050" placeholder:"IP:PORT" help:"Address to accept peers on (default :5050, every address)."`
 		MaxConns         int           `default:"64" placeholder:"N" help:"Most connections at once (default 64)."`
 		MaxPerIP         int           `name:"max-per-ip" default:"4" placeholder:"N" help:"Most connections at once from one IP (default 4)."`
+		MaxPerGroup      int           `name:"max-per-group" default:"8" placeholder:"N" help:"Most connections at once from one network group: an IPv4 /24, an IPv6 /48 (default 8)."`
 		Rate             float64       `default:"1000" placeholder:"N" help:"Lines per second read from one peer IP (default 1000)."`
 		HandshakeTimeout time.Duration `default:"5s" placeholder:"DURATION" help:"Time a peer has to send its hello (default 5s)."`
 		IdleTimeout      time.Duration `default:"5m" placeholder:"DURATION" help:"Time a peer may stay silent (default 5m)."`
@@ -83,11 +84,15 @@ func listen(ctx context.Context, f *flags, s cli.Streams, logf func(string, ...a
 	if err != nil {
 		return err
 	}
+	webPort, err := cli.WebPort()
+	if err != nil {
+		return err
+	}
 	bans := relay.NewBans()
 	bans.Threshold, bans.CoolOff = o.MaxRejects, o.CoolOff
 	l, err := relay.NewListener(relay.ListenConfig{
 		Addr: o.Listen, Params: p, Chain: f.Dir(), Out: s.Out, Logf: logf, Bans: bans,
-		MaxConns: o.MaxConns, MaxConnsPerIP: o.MaxPerIP, Rate: o.Rate,
+		MaxConns: o.MaxConns, MaxConnsPerIP: o.MaxPerIP, MaxConnsPerGroup: o.MaxPerGroup, Rate: o.Rate, WebPort: webPort,
 		HandshakeTimeout: o.HandshakeTimeout, IdleTimeout: o.IdleTimeout,
 	})
 	if err != nil {

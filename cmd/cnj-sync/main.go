@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 
 	"github.com/coniunctum/cnj/lib/chaindir"
@@ -41,7 +40,7 @@ func run(f *flags, s cli.Streams) error {
 // syncChain is the command; tty says that s.Err is a terminal.
 func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err error) {
 	dir := f.Dir()
-	webPort, err := webPort()
+	webPort, err := cli.WebPort()
 	if err != nil {
 		return err
 	}
@@ -75,7 +74,10 @@ func syncChain(ctx context.Context, f *flags, s cli.Streams, tty bool) (err erro
 	}
 	release, err := chaindir.Dir(dir).LockSync()
 	if errors.Is(err, chaindir.ErrSyncBusy) {
-		return nil // the run in progress does the work
+		// Said even with -q: a run that never ends (a peer stalling it)
+		// must not go unnoticed from cron.
+		return &cli.ExitError{Code: cli.ExitBusy, Err: fmt.Errorf("another run holds %s: nothing done, try again later",
+			chaindir.Dir(dir).File(chaindir.SyncLockFile))}
 	}
 	if err != nil {
 		return err
@@ -151,19 +153,6 @@ func peersName(f *flags, n *node.Node) string {
 		return f.Peers
 	}
 	return n.Dir().File(chaindir.PeersFile)
-}
-
-// webPort is the port of the peers' web apps: $CNJ_WEB_PORT or 56230.
-func webPort() (int, error) {
-	s := os.Getenv("CNJ_WEB_PORT")
-	if s == "" {
-		return hostport.WebPort, nil
-	}
-	p, err := strconv.Atoi(s)
-	if err != nil || p < 1 || p > 65535 {
-		return 0, cli.Usagef("CNJ_WEB_PORT: %q is not a port", s)
-	}
-	return p, nil
 }
 
 // summary is the line printed without -q.

@@ -143,8 +143,8 @@ func TestJoinAndSync(t *testing.T) {
 	}
 }
 
-// TestBusy: while a sync holds the lock, a second run exits 0 at once,
-// asks no peer and writes nothing.
+// TestBusy: while a sync holds the lock, a second run exits 75 at once,
+// says so even with -q, asks no peer and writes nothing.
 func TestBusy(t *testing.T) {
 	p := devnet(t)
 	dir := chainDir(t, p, 2)
@@ -163,9 +163,10 @@ func TestBusy(t *testing.T) {
 	defer release()
 	before := files(t, dir)
 	begin := time.Now()
-	code, out, errs := cnjSync(t, "--chain", dir, "--from", strings.TrimPrefix(srv.URL, "http://"))
-	if code != 0 || out != "" || errs != "" || asked != 0 {
-		t.Fatalf("exit %d, %d requests\nstdout %q\nstderr %q", code, asked, out, errs)
+	code, out, errs := cnjSync(t, "--chain", dir, "--from", strings.TrimPrefix(srv.URL, "http://"), "-q")
+	want := "cnj-sync: another run holds " + filepath.Join(dir, "SYNC") + ": nothing done, try again later\n"
+	if code != 75 || out != "" || errs != want || asked != 0 {
+		t.Fatalf("exit %d, %d requests\nstdout %q\nstderr %q, want %q", code, asked, out, errs, want)
 	}
 	if d := time.Since(begin); d > time.Second {
 		t.Fatalf("took %v", d)

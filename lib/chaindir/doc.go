@@ -21,12 +21,20 @@
 //	lost/                 block lines reindex set aside        } formats)
 //	mempool.jsonl         pending transfer lines (Mempool)
 //	mempool.bin           derived: the pool as last judged (MempoolBin)
-//	peers                 HOST[:PORT] a line (ReadPeersFile, WritePeersFile)
+//	peers                 HOST[:PORT] a line, one per host (ReadPeersFile,
+//	                      WritePeersFile, RecordPeer, AddPeers, SeePeers)
+//	peers.seen            JSON lines: when each peer a command added was last
+//	                      seen; those unseen for PeerExpiry age out
 //	rejects.log           JSON lines: what was refused, from whom, why
-//	                      (LogReject, TailRejects)
+//	                      (LogReject, TailRejects); rotated at MaxRejectsLog
+//	rejects.log.1         rejects.log before its last rotation
 //	relay-listen-PID.json, relay-send-PID.json
 //	                      a running cnj-relay's traffic counters
+//	relay-delivered.jsonl JSON lines: when each peer IP last delivered a valid
+//	                      new block or transfer (MergeDelivered, ReadDelivered)
 //	SYNC                  flock(2)ed for the whole of one cnj-sync run
+//	sync-slow.jsonl       JSON lines: the web apps cnj-sync found too slow,
+//	                      tried last for a day (NoteSlowPeer, SlowPeers)
 //	source                the node the directory joined its network
 //	                      through, one line: http://HOST:PORT
 //
@@ -37,8 +45,10 @@
 //
 // One process writes blocks, the index, the state and mempool.jsonl at a
 // time: the holder of Lock. rejects.log takes one O_APPEND write per line
-// and no lock; peers and the relay's stats files are replaced atomically
-// (ReplaceFile) and the last complete write wins.
+// and no lock but to rotate; the peers file and peers.seen are changed
+// under an flock of the directory itself (RecordPeer, AddPeers,
+// SeePeers); the relay's stats files and relay-delivered.jsonl are
+// replaced atomically (ReplaceFile) and the last complete write wins.
 //
 // # What it does not do
 //

@@ -1,6 +1,7 @@
 package chaindir
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,26 @@ func ReadFileMax(path string, limit int64, buf []byte) ([]byte, error) {
 	}
 	defer f.Close()
 	return ReadAllMax(f, path, limit, buf)
+}
+
+// readLines calls each with every line of the file at path, which must be
+// at most limit bytes; a missing file has no lines. The small JSON-lines
+// files of the directory (peers.seen, relay-delivered.jsonl,
+// sync-slow.jsonl) are read with it, each line parsed by its owner.
+func readLines(path string, limit int64, each func(line []byte)) error {
+	b, err := ReadFileMax(path, limit, nil)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		if len(line) > 0 {
+			each(line)
+		}
+	}
+	return nil
 }
 
 // ReadAllMax is ReadFileMax on an open file; path names it in errors.

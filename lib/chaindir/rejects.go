@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 
 	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/rule"
@@ -63,9 +64,17 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, q...)
 }
 
+// MaxRejectsLog bounds rejects.log: the line that takes the file to this
+// size or past it renames it to rejects.log.1 (replacing the one before),
+// and the next line starts a new file. So the two files hold at most
+// twice this size (and a line for each process caught writing at the
+// moment of the rename), whatever peers send.
+const MaxRejectsLog = 4 << 20
+
 // LogReject appends r to the directory's rejects.log in a single O_APPEND
-// write, so lines from processes logging at once never interleave. It
-// takes no lock. This is the one writer of rejects.log.
+// write, so lines from processes logging at once never interleave, and
+// rotates the file at MaxRejectsLog. It takes a lock (flock(2) on the file
+// itself) only to rotate. This is the one writer of rejects.log.
 func (d Dir) LogReject(r Reject) error {
 	if r.ID != nil && len(r.ID) != 16 || r.Hash != nil && len(r.Hash) != 32 {
 		return fmt.Errorf("reject: id of %d bytes, hash of %d bytes", len(r.ID), len(r.Hash))
@@ -79,8 +88,34 @@ func (d Dir) LogReject(r Reject) error {
 		return err
 	}
 	_, err = f.Write(line)
+	if err == nil {
+		err = d.rotateRejects(f)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// rotateRejects renames rejects.log to rejects.log.1 when f, the file just
+// written, is still rejects.log and has reached MaxRejectsLog. The check
+// and the rename happen under an flock of f, so that of processes that
+// reach the size at once one renames and the others, finding the name
+// taken by a new file, leave it: the file before is never lost to a
+// second rename.
+func (d Dir) rotateRejects(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() < MaxRejectsLog {
+		return err
+	}
+	fd := int(f.Fd())
+	if err := flock(fd, syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer syscall.Flock(fd, syscall.LOCK_UN)
+	now, err := os.Lstat(d.File(RejectsFile))
+	if err != nil || !os.SameFile(now, fi) {
+		return nil // rotated by another process meanwhile
+	}
+	return os.Rename(d.File(RejectsFile), d.File(RejectsOldFile))
 }

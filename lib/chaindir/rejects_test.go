@@ -152,3 +152,94 @@ func TestRejectTail(t *testing.T) {
 		t.Fatalf("read through a link leaving the directory: %v %v", es, err)
 	}
 }
+
+// TestRejectsRotation: rejects.log never grows past MaxRejectsLog by more
+// than a line: the line that reaches it renames the file to
+// rejects.log.1, replacing the one before. Loggers writing at once across
+// a rotation lose and tear no line, and a tail reads every line once,
+// across the rotation, without starting over.
+func TestRejectsRotation(t *testing.T) {
+	d := Dir(t.TempDir())
+	tail := d.TailRejects(true)
+	msg := strings.Repeat("m", 400)
+	r := Reject{Time: 1, From: "127.0.0.5", Reason: rule.UnknownParent, Line: 1, Msg: msg}
+	lineLen := len(r.AppendJSON(nil)) + 1
+	perMax := (MaxRejectsLog + lineLen - 1) / lineLen // lines that reach the size
+	total := perMax + perMax/2                        // one rotation, and half a file more
+	var wg sync.WaitGroup
+	const loggers = 8
+	for g := range loggers {
+		wg.Go(func() {
+			for j := g; j < total; j += loggers {
+				if err := d.LogReject(r); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	// The tail reads while the loggers write.
+	got, restarted := 0, false
+	readAll := func() {
+		for {
+			es, rs, more, err := tail.Read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			restarted = restarted || rs
+			for _, e := range es {
+				if e.Reason != rule.UnknownParent || e.From != "127.0.0.5" {
+					t.Fatalf("entry %+v", e)
+				}
+			}
+			got += len(es)
+			if !more {
+				return
+			}
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for loop := true; loop; {
+		select {
+		case <-done:
+			loop = false
+		default:
+			readAll()
+		}
+	}
+	readAll()
+	cur, old := readFile(t, d.File(RejectsFile)), readFile(t, d.File(RejectsOldFile))
+	if len(old) < MaxRejectsLog || len(old) > MaxRejectsLog+loggers*lineLen {
+		t.Errorf("rejects.log.1 holds %d bytes, want %d up to a line per logger more", len(old), MaxRejectsLog)
+	}
+	if len(cur) >= MaxRejectsLog {
+		t.Errorf("rejects.log holds %d bytes after the rotation", len(cur))
+	}
+	if n := strings.Count(string(cur), "\n") + strings.Count(string(old), "\n"); n != total || len(cur)+len(old) != total*lineLen {
+		t.Errorf("%d lines, %d bytes in the two files; %d were logged", n, len(cur)+len(old), total)
+	}
+	if got != total || restarted {
+		t.Errorf("the tail read %d entries (restarted %v), want %d across the rotation", got, restarted, total)
+	}
+	// A second rotation replaces rejects.log.1; the tail, reading just
+	// after it, before a line starts the new file, misses nothing either.
+	logged := 0
+	for {
+		d.LogReject(r)
+		logged++
+		if _, err := os.Stat(d.File(RejectsFile)); err != nil {
+			break
+		}
+	}
+	if old2 := readFile(t, d.File(RejectsOldFile)); len(old2) >= MaxRejectsLog+lineLen || len(old2) < MaxRejectsLog {
+		t.Errorf("after a second rotation rejects.log.1 holds %d bytes", len(old2))
+	}
+	got = 0
+	readAll()
+	d.LogReject(r)
+	readAll()
+	if got != logged+1 || restarted {
+		t.Errorf("the tail read %d entries (restarted %v) across the second rotation, want %d", got, restarted, logged+1)
+	}
+}

@@ -19,15 +19,24 @@ type RejectEntry struct {
 	Reason rule.Code
 }
 
-// RejectTail follows rejects.log: each Read returns the entries of the
-// complete lines appended since the last one. This is the one reader of
-// rejects.log (cnj-relay's cut-offs, cnj-serve's /metrics). It opens the
-// file through an os.Root on the directory, under its fixed name, and
-// reads only a regular file.
+// RejectTail follows rejects.log, across its rotations: each Read returns
+// the entries of the complete lines appended since the last one. This is
+// the one reader of rejects.log (cnj-relay's cut-offs, cnj-serve's
+// /metrics). It opens the files through an os.Root on the directory,
+// under their fixed names, and reads only regular files.
 type RejectTail struct {
-	dir  string
+	dir string
+	cur cursor // rejects.log
+	// prev is the file rejects.log was before its last rotation, while
+	// it is still rejects.log.1: a process that opened it before the
+	// rename may still append its line.
+	prev cursor
+}
+
+// cursor is where a tail is in one file.
+type cursor struct {
+	fi   os.FileInfo // nil: no file yet
 	off  int64
-	fi   os.FileInfo
 	part []byte // an incomplete last line
 	skip bool   // dropping the rest of an over-long line
 }
@@ -45,70 +54,140 @@ func (d Dir) TailRejects(fromEnd bool) *RejectTail {
 	t := &RejectTail{dir: string(d)}
 	if fromEnd {
 		if fi, err := os.Stat(d.File(RejectsFile)); err == nil {
-			t.off, t.fi = fi.Size(), fi
+			t.cur.off, t.cur.fi = fi.Size(), fi
 		}
 	}
 	return t
 }
 
 // Read returns the entries of the lines appended since the last Read, at
-// most about 4 MiB of them (call again for more while more is true), and
-// whether reading started over: the file was removed, replaced or shrank
-// since, and is read again from its start.
+// most about 4 MiB of them from each file (call again for more while more
+// is true), and whether reading started over: the file was removed,
+// replaced or shrank since, and is read again from its start. A rotation
+// (LogReject renamed the file to rejects.log.1) is followed: the rest of
+// the old file is read, then the new one from its start, and that is not
+// starting over.
 func (t *RejectTail) Read() (entries []RejectEntry, restarted, more bool, err error) {
-	f, err := os.OpenInRoot(t.dir, RejectsFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		restarted = t.fi != nil || t.off > 0
-		t.off, t.fi, t.part, t.skip = 0, nil, nil, false
-		return nil, restarted, false, nil
+	if t.prev.fi != nil {
+		old, fi, err := t.open(RejectsOldFile)
+		if err != nil {
+			return nil, false, false, err
+		}
+		if old != nil && os.SameFile(fi, t.prev.fi) {
+			entries, err = t.prev.read(old, fi)
+			old.Close()
+			if err != nil {
+				return nil, false, false, err
+			}
+			more = t.prev.off < fi.Size()
+		} else {
+			if old != nil {
+				old.Close()
+			}
+			t.prev = cursor{}
+		}
 	}
+	f, fi, err := t.open(RejectsFile)
 	if err != nil {
-		return nil, false, false, err
+		return entries, false, more, err
+	}
+	if f == nil {
+		// Removed, or renamed by a rotation that no line followed yet.
+		if t.cur.fi != nil && t.rotated() {
+			return entries, false, true, nil // the rest of the old file next
+		}
+		restarted = t.cur.fi != nil || t.cur.off > 0
+		t.cur = cursor{}
+		return entries, restarted, more, nil
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, false, false, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, false, false, errors.New(RejectsFile + " is not a regular file")
-	}
-	if t.fi != nil && !os.SameFile(t.fi, fi) || fi.Size() < t.off {
-		t.off, t.part, t.skip = 0, nil, false
+	switch {
+	case t.cur.fi != nil && !os.SameFile(t.cur.fi, fi):
+		if t.rotated() {
+			more = true // the rest of the old file next
+		} else {
+			restarted = true
+		}
+		t.cur = cursor{}
+	case fi.Size() < t.cur.off:
+		t.cur = cursor{}
 		restarted = true
 	}
-	t.fi = fi
-	if fi.Size() == t.off {
-		return nil, restarted, false, nil
+	t.cur.fi = fi
+	es, err := t.cur.read(f, fi)
+	return append(entries, es...), restarted, more || t.cur.off < fi.Size(), err
+}
+
+// rotated reports whether the file the tail was reading is now
+// rejects.log.1; then it reads the rest of it from there, later (prev),
+// and the tail starts on the new rejects.log.
+func (t *RejectTail) rotated() bool {
+	old, fi, err := t.open(RejectsOldFile)
+	if err != nil || old == nil {
+		return false
 	}
-	buf := make([]byte, min(fi.Size()-t.off, maxTailRead))
-	n, err := f.ReadAt(buf, t.off)
+	old.Close()
+	if !os.SameFile(fi, t.cur.fi) || fi.Size() < t.cur.off {
+		return false
+	}
+	t.prev, t.cur = t.cur, cursor{}
+	return true
+}
+
+// open opens a file of the directory through the root and returns it
+// with its FileInfo, or nil when it does not exist.
+func (t *RejectTail) open(name string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenInRoot(t.dir, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New(name + " is not a regular file")
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// read reads f (whose FileInfo is fi) from the cursor, at most
+// maxTailRead bytes, and returns the entries of the complete lines.
+func (c *cursor) read(f *os.File, fi os.FileInfo) (entries []RejectEntry, err error) {
+	if fi.Size() <= c.off {
+		return nil, nil
+	}
+	buf := make([]byte, min(fi.Size()-c.off, maxTailRead))
+	n, err := f.ReadAt(buf, c.off)
 	if err != nil && err != io.EOF {
-		return nil, restarted, false, err
+		return nil, err
 	}
-	t.off += int64(n)
-	more = t.off < fi.Size()
-	data := append(t.part, buf[:n]...)
-	t.part = nil
+	c.off += int64(n)
+	data := append(c.part, buf[:n]...)
+	c.part = nil
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
-			if len(data) <= maxLine && !t.skip {
-				t.part = bytes.Clone(data)
-			} else if !t.skip {
+			if len(data) <= maxLine && !c.skip {
+				c.part = bytes.Clone(data)
+			} else if !c.skip {
 				entries = append(entries, RejectEntry{})
-				t.skip = true
+				c.skip = true
 			}
 			break
 		}
-		if t.skip {
-			t.skip = false
+		if c.skip {
+			c.skip = false
 		} else if i > 0 {
 			entries = append(entries, parseReject(data[:i]))
 		}
 		data = data[i+1:]
 	}
-	return entries, restarted, more, nil
+	return entries, nil
 }
 
 func parseReject(line []byte) RejectEntry {

@@ -39,7 +39,12 @@
 // What a peer serves is checked before anything reaches the directory:
 // every answer has a byte cap; every request a deadline (Options.Timeout;
 // a download gets the timeout plus its byte cap at Options.MinRate, and
-// fails after Options.Timeout without a byte); the download's byte cap is
+// fails after Options.Timeout without a byte, or when it falls below
+// Options.ProgressRate over a window of waiting: webclient.Chain); a
+// peer that was too slow is logged in rejects.log (SlowPeer) and tried
+// after the others for a day (chaindir's NoteSlowPeer), so that a peer
+// claiming the most work and dripping its chain cannot hold every run
+// first; the download's byte cap is
 // its height range times the block size limit (plus newlines), each line
 // at most the block size limit, so an endless body is cut. The staged
 // download must hold exactly the heights asked for, each block on the one
@@ -64,9 +69,11 @@
 //
 // The peers file names relays (HOST:PORT, as cnj-relay writes it); the web
 // app of a node is on the same host at the web port (hostport.Web). Entries
-// learned from /api/peers are checked (hostport.Parse), deduplicated and added
-// after the existing ones, up to chaindir.MaxPeers entries; the file is
-// rewritten only when it gains one. Join starts a directory from a node's
+// learned from /api/peers are checked (hostport.Parse) and added by host
+// after the existing ones (chaindir's AddPeers), up to chaindir.MaxPeers
+// entries; the file is rewritten only when it gains one. The peers whose
+// web apps answered are noted as seen (chaindir's SeePeers), so that the
+// entries of live peers do not age out. Join starts a directory from a node's
 // genesis and records the node as the source.
 //
 // # What it does not do

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
+	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/webclient"
 )
 
@@ -48,7 +50,20 @@ type Options struct {
 	KeepPeers bool
 	// Progress, when set, is called as blocks are downloaded and verified.
 	Progress func(Progress)
+	// ProgressRate, ProgressGrace and ProgressWindow set the progress a
+	// download must make (webclient.Chain); defaults
+	// webclient.DefaultProgressRate, DefaultProgressGrace,
+	// DefaultProgressWindow.
+	ProgressRate   int64
+	ProgressGrace  time.Duration
+	ProgressWindow time.Duration
 }
+
+// SlowPeer is the reason code of a peer whose download made too little
+// progress (webclient.ErrSlow), in rejects.log with the peer's IP; the
+// peer is also tried last for a day (chaindir's NoteSlowPeer). Node
+// policy, not a consensus rule.
+const SlowPeer rule.Code = "slow-peer"
 
 func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
@@ -73,7 +88,8 @@ func (o Options) withDefaults() Options {
 }
 
 func (o Options) client() *webclient.Client {
-	return webclient.New(webclient.Config{HTTP: o.Client, Timeout: o.Timeout, MinRate: o.MinRate})
+	return webclient.New(webclient.Config{HTTP: o.Client, Timeout: o.Timeout, MinRate: o.MinRate,
+		ProgressRate: o.ProgressRate, ProgressGrace: o.ProgressGrace, ProgressWindow: o.ProgressWindow})
 }
 
 // Phase names what a Progress report counts.
@@ -149,11 +165,12 @@ type peerState struct {
 }
 
 type syncer struct {
-	n   *node.Node
-	p   *params.Params
-	o   Options
-	c   *webclient.Client
-	rep *Report
+	n    *node.Node
+	p    *params.Params
+	o    Options
+	c    *webclient.Client
+	rep  *Report
+	slow map[string]int64 // the peers found slow lately (chaindir's SlowPeers)
 }
 
 // Sync brings the chain directory of n to the valid chain with the most
@@ -169,11 +186,16 @@ func Sync(ctx context.Context, n *node.Node, o Options) (*Report, error) {
 	}
 	s := &syncer{n: n, p: n.Params(), o: o, c: o.client(),
 		rep: &Report{Before: tipOf(n.Chain().Tip()), Asked: len(o.Peers)}}
+	slow, err := n.Dir().SlowPeers(s.now())
+	if err != nil {
+		return s.rep, err
+	}
+	s.slow = slow
 	peers := s.askAll(ctx, func(ps *peerState) { ps.err = s.ask(ctx, ps) })
 	if err := ctx.Err(); err != nil {
 		return s.rep, err
 	}
-	for _, ps := range order(peers) {
+	for _, ps := range order(peers, slow) {
 		if ps.tip.Work.Cmp(n.Chain().Tip().Work) <= 0 {
 			continue
 		}
@@ -181,6 +203,11 @@ func Sync(ctx context.Context, n *node.Node, o Options) (*Report, error) {
 		s.rep.Blocks += added
 		if added > 0 {
 			s.rep.From = ps.addr
+		}
+		if err == nil || errors.Is(err, webclient.ErrSlow) {
+			if lerr := s.noteSlow(ps, err); lerr != nil {
+				return s.end(peers), lerr
+			}
 		}
 		var le *localError
 		switch {
@@ -194,6 +221,9 @@ func Sync(ctx context.Context, n *node.Node, o Options) (*Report, error) {
 	}
 	if !o.KeepPeers {
 		if err := s.refreshPeers(ctx, peers); err != nil {
+			return s.end(peers), err
+		}
+		if err := s.seePeers(peers); err != nil {
 			return s.end(peers), err
 		}
 	}
@@ -284,16 +314,43 @@ func (s *syncer) checkGenesis(ctx context.Context, addr string) error {
 	return nil
 }
 
+// noteSlow records a peer whose download made too little progress (err
+// wraps webclient.ErrSlow): in rejects.log with its IP, and in the
+// directory's record of slow peers, so that the next runs try it last. A
+// peer synced from (err nil) leaves that record.
+func (s *syncer) noteSlow(ps *peerState, err error) error {
+	d := s.n.Dir()
+	if err == nil {
+		if _, ok := s.slow[ps.addr]; !ok {
+			return nil
+		}
+		return local(d.NoteSlowPeer(ps.addr, s.now(), false))
+	}
+	if ip := peerIP(ps.addr); ip.IsValid() {
+		r := chaindir.Reject{Time: s.n.Now(), From: ip.String(), Reason: SlowPeer, Msg: err.Error()}
+		if err := d.LogReject(r); err != nil {
+			return local(err)
+		}
+	}
+	return local(d.NoteSlowPeer(ps.addr, s.now(), true))
+}
+
+func (s *syncer) now() time.Time { return time.Unix(s.n.Now(), 0) }
+
 // order returns the peers that answered, best claim first: the most work,
 // then, between tips of equal work, the tip the most peers hold (the
 // whitepaper's majority breaks the tie), then the order of o.Peers.
 // Peers holding the same tip stay together, so that when one of them
-// fails the next is tried before a lesser claim.
-func order(peers []*peerState) []*peerState {
+// fails the next is tried before a lesser claim. A peer found slow lately
+// (slow) comes after the others of its tip, and a tip that only such
+// peers hold after every other claim: a peer that claims the most work
+// and drips its chain must not hold every run first.
+func order(peers []*peerState, slow map[string]int64) []*peerState {
 	type group struct {
 		work    *big.Int
 		members []*peerState
 		first   int
+		slow    bool // every member is slow
 	}
 	byTip := map[string]*group{}
 	var groups []*group
@@ -310,8 +367,19 @@ func order(peers []*peerState) []*peerState {
 		}
 		g.members = append(g.members, ps)
 	}
+	for _, g := range groups {
+		sort.SliceStable(g.members, func(i, j int) bool {
+			_, si := slow[g.members[i].addr]
+			_, sj := slow[g.members[j].addr]
+			return !si && sj
+		})
+		_, g.slow = slow[g.members[0].addr]
+	}
 	sort.SliceStable(groups, func(i, j int) bool {
 		a, b := groups[i], groups[j]
+		if a.slow != b.slow {
+			return !a.slow
+		}
 		if c := a.work.Cmp(b.work); c != 0 {
 			return c > 0
 		}
@@ -428,7 +496,22 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 		return nil
 	}
 	learned = slices.DeleteFunc(learned, func(p string) bool { return slices.Contains(s.o.Self, p) })
-	added, _, err := s.n.Dir().AddPeers(learned...)
+	added, _, err := s.n.Dir().AddPeers(time.Unix(s.n.Now(), 0), learned...)
 	s.rep.AddedPeers = added
 	return err
+}
+
+// seePeers notes in the peers file's records that the usable peers were
+// seen (their web apps answered), so that the entries of live peers do
+// not age out (chaindir.PeerExpiry).
+func (s *syncer) seePeers(peers []*peerState) error {
+	var hosts []string
+	for _, ps := range peers {
+		if ps.err == nil {
+			if host, _, err := net.SplitHostPort(ps.addr); err == nil {
+				hosts = append(hosts, host)
+			}
+		}
+	}
+	return s.n.Dir().SeePeers(time.Unix(s.n.Now(), 0), hosts...)
 }

@@ -691,7 +691,7 @@ func TestPeersRefresh(t *testing.T) {
 	for i := len(peers); i < chaindir.MaxPeers-1; i++ {
 		fill = append(fill, fmt.Sprintf("10.1.%d.%d:5050", i/250, i%250+1))
 	}
-	if _, _, err := chaindir.Dir(dir).AddPeers(fill...); err != nil {
+	if _, _, err := chaindir.Dir(dir).AddPeers(time.Now(), fill...); err != nil {
 		t.Fatal(err)
 	}
 	fp1.Peers = []string{"10.9.9.9:5050", "10.9.9.10:5050"}
@@ -724,4 +724,26 @@ func TestLockSync(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 	release()
+}
+
+// TestPeersSeen: a sync notes the peers whose web apps answered as seen,
+// so that their entries of the peers file do not age out while those of
+// peers that stay away do (chaindir.PeerExpiry).
+func TestPeersSeen(t *testing.T) {
+	nw := newNetwork(t, false)
+	dir := base(t, nw, 2)
+	_, a := peerOf(t, dir)
+	old := time.Now().Add(-chaindir.PeerExpiry + time.Hour)
+	if _, _, err := chaindir.Dir(dir).AddPeers(old, "127.0.0.1:5050", "10.5.5.5:5050"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, dir, chainsync.Options{Peers: []string{a}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chaindir.Dir(dir).SeePeers(time.Now().Add(2 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if peers, _, _ := chaindir.Dir(dir).ReadPeers(); strings.Join(peers, " ") != "127.0.0.1:5050" {
+		t.Fatalf("peers %q, want the one that answered", peers)
+	}
 }

@@ -16,10 +16,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/kong"
 	"golang.org/x/term"
+
+	"github.com/coniunctum/cnj/lib/hostport"
 )
 
 // Version is the toolkit version, set at build time with
@@ -31,6 +34,10 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1
 	ExitUsage   = 2
+	// ExitBusy: another process holds a lock the command needs and it did
+	// nothing; try again later (EX_TEMPFAIL of sysexits.h, which cron
+	// wrappers know).
+	ExitBusy = 75
 )
 
 // Streams are a command's standard streams.
@@ -70,6 +77,21 @@ func DefaultChainDir() string {
 		base = filepath.Join(home, ".local", "share")
 	}
 	return filepath.Join(base, "coniunctum", "chain")
+}
+
+// WebPort is the port of the peers' web apps: $CNJ_WEB_PORT, or
+// hostport.WebPort when it is unset. A value that is not a port is a
+// usage error.
+func WebPort() (int, error) {
+	s := os.Getenv("CNJ_WEB_PORT")
+	if s == "" {
+		return hostport.WebPort, nil
+	}
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 1 || p > 65535 {
+		return 0, Usagef("CNJ_WEB_PORT: %q is not a port", s)
+	}
+	return p, nil
 }
 
 // ExitError makes Main exit with Code. With a nil Err nothing is printed:

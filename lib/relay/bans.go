@@ -17,6 +17,9 @@ type Bans struct {
 	CoolOff    time.Duration
 	MaxCoolOff time.Duration
 	Forget     time.Duration
+	// OrphanWeight orphans (blocks refused as unknown-parent) within a
+	// Window count as one reject (Orphan); 0 is DefaultOrphanWeight.
+	OrphanWeight int
 
 	mu  sync.Mutex
 	ips map[netip.Addr]*banRecord
@@ -27,6 +30,9 @@ type banRecord struct {
 	offences  int
 	lastCut   time.Time
 	bannedTil time.Time
+	// orphans counted since orphanStart, less than OrphanWeight
+	orphans     int
+	orphanStart time.Time
 }
 
 // maxTracked bounds the IPs Bans remembers; past it, those with nothing
@@ -38,7 +44,7 @@ const maxTracked = 1 << 16
 // DefaultForgetAfter.
 func NewBans() *Bans {
 	return &Bans{Threshold: DefaultMaxRejects, Window: DefaultRejectWindow, CoolOff: DefaultCoolOff,
-		MaxCoolOff: DefaultMaxCoolOff, Forget: DefaultForgetAfter}
+		MaxCoolOff: DefaultMaxCoolOff, Forget: DefaultForgetAfter, OrphanWeight: DefaultOrphanWeight}
 }
 
 // Cut is a cut-off that a strike started.
@@ -52,8 +58,55 @@ type Cut struct {
 // Strike counts one reject of ip at now. It returns the cut-off it starts,
 // or nil: below the threshold, or the IP is already cut off.
 func (b *Bans) Strike(ip netip.Addr, now time.Time) *Cut {
+	_, cut := b.Count(ip, now)
+	return cut
+}
+
+// Count is Strike that also reports whether the reject was counted: not
+// when ip is cut off already (or cannot be tracked). The check and the
+// count are one step, so that of rejects of one IP arriving at once
+// exactly those up to the threshold are counted.
+func (b *Bans) Count(ip netip.Addr, now time.Time) (counted bool, cut *Cut) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	r := b.record(ip, now)
+	if r == nil {
+		return false, nil
+	}
+	return true, b.strike(ip, r, now)
+}
+
+// Orphan counts one orphan of ip at now: a block whose parent the node
+// does not have. An honest peer sends a node that is behind one for each
+// new block of the network until cnj-sync catches the node up, so an
+// orphan counts only as 1/OrphanWeight of a reject: every OrphanWeight
+// orphans within a Window are one strike (a window starts at its first
+// orphan). It returns the cut-off that strike starts, or nil.
+func (b *Bans) Orphan(ip netip.Addr, now time.Time) *Cut {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.record(ip, now)
+	if r == nil {
+		return nil
+	}
+	if r.orphans == 0 || now.Sub(r.orphanStart) >= b.Window {
+		r.orphans, r.orphanStart = 0, now
+	}
+	r.orphans++
+	weight := b.OrphanWeight
+	if weight <= 0 {
+		weight = DefaultOrphanWeight
+	}
+	if r.orphans < weight {
+		return nil
+	}
+	r.orphans = 0
+	return b.strike(ip, r, now)
+}
+
+// record returns the record of ip, new if need be, or nil when ip is cut
+// off at now or cannot be tracked. b.mu is held.
+func (b *Bans) record(ip netip.Addr, now time.Time) *banRecord {
 	if b.ips == nil {
 		b.ips = make(map[netip.Addr]*banRecord)
 	}
@@ -71,6 +124,11 @@ func (b *Bans) Strike(ip netip.Addr, now time.Time) *Cut {
 	if now.Before(r.bannedTil) {
 		return nil
 	}
+	return r
+}
+
+// strike counts one reject in r. b.mu is held.
+func (b *Bans) strike(ip netip.Addr, r *banRecord, now time.Time) *Cut {
 	if r.offences > 0 && now.Sub(r.lastCut) > b.Forget {
 		r.offences = 0
 	}
@@ -87,6 +145,7 @@ func (b *Bans) Strike(ip netip.Addr, now time.Time) *Cut {
 	}
 	n := len(r.strikes)
 	r.strikes = r.strikes[:0]
+	r.orphans = 0
 	r.offences++
 	d := b.CoolOff
 	for i := 1; i < r.offences && d < b.MaxCoolOff; i++ {
@@ -112,7 +171,8 @@ func (b *Bans) Banned(ip netip.Addr, now time.Time) (bool, time.Time) {
 // and no offence to remember.
 func (b *Bans) prune(now time.Time) {
 	for ip, r := range b.ips {
-		recent := len(r.strikes) > 0 && now.Sub(r.strikes[len(r.strikes)-1]) < b.Window
+		recent := len(r.strikes) > 0 && now.Sub(r.strikes[len(r.strikes)-1]) < b.Window ||
+			r.orphans > 0 && now.Sub(r.orphanStart) < b.Window
 		if !recent && !now.Before(r.bannedTil) && (r.offences == 0 || now.Sub(r.lastCut) > b.Forget) {
 			delete(b.ips, ip)
 		}

@@ -17,10 +17,7 @@ import (
 
 // logReject appends one rejects.log line for a line the listener refused.
 func logReject(d chaindir.Dir, from netip.Addr, lineNo int, err error, now time.Time) error {
-	code := rule.CodeOf(err)
-	if code == "" {
-		code = rule.BadJSON
-	}
+	code := rejectCode(err)
 	msg := err.Error()
 	var re *rule.Error
 	if errors.As(err, &re) {
@@ -29,32 +26,51 @@ func logReject(d chaindir.Dir, from netip.Addr, lineNo int, err error, now time.
 	return d.LogReject(chaindir.Reject{Time: now.Unix(), From: from.String(), Reason: code, Line: lineNo, Msg: msg})
 }
 
+// rejectCode is the reason a refused line is logged with: its verdict's
+// code, bad-json for an error that carries none.
+func rejectCode(err error) rule.Code {
+	if code := rule.CodeOf(err); code != "" {
+		return code
+	}
+	return rule.BadJSON
+}
+
 // rejectTail follows rejects.log from where it ended when the tail
 // started (chaindir's RejectTail).
 type rejectTail struct{ t *chaindir.RejectTail }
 
 func newRejectTail(d chaindir.Dir) *rejectTail { return &rejectTail{d.TailRejects(true)} }
 
-// poll returns the IPs named by the lines appended since the last poll, one
-// per line; a "from" that is empty or not an IP, and a forgiven reason,
-// are skipped.
-func (t *rejectTail) poll() ([]netip.Addr, error) {
-	var ips []netip.Addr
+// tailEntry is a reject of rejects.log: the sender's IP and the reason.
+type tailEntry struct {
+	ip     netip.Addr
+	reason rule.Code
+}
+
+// orphan tells whether the reject counts as an orphan (Bans.Orphan).
+func (e tailEntry) orphan() bool { return slices.Contains(orphanReasons, e.reason) }
+
+// poll returns the rejects of the lines appended since the last poll, one
+// per line; a "from" that is empty or not an IP, and a line without a
+// reason, are skipped. restarted says that the file was read from its
+// start again (chaindir.RejectTail.Read).
+func (t *rejectTail) poll() (es []tailEntry, restarted bool, err error) {
 	for {
-		es, _, more, err := t.t.Read()
+		rs, rst, more, err := t.t.Read()
+		restarted = restarted || rst
 		if err != nil {
-			return ips, err
+			return es, restarted, err
 		}
-		for _, e := range es {
-			if e.From == "" || e.Reason == "" || slices.Contains(forgiven, e.Reason) {
+		for _, e := range rs {
+			if e.From == "" || e.Reason == "" {
 				continue
 			}
 			if ip, err := netip.ParseAddr(e.From); err == nil {
-				ips = append(ips, ip.Unmap().WithZone(""))
+				es = append(es, tailEntry{ip.Unmap().WithZone(""), e.Reason})
 			}
 		}
 		if !more {
-			return ips, nil
+			return es, restarted, nil
 		}
 	}
 }

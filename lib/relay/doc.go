@@ -22,7 +22,7 @@
 // Everything a peer can make a node hold is bounded (fields of
 // ListenConfig and SendConfig left zero take the Default constants):
 // the length of a line (wire.MaxLine, params.MaxTxLine for a transfer,
-// checked with wire.Decode), connections in total and per IP, the time to
+// checked with wire.Decode), connections in total, per IP and per network group, the time to
 // send a hello (HandshakeTimeout) and between two lines (IdleTimeout), lines
 // per second per peer IP (a golang.org/x/time/rate limiter: a faster peer
 // is read more slowly), the lines queued for each outgoing peer (when the
@@ -41,23 +41,41 @@
 // # Cut-offs
 //
 // The listener follows rejects.log, where cnj-verify and the listener log
-// what they refuse with the sender's IP (but for the forgiven reasons,
-// unknown-parent: a node that is behind rejects honest blocks so until
-// cnj-sync catches it up). An IP with Bans.Threshold rejects
+// what they refuse with the sender's IP. An IP with Bans.Threshold rejects
 // within Bans.Window is logged once ("IP: cut off for 1m0s: 10 rejects"),
 // its connections are closed, and new ones are refused for a cool-off:
 // Bans.CoolOff, doubled for each repeat offence, at most Bans.MaxCoolOff,
 // so that a configured peer that misbehaved is never banned for good. An
-// IP is forgiven its offences after Bans.Forget without one. NewBans
-// takes DefaultMaxRejects, DefaultRejectWindow, DefaultCoolOff,
-// DefaultMaxCoolOff and DefaultForgetAfter.
+// IP is forgiven its offences after Bans.Forget without one. An orphan
+// (unknown-parent: a node that is behind rejects honest blocks so until
+// cnj-sync catches it up) counts as 1/Bans.OrphanWeight of a reject
+// (DefaultOrphanWeight says why 32). NewBans takes DefaultMaxRejects,
+// DefaultRejectWindow, DefaultCoolOff, DefaultMaxCoolOff,
+// DefaultForgetAfter and DefaultOrphanWeight.
+//
+// The lines the listener drops itself are counted as it drops them (and
+// not again when its tail reads them back), so that an IP is cut off at
+// its Threshold-th bad line: nothing after it is read or logged, and the
+// lines of a cut-off IP still queued for Out are dropped.
+//
+// # Slots
+//
+// When the listener is full, a newcomer evicts a connection as Bitcoin
+// Core's does, sparing the peers of the peers file, those that delivered
+// valid blocks and transfers last, and the longest-connected (slots.go).
+// What a peer delivered is what came out of cnj-verify: Send, which reads
+// cnj-verify's output tagged with each line's sender, notes the senders in
+// the chain directory's relay-delivered.jsonl, which the listener reads.
 //
 // # Peers
 //
-// The listener records the hello address of each peer whose address names
-// the IP it connects from in the chain directory's peers file (atomic
-// rewrite, no duplicates, comments kept). Send re-reads its peers file when
-// it changes, connects to new peers and leaves removed ones; it never
+// The listener records the hello address of a peer in the chain
+// directory's peers file once the address names the IP it connects from
+// and the peer proved to be a node of the network: it delivered a valid
+// line, or its web app answers as one (record.go). The file holds one
+// entry per IP (a later hello changes its port); the entries added age
+// out unseen (chaindir.PeerExpiry). Send re-reads its peers file when it
+// changes, connects to new peers and leaves removed ones; it never
 // connects to its own address (SendConfig.Self).
 //
 // # Counters

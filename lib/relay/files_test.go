@@ -28,13 +28,17 @@ func TestRejectTail(t *testing.T) {
 	appendTo(`{"time":1,"from":"127.0.0.9","reason":"bad-json","line":1,"msg":""}` + "\n")
 	tail := newRejectTail(dir) // starts at the end: the old line is not counted
 	poll := func() []string {
-		ips, err := tail.poll()
+		es, _, err := tail.poll()
 		if err != nil {
 			t.Fatal(err)
 		}
 		var s []string
-		for _, ip := range ips {
-			s = append(s, ip.String())
+		for _, e := range es {
+			if e.orphan() {
+				s = append(s, e.ip.String()+" (orphan)")
+			} else {
+				s = append(s, e.ip.String())
+			}
 		}
 		return s
 	}
@@ -48,10 +52,10 @@ func TestRejectTail(t *testing.T) {
 	logReject(dir, netip.MustParseAddr("127.0.0.67"), 4, errors.New("plain"), now)
 	appendTo(`{"time":1,"from":"","reason":"bad-json","line":1,"msg":""}` + "\n") // local input
 	appendTo(`{"time":1,"from":"::ffff:127.0.0.68","reason":"bad-json","line":1,"msg":""}` + "\n")
-	appendTo(`{"time":1,"from":"127.0.0.70","reason":"unknown-parent","hash":"` + strings.Repeat("0", 64) + `","msg":""}` + "\n") // forgiven
+	appendTo(`{"time":1,"from":"127.0.0.70","reason":"unknown-parent","hash":"` + strings.Repeat("0", 64) + `","msg":""}` + "\n") // an orphan
 	appendTo(`garbage` + "\n")
 	appendTo(`{"time":1,"from":"127.0.0.69","rea`) // being written
-	if got, want := poll(), []string{"127.0.0.66", "127.0.0.67", "127.0.0.68"}; !slices.Equal(got, want) {
+	if got, want := poll(), []string{"127.0.0.66", "127.0.0.67", "127.0.0.68", "127.0.0.70 (orphan)"}; !slices.Equal(got, want) {
 		t.Fatalf("poll = %q, want %q", got, want)
 	}
 	appendTo(`son":"bad-json","line":1,"msg":""}` + "\n")

@@ -16,8 +16,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/webclient"
 	"github.com/coniunctum/cnj/lib/wire"
 )
 
@@ -39,6 +41,11 @@ type ListenConfig struct {
 
 	MaxConns         int
 	MaxConnsPerIP    int
+	MaxConnsPerGroup int // from one netGroup
+	// WebPort is the port of the peers' web apps, asked whether a peer
+	// is a node of this network before its address is recorded
+	// (record.go); 0 is hostport.WebPort.
+	WebPort          int
 	Rate             float64 // lines per second per peer IP
 	Burst            int
 	HandshakeTimeout time.Duration
@@ -61,17 +68,44 @@ type Listener struct {
 	maxLine int
 	seen    *Seen
 	bans    *Bans
-	out     chan []byte
+	out     chan outLineOf
 	stats   listenCounters
 
+	// own counts the rejects this listener wrote to rejects.log and
+	// struck at once, by sender and reason, until its tail reads them
+	// back, so that they are not counted twice.
+	ownMu sync.Mutex
+	own   map[tailEntry]int
+
 	mu     sync.Mutex
-	conns  map[netip.Addr]map[net.Conn]context.CancelFunc
+	conns  map[netip.Addr]map[net.Conn]*connInfo
 	total  int
+	groups map[netip.Prefix]int // connections by netGroup
 	limits map[netip.Addr]*limiter
 	logged map[string]time.Time
+	// What the listener knows of its peers from the chain directory
+	// (refreshed as rejects.log is polled): the IPs of the peers file,
+	// and the deliveries of each IP (relay-delivered.jsonl).
+	listed      map[netip.Addr]bool
+	useful      map[netip.Addr]chaindir.Delivered
+	peersSt     chaindir.Stamp
+	deliveredSt chaindir.Stamp
+	// Hello addresses waiting for their peer to prove useful, and the
+	// web apps asked (record.go).
+	pending map[netip.Addr]string
+	probed  map[netip.Addr]probe
+	probing int
 
 	peersMu sync.Mutex
 	wg      sync.WaitGroup
+	ctx     context.Context   // Serve's, for the probes
+	web     *webclient.Client // asks peers' web apps (record.go)
+}
+
+// outLineOf is a tagged line for Out and the peer it came from.
+type outLineOf struct {
+	ip netip.Addr
+	b  []byte
 }
 
 // limiter is the rate of one peer IP, in lines and in bytes.
@@ -91,6 +125,8 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 	}
 	cfg.MaxConns = orDefault(cfg.MaxConns, DefaultMaxConns)
 	cfg.MaxConnsPerIP = orDefault(cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	cfg.MaxConnsPerGroup = orDefault(cfg.MaxConnsPerGroup, DefaultMaxConnsPerGroup)
+	cfg.WebPort = orDefault(cfg.WebPort, hostport.WebPort)
 	cfg.Burst = orDefault(cfg.Burst, DefaultBurst)
 	cfg.HandshakeTimeout = orDefault(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
@@ -121,9 +157,11 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 	l := &Listener{
 		cfg: cfg, ln: ln, network: cfg.Params.Hash(), maxLine: wire.MaxLine(cfg.Params),
 		addr: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()),
-		seen: NewSeen(SeenSize), bans: cfg.Bans, out: make(chan []byte, 1024),
-		conns: map[netip.Addr]map[net.Conn]context.CancelFunc{}, limits: map[netip.Addr]*limiter{},
-		logged: map[string]time.Time{},
+		seen: NewSeen(SeenSize), bans: cfg.Bans, out: make(chan outLineOf, 1024), own: map[tailEntry]int{},
+		conns: map[netip.Addr]map[net.Conn]*connInfo{}, groups: map[netip.Prefix]int{}, limits: map[netip.Addr]*limiter{},
+		logged: map[string]time.Time{}, listed: map[netip.Addr]bool{}, useful: map[netip.Addr]chaindir.Delivered{},
+		pending: map[netip.Addr]string{}, probed: map[netip.Addr]probe{},
+		web: webclient.New(webclient.Config{Timeout: ProbeTimeout}), ctx: context.Background(),
 	}
 	return l, nil
 }
@@ -143,6 +181,7 @@ func (l *Listener) Addr() netip.AddrPort { return l.addr }
 func (l *Listener) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	l.ctx = ctx
 	werr := make(chan error, 1)
 	go func() {
 		err := l.writeOut(ctx)
@@ -163,6 +202,9 @@ func (l *Listener) Serve(ctx context.Context) error {
 		go func() { defer close(statsDone); sf.run(ctx, func() any { return l.Stats() }) }()
 	} else {
 		close(statsDone)
+	}
+	if l.cfg.Chain != "" {
+		l.refreshPeers() // the peers file and the deliveries, before the first peer
 	}
 	go func() { <-ctx.Done(); l.ln.Close() }()
 	var err error
@@ -199,15 +241,19 @@ func (l *Listener) Serve(ctx context.Context) error {
 }
 
 // writeOut writes the queued lines to Out, flushing when the queue is
-// empty, until ctx is done.
+// empty, until ctx is done. The lines of a peer cut off since they were
+// queued are dropped: cnj-verify would only refuse and log them.
 func (l *Listener) writeOut(ctx context.Context) error {
 	w := bufio.NewWriterSize(l.cfg.Out, 64<<10)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case b := <-l.out:
-			if _, err := w.Write(b); err != nil {
+		case o := <-l.out:
+			if banned, _ := l.bans.Banned(o.ip, l.cfg.Now()); banned {
+				break
+			}
+			if _, err := w.Write(o.b); err != nil {
 				return fmt.Errorf("writing the lines: %w", err)
 			}
 		}
@@ -219,35 +265,52 @@ func (l *Listener) writeOut(ctx context.Context) error {
 	}
 }
 
-// admit registers a new connection within the limits and serves it.
+// admit registers a new connection within the limits, evicting another
+// one when the listener is full (slots.go), and serves it.
 func (l *Listener) admit(ctx context.Context, c net.Conn) {
 	ip := remoteIP(c)
-	if banned, _ := l.bans.Banned(ip, l.cfg.Now()); banned {
+	now := l.cfg.Now()
+	if banned, _ := l.bans.Banned(ip, now); banned {
 		l.stats.refusedCutOff.Add(1)
 		c.Close()
 		return
 	}
+	g := netGroup(ip)
 	l.mu.Lock()
 	switch {
-	case l.total >= l.cfg.MaxConns:
-		l.mu.Unlock()
-		l.stats.refusedLimit.Add(1)
-		l.logEvery("conns", 10*time.Second, "%s: refused: %d connections, this node's limit", ip, l.cfg.MaxConns)
-		c.Close()
-		return
 	case len(l.conns[ip]) >= l.cfg.MaxConnsPerIP:
 		l.mu.Unlock()
 		l.stats.refusedLimit.Add(1)
 		l.logEvery("conns "+ip.String(), 10*time.Second, "%s: refused: %d connections from this address already", ip, l.cfg.MaxConnsPerIP)
 		c.Close()
 		return
+	case l.groups[g] >= l.cfg.MaxConnsPerGroup:
+		l.mu.Unlock()
+		l.stats.refusedLimit.Add(1)
+		l.logEvery("group "+g.String(), 10*time.Second, "%s: refused: %d connections from %s already", ip, l.cfg.MaxConnsPerGroup, g)
+		c.Close()
+		return
+	case l.total >= l.cfg.MaxConns:
+		v, ok := l.victim()
+		if !ok {
+			l.mu.Unlock()
+			l.stats.refusedLimit.Add(1)
+			l.logEvery("conns", 10*time.Second, "%s: refused: %d connections, this node's limit", ip, l.cfg.MaxConns)
+			c.Close()
+			return
+		}
+		l.conns[v.ip][v.c].cancel()
+		v.c.Close()
+		l.drop(v.ip, v.c)
+		defer l.logEvery("evict "+v.ip.String(), 10*time.Second, "%s: evicted for %s: %d connections, this node's limit", v.ip, ip, l.cfg.MaxConns)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	if l.conns[ip] == nil {
-		l.conns[ip] = map[net.Conn]context.CancelFunc{}
+		l.conns[ip] = map[net.Conn]*connInfo{}
 	}
-	l.conns[ip][c] = cancel
+	l.conns[ip][c] = &connInfo{cancel: cancel, since: now}
 	l.total++
+	l.groups[g]++
 	lim := l.limits[ip]
 	if lim == nil {
 		if len(l.limits) > 4*l.cfg.MaxConns {
@@ -277,10 +340,22 @@ func (l *Listener) release(ip netip.Addr, c net.Conn) {
 	c.Close()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if cancel, ok := l.conns[ip][c]; ok {
-		cancel()
-		delete(l.conns[ip], c)
-		l.total--
+	if info, ok := l.conns[ip][c]; ok {
+		info.cancel()
+		l.drop(ip, c)
+	}
+}
+
+// drop forgets a connection. l.mu is held.
+func (l *Listener) drop(ip netip.Addr, c net.Conn) {
+	if _, ok := l.conns[ip][c]; !ok {
+		return
+	}
+	delete(l.conns[ip], c)
+	l.total--
+	g := netGroup(ip)
+	if l.groups[g]--; l.groups[g] <= 0 {
+		delete(l.groups, g)
 	}
 	if len(l.conns[ip]) == 0 {
 		delete(l.conns, ip)
@@ -291,8 +366,8 @@ func (l *Listener) release(ip netip.Addr, c net.Conn) {
 func (l *Listener) closeIP(ip netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for c, cancel := range l.conns[ip] {
-		cancel()
+	for c, info := range l.conns[ip] {
+		info.cancel()
 		c.Close()
 	}
 }
@@ -301,8 +376,8 @@ func (l *Listener) closeAll() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range l.conns {
-		for c, cancel := range m {
-			cancel()
+		for c, info := range m {
+			info.cancel()
 			c.Close()
 		}
 	}
@@ -360,32 +435,6 @@ func (l *Listener) serveConn(ctx context.Context, c net.Conn, ip netip.Addr, lim
 	l.readLines(ctx, c, br, ip, lim)
 }
 
-// record adds a peer's hello address to the peers file when the address
-// names the IP the peer connects from (so that no peer can fill the file
-// with others' addresses) and is not this node's.
-func (l *Listener) record(ip netip.Addr, addr string, self netip.AddrPort) {
-	if l.cfg.Chain == "" {
-		return
-	}
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return
-	}
-	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	if ap.Addr() != ip || ap == self {
-		return
-	}
-	l.peersMu.Lock()
-	defer l.peersMu.Unlock()
-	added, err := chaindir.Dir(l.cfg.Chain).AddPeer(ap.String())
-	switch {
-	case err != nil:
-		l.logEvery("addpeer", time.Minute, "%s: peer %s not recorded: %v", ip, ap, err)
-	case added:
-		l.cfg.Logf("%s: new peer %s recorded", ip, ap)
-	}
-}
-
 // readLines passes the peer's lines on until it leaves, idles, sends a
 // line over the cap, or is cut off.
 func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, ip netip.Addr, lim *limiter) {
@@ -404,7 +453,7 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 		}
 		l.stats.bytes.Add(uint64(len(line)) + 1)
 		if err := lim.wait(ctx, len(line)); err != nil {
-			return
+			return // cut off (or stopping): not one more line, even of those read already
 		}
 		if len(line) == 0 {
 			continue // keep-alive
@@ -430,7 +479,7 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 		}
 		b := wire.Tag(ip, rec.Raw)
 		select {
-		case l.out <- append(b, '\n'):
+		case l.out <- outLineOf{ip, append(b, '\n')}:
 		case <-ctx.Done():
 			return
 		}
@@ -442,30 +491,53 @@ func (l *Listener) readLines(ctx context.Context, c net.Conn, br *bufio.Reader, 
 	}
 }
 
-// reject logs a refused line and counts it against the peer: through
-// rejects.log when there is a chain directory, directly otherwise.
+// reject logs a refused line and counts it against the peer at once,
+// so that a peer is cut off at its threshold-th bad line, not at what a
+// poll of rejects.log finds later. The line of a peer cut off already is
+// neither logged nor counted: its connections are closing.
 func (l *Listener) reject(ip netip.Addr, n int, err error) {
+	counted, cut := l.bans.Count(ip, l.cfg.Now())
+	if !counted {
+		return
+	}
 	l.stats.badLines.Add(1)
 	l.cfg.Logf("%s: line %d dropped: %v", ip, n, err)
 	if l.cfg.Chain != "" {
-		werr := logReject(chaindir.Dir(l.cfg.Chain), ip, n, err, l.cfg.Now())
-		if werr == nil {
-			return
+		// Counted as this listener's own before it is written, so that
+		// the tail, reading it back, knows it was struck already.
+		key := tailEntry{ip, rejectCode(err)}
+		l.ownMu.Lock()
+		l.own[key]++
+		l.ownMu.Unlock()
+		if werr := logReject(chaindir.Dir(l.cfg.Chain), ip, n, err, l.cfg.Now()); werr != nil {
+			l.ownMu.Lock()
+			if l.own[key]--; l.own[key] <= 0 {
+				delete(l.own, key)
+			}
+			l.ownMu.Unlock()
+			l.logEvery("rejects", time.Minute, "%s: %v", chaindir.RejectsFile, werr)
 		}
-		l.logEvery("rejects", time.Minute, "%s: %v", chaindir.RejectsFile, werr)
 	}
-	l.strike(ip)
+	l.cut(cut)
 }
 
-func (l *Listener) strike(ip netip.Addr) {
-	if cut := l.bans.Strike(ip, l.cfg.Now()); cut != nil {
-		l.stats.cutOffs.Add(1)
-		l.cfg.Logf("%s: cut off for %s: %d rejects", ip, human(cut.For), cut.Rejects)
-		l.closeIP(ip)
+func (l *Listener) strike(ip netip.Addr) { l.cut(l.bans.Strike(ip, l.cfg.Now())) }
+
+func (l *Listener) orphan(ip netip.Addr) { l.cut(l.bans.Orphan(ip, l.cfg.Now())) }
+
+// cut closes the connections of a peer that a strike cut off.
+func (l *Listener) cut(c *Cut) {
+	if c == nil {
+		return
 	}
+	l.stats.cutOffs.Add(1)
+	l.cfg.Logf("%s: cut off for %s: %d rejects", c.IP, human(c.For), c.Rejects)
+	l.closeIP(c.IP)
 }
 
-// followRejects counts every reject of rejects.log against its sender.
+// followRejects counts every reject of rejects.log against its sender,
+// but those this listener logged and counted itself, and refreshes what
+// the listener knows of its peers from the chain directory.
 func (l *Listener) followRejects(ctx context.Context, t *rejectTail) {
 	tick := time.NewTicker(l.cfg.RejectsPoll)
 	defer tick.Stop()
@@ -475,12 +547,34 @@ func (l *Listener) followRejects(ctx context.Context, t *rejectTail) {
 			return
 		case <-tick.C:
 		}
-		ips, err := t.poll()
+		l.refreshPeers()
+		es, restarted, err := t.poll()
 		if err != nil {
 			l.logEvery("rejects", time.Minute, "%s: %v", chaindir.RejectsFile, err)
 		}
-		for _, ip := range ips {
-			l.strike(ip)
+		if restarted {
+			// Read from a start again: what the listener logged before
+			// may be gone or read now; count from here as it comes.
+			l.ownMu.Lock()
+			clear(l.own)
+			l.ownMu.Unlock()
+		}
+		for _, e := range es {
+			l.ownMu.Lock()
+			own := l.own[e] > 0
+			if own {
+				if l.own[e]--; l.own[e] == 0 {
+					delete(l.own, e)
+				}
+			}
+			l.ownMu.Unlock()
+			switch {
+			case own:
+			case e.orphan():
+				l.orphan(e.ip)
+			default:
+				l.strike(e.ip)
+			}
 		}
 	}
 }

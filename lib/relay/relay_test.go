@@ -250,11 +250,18 @@ func TestExchange(t *testing.T) {
 	if b, err := os.ReadFile(chaindir.Dir(l.dir).File(chaindir.PeersFile)); err == nil {
 		t.Errorf("peers file %q, want none", b)
 	}
-	// One with Bind is.
+	// One with Bind is, once a line it sent came out of cnj-verify (the
+	// node's sender says so in relay-delivered.jsonl).
 	err, log = send(t, SendConfig{Params: p, Bind: netip.MustParseAddr("127.0.0.1"), To: []string{l.Addr().String()}}, txLines(p, 4)[3])
 	if err != nil {
 		t.Fatalf("Send: %v\n%s", err, log)
 	}
+	waitFor(t, "the line", func() bool { return len(l.out.lines()) == 4 })
+	time.Sleep(100 * time.Millisecond)
+	if b, err := os.ReadFile(chaindir.Dir(l.dir).File(chaindir.PeersFile)); err == nil {
+		t.Errorf("a peer that proved nothing recorded: %q", b)
+	}
+	chaindir.Dir(l.dir).MergeDelivered([]chaindir.Delivered{{IP: netip.MustParseAddr("127.0.0.1"), Tx: time.Now().Unix()}}, time.Now())
 	waitFor(t, "the peer recorded", func() bool {
 		b, _ := os.ReadFile(chaindir.Dir(l.dir).File(chaindir.PeersFile))
 		return string(b) == "127.0.0.1:5050\n"
@@ -542,7 +549,7 @@ func TestSendPeersFile(t *testing.T) {
 		t.Fatalf("a printed %.40s, want the bind address as tag", got)
 	}
 	os.WriteFile(file, []byte(a.Addr().String()+"\n# b joined\n"+b.Addr().String()+"\n"), 0o644)
-	waitFor(t, "b's connection", func() bool { return b.log.count("127.0.0.3: new peer 127.0.0.3:5050 recorded") == 1 })
+	waitFor(t, "b's connection", func() bool { return b.Stats().Connected == 1 })
 	pw.Write(append(lines[1], '\n'))
 	waitFor(t, "line 2 at a and b", func() bool { return len(a.out.lines()) == 2 && len(b.out.lines()) == 1 })
 	os.WriteFile(file, []byte(b.Addr().String()+"\n"), 0o644)

@@ -120,6 +120,10 @@ func Send(ctx context.Context, cfg SendConfig, in io.Reader) error {
 			sf.remove()
 		}
 	}()
+	if cfg.Chain != "" {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.writeDeliveries(ctx) }()
+	}
 	s.setPeers(nil)
 	if cfg.PeersFile != "" {
 		s.reloadPeers(true)
@@ -162,7 +166,11 @@ type sender struct {
 	mu     sync.Mutex
 	peers  map[string]*peer
 	closed bool           // stopAll ran: no new peers
-	wg     sync.WaitGroup // the peers' goroutines and the watcher
+	wg     sync.WaitGroup // the peers' goroutines, the watcher, the deliveries' writer
+
+	// delivered are the deliveries not written yet (writeDeliveries).
+	deliveredMu sync.Mutex
+	delivered   map[netip.Addr]chaindir.Delivered
 }
 
 // item is one input line: its JSON, the peer it came from if tagged, and
@@ -205,7 +213,7 @@ func newSender(cfg SendConfig) (*sender, error) {
 		cfg.Self = netip.AddrPortFrom(cfg.Bind, DefaultPort)
 	}
 	s := &sender{cfg: cfg, network: cfg.Params.Hash(), maxLine: wire.MaxLine(cfg.Params),
-		seen: NewSeen(SeenSize), logf: cfg.Logf, peers: map[string]*peer{}}
+		seen: NewSeen(SeenSize), logf: cfg.Logf, peers: map[string]*peer{}, delivered: map[netip.Addr]chaindir.Delivered{}}
 	if cfg.Self.IsValid() {
 		s.cfg.Self = netip.AddrPortFrom(cfg.Self.Addr().Unmap(), cfg.Self.Port())
 		s.self = s.cfg.Self.String()
@@ -270,6 +278,9 @@ func (s *sender) broadcast(it item) {
 	if !s.seen.Add(raw) {
 		s.st.duplicates.Add(1)
 		return
+	}
+	if from.IsValid() && s.cfg.Chain != "" {
+		s.deliveredBy(from, it.block)
 	}
 	b := make([]byte, len(raw)+1)
 	copy(b, raw)
@@ -414,4 +425,54 @@ func (s *sender) drain(ctx context.Context) error {
 		return &e
 	}
 	return nil
+}
+
+// deliveredBy notes that the peer at from delivered a line of the input:
+// in a validator's pipeline, a line that came out of cnj-verify, valid and
+// new to the node, tagged with the IP it came from.
+func (s *sender) deliveredBy(from netip.Addr, block bool) {
+	now := time.Now().Unix()
+	s.deliveredMu.Lock()
+	defer s.deliveredMu.Unlock()
+	e := s.delivered[from]
+	e.IP = from
+	if block {
+		e.Block = now
+	} else {
+		e.Tx = now
+	}
+	if len(s.delivered) < chaindir.MaxDelivered || s.delivered[from] != (chaindir.Delivered{}) {
+		s.delivered[from] = e
+	}
+}
+
+// writeDeliveries adds the deliveries noted to the chain directory's
+// relay-delivered.jsonl, for the listener (slots.go, record.go), at most
+// every DeliveredEvery and once more when ctx is done.
+func (s *sender) writeDeliveries(ctx context.Context) {
+	t := time.NewTicker(DeliveredEvery)
+	defer t.Stop()
+	for {
+		done := false
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-t.C:
+		}
+		s.deliveredMu.Lock()
+		ds := make([]chaindir.Delivered, 0, len(s.delivered))
+		for _, e := range s.delivered {
+			ds = append(ds, e)
+		}
+		clear(s.delivered)
+		s.deliveredMu.Unlock()
+		if len(ds) > 0 {
+			if err := chaindir.Dir(s.cfg.Chain).MergeDelivered(ds, time.Now()); err != nil {
+				s.logf("%s: %v", chaindir.DeliveredFile, err)
+			}
+		}
+		if done {
+			return
+		}
+	}
 }

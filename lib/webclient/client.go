@@ -19,6 +19,14 @@ import (
 const (
 	DefaultTimeout = 30 * time.Second
 	DefaultMinRate = 1 << 20 // bytes per second
+	// A download must keep at least DefaultProgressRate bytes a second
+	// over the last DefaultProgressWindow of waiting, from
+	// DefaultProgressGrace of waiting on (Chain). 16 KiB/s is a slow link
+	// (a block of 1 MiB a minute); a node that drips less holds a sync for
+	// at most a minute.
+	DefaultProgressRate   = 16 << 10 // bytes per second
+	DefaultProgressGrace  = 30 * time.Second
+	DefaultProgressWindow = 30 * time.Second
 )
 
 // maxErrorAnswer caps how much of an answer other than 200 is read for
@@ -39,13 +47,22 @@ type Config struct {
 	// MinRate, in bytes per second, sets the deadline of a download: the
 	// Timeout plus its byte cap at MinRate; default DefaultMinRate.
 	MinRate int64
+	// ProgressRate, ProgressGrace and ProgressWindow set the progress a
+	// download must make (Chain); defaults DefaultProgressRate,
+	// DefaultProgressGrace, DefaultProgressWindow.
+	ProgressRate   int64
+	ProgressGrace  time.Duration
+	ProgressWindow time.Duration
 }
 
 // Client asks nodes' web apps. It is safe for concurrent use.
 type Client struct {
-	hc      *http.Client
-	timeout time.Duration
-	minRate int64
+	hc             *http.Client
+	timeout        time.Duration
+	minRate        int64
+	progressRate   int64
+	progressGrace  time.Duration
+	progressWindow time.Duration
 }
 
 // New returns a Client set up by cfg.
@@ -59,7 +76,17 @@ func New(cfg Config) *Client {
 	if cfg.HTTP == nil {
 		cfg.HTTP = NewHTTP(cfg.Timeout)
 	}
-	return &Client{hc: cfg.HTTP, timeout: cfg.Timeout, minRate: cfg.MinRate}
+	if cfg.ProgressRate <= 0 {
+		cfg.ProgressRate = DefaultProgressRate
+	}
+	if cfg.ProgressGrace <= 0 {
+		cfg.ProgressGrace = DefaultProgressGrace
+	}
+	if cfg.ProgressWindow <= 0 {
+		cfg.ProgressWindow = DefaultProgressWindow
+	}
+	return &Client{hc: cfg.HTTP, timeout: cfg.Timeout, minRate: cfg.MinRate,
+		progressRate: cfg.ProgressRate, progressGrace: cfg.ProgressGrace, progressWindow: cfg.ProgressWindow}
 }
 
 // NewHTTP returns the HTTP client a Client uses by default: no proxy, no

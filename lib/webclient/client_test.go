@@ -528,3 +528,97 @@ func TestGetCancelled(t *testing.T) {
 		t.Fatalf("Get = %v, want context.Canceled", err)
 	}
 }
+
+// TestProgress: a download that drips fails with ErrSlow once its rate over
+// the window falls below ProgressRate, long before its other deadlines;
+// one that comes fast enough is read whole; the rate counts the time spent
+// waiting for the node, not the time the reader takes between reads.
+func TestProgress(t *testing.T) {
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	big := strings.Repeat("y", 256<<10)
+	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(http.Flusher).Flush()
+		switch r.URL.Query().Get("from") {
+		case "1", "4": // a byte every 50 ms: 20 bytes a second, forever
+			if r.URL.Query().Get("from") == "4" { // after 2 MiB at once
+				for range 8 {
+					io.WriteString(w, big)
+				}
+			}
+			for {
+				select {
+				case <-time.After(50 * time.Millisecond):
+				case <-r.Context().Done():
+					return
+				case <-done:
+					return
+				}
+				if _, err := io.WriteString(w, "x"); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+			}
+		case "2": // 32 KiB every 20 ms, 0.8 s in all: 1.6 MiB/s
+			for range 40 {
+				time.Sleep(20 * time.Millisecond)
+				io.WriteString(w, big[:32<<10])
+				w.(http.Flusher).Flush()
+			}
+		case "3": // 256 KiB at once
+			io.WriteString(w, big)
+		}
+	}))
+	cfg := webclient.Config{Timeout: 10 * time.Second, ProgressRate: 256 << 10, ProgressGrace: 300 * time.Millisecond, ProgressWindow: 300 * time.Millisecond}
+	open := func(from uint64) io.ReadCloser {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second) // ends a run with the check broken
+		t.Cleanup(cancel)
+		r, err := webclient.New(cfg).Chain(ctx, addr, from, from+1, 1<<30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	start := time.Now()
+	_, err := io.ReadAll(open(1))
+	if !errors.Is(err, webclient.ErrSlow) || !strings.Contains(err.Error(), "/api/chain?from=1&to=2: ") ||
+		!strings.Contains(err.Error(), "less than 256 KiB/s") {
+		t.Fatalf("dripping: %v, want too slow", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the drip failed after %v, past its window", d)
+	}
+	// The window: 2 MiB at once, then a drip, fails within a window of
+	// the drip, not once the drip brought the average under the rate.
+	start = time.Now()
+	_, err = io.ReadAll(open(4))
+	if !errors.Is(err, webclient.ErrSlow) || !strings.Contains(err.Error(), "in the last 300ms of waiting, less than 256 KiB/s") {
+		t.Fatalf("a burst, then a drip: %v, want too slow in the last window", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the drip after a burst failed after %v, past its window", d)
+	}
+	if b, err := io.ReadAll(open(2)); err != nil || len(b) != 40*32<<10 {
+		t.Fatalf("a steady download: %d bytes, %v", len(b), err)
+	}
+	// A reader slower than the rate, from a node that sent all at once:
+	// 16 KiB every 100 ms is 160 KiB/s of the reader's time, but no time
+	// waiting for the node.
+	r, got := open(3), 0
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := io.ReadFull(r, buf)
+		got += n
+		if err != nil {
+			if err != io.EOF && err != io.ErrUnexpectedEOF {
+				t.Fatalf("a slow reader: %v after %d bytes", err, got)
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got != len(big) {
+		t.Fatalf("a slow reader got %d bytes", got)
+	}
+}
