@@ -18,6 +18,9 @@
 //	index                 derived: one record per stored block } blockstore
 //	state                 derived: a ledger snapshot           } owns their
 //	lost/                 block lines reindex set aside        } formats)
+//	txindex               derived: the transfer-id and address-history
+//	                      indexes, a bbolt database (package txindex)
+//	txindex.lock          flock(2)ed by a process about to change txindex
 //	mempool.jsonl         pending transfer lines (Mempool)
 //	peers                 HOST[:PORT] a line (ReadPeersFile, WritePeersFile)
 //	rejects.log           JSON lines: what was refused, from whom, why
@@ -33,10 +36,10 @@
 //
 // # Writers
 //
-// One process writes blocks, the index, the state and mempool.jsonl at a
-// time: the holder of Lock. rejects.log takes one O_APPEND write per line
-// and no lock; peers and the relay's stats files are replaced atomically
-// (ReplaceFile) and the last complete write wins.
+// One process writes blocks, the index, the state, txindex and
+// mempool.jsonl at a time: the holder of Lock. rejects.log takes one
+// O_APPEND write per line and no lock; peers and the relay's stats files
+// are replaced atomically (ReplaceFile) and the last complete write wins.
 //
 // # What it does not do
 //

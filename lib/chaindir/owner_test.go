@@ -49,7 +49,7 @@ func goFiles(t *testing.T) map[string][]string {
 // blocks, lost) only where they make a path: an argument of a path or
 // file function, or joined with a slash.
 func TestOneOwnerOfFileNames(t *testing.T) {
-	distinct := []string{GenesisFile, MempoolFile, RejectsFile, LockFile, SyncLockFile, RelayListen, RelaySend, ".jsonl.zst"}
+	distinct := []string{GenesisFile, MempoolFile, RejectsFile, LockFile, SyncLockFile, RelayListen, RelaySend, ".jsonl.zst", TxIndexFile, TxIndexLockFile}
 	words := []string{IndexFile, StateFile, PeersFile, SourceFile, BlocksDir, LostDir}
 	pathFuncs := []string{"Join", "Open", "OpenFile", "OpenInRoot", "OpenRoot", "ReadFile", "WriteFile", "Create", "CreateTemp",
 		"Stat", "Lstat", "Remove", "RemoveAll", "Rename", "Mkdir", "MkdirAll", "ReadDir", "Glob", "File"}

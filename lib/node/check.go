@@ -13,6 +13,7 @@ import (
 	"github.com/coniunctum/cnj/lib/ledger"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
+	"github.com/coniunctum/cnj/lib/txindex"
 )
 
 // replay puts every block line of the segments, in order, through a fresh
@@ -58,8 +59,9 @@ func (r *replay) run() error {
 
 // Check verifies the whole directory: every line of every segment parses
 // and is intact, every block passes consensus and connects in a fresh
-// in-memory chain, and the index, the state file and this node's view
-// equal what that fresh replay gives. It first catches up (Refresh) and
+// in-memory chain, and the index, the state file, the transfer index (up
+// to its own tip, see txindex.Check) and this node's view equal what that
+// fresh replay gives. It first catches up (Refresh) and
 // checks the blocks up to there. A torn last line, and index records or
 // blocks a crashed writer left unfinished, are not problems: Open and the
 // next writer deal with them. The first problem is returned as a
@@ -156,14 +158,18 @@ func (n *Node) Check() error {
 			return chaindir.Corruptf(chaindir.MempoolFile, i+1, "%v", err)
 		}
 	}
-	return nil
+
+	// The transfer index: that of a branch of the replay.
+	return txindex.Check(n.dir, r.ch, r.ch.Block)
 }
 
-// Reindex rebuilds the derived files (index and state) of the chain
-// directory at dir from the block segments alone, validating every block
-// as Check does, under the lock. Each is written to a temporary file,
-// fsynced and renamed, so a crash at any instant leaves the old file or
-// the new one.
+// Reindex rebuilds the derived files (index, state and the transfer
+// index) of the chain directory at dir from the block segments alone,
+// validating every block as Check does, under the lock. The index and the
+// state are each written to a temporary file, fsynced and renamed, so a
+// crash at any instant leaves the old file or the new one; the transfer
+// index is made anew in place, so that a crash leaves it part built, at a
+// block of the chain, for the next write to complete.
 //
 // It works on a directory that Open refuses. When a line cannot be used
 // (it is damaged, its block is refused, or its segment is missing or does
@@ -199,5 +205,10 @@ func Reindex(dir string) (moved []string, err error) {
 	if err != nil {
 		return moved, err
 	}
-	return moved, blockstore.WriteDerived(d, p.Hash(), r.recs, blockstore.Snapshot{Tip: led.Tip(), Height: led.Height(), Ledger: snap})
+	err = blockstore.WriteDerived(d, p.Hash(), r.recs, blockstore.Snapshot{Tip: led.Tip(), Height: led.Height(), Ledger: snap})
+	if err != nil {
+		return moved, err
+	}
+	_, err = txindex.Rebuild(d, r.ch, r.ch.Block, txindex.Options{})
+	return moved, err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/tx"
+	"github.com/coniunctum/cnj/lib/txindex"
 	"github.com/coniunctum/cnj/lib/wire"
 )
 
@@ -24,6 +25,8 @@ type Options struct {
 	MaxPool int
 	// Store are the block store's settings.
 	Store blockstore.Options
+	// Index are the transfer index's settings (package txindex).
+	Index txindex.Options
 }
 
 // DefaultMaxPool is the mempool's bound when Options.MaxPool is zero.
@@ -55,6 +58,12 @@ type Node struct {
 	memFirst []byte // identity of the mempool lines the pool was built from
 	memLen   int
 	tip      [32]byte
+
+	// The transfer index (index.go).
+	writing   bool                      // inside Write: keep the blocks taken
+	taken     map[[32]byte]*block.Block // blocks connected or disconnected in this write
+	indexedAt [32]byte                  // the tip the index was last brought to
+	indexErr  error                     // why the last update of the index failed
 }
 
 // Create makes a new chain directory at dir for the network p, with the
