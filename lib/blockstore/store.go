@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
@@ -572,14 +569,15 @@ func (s *Store) getLine(loc Loc, lineNo int, want *[32]byte) (*block.Block, erro
 	return b, nil
 }
 
-// SealedFrame returns sealed segment seg as stored, one zstd frame, read
-// into buf when it fits, when its frame header says it holds size bytes of
-// block lines; else nil: the segment is not sealed (yet), or holds more
-// than the caller's blocks (a side branch's too). It is for passing a
-// whole segment on without decompressing it (cnj-serve's chain download):
-// the caller knows from the index which blocks, of how many bytes, it
-// wants. Only the header is read of a segment that does not match.
-// Sealing writes the file once; only cnj-chain reindex moves it aside.
+// SealedFrame returns sealed segment seg as stored (its frame table,
+// then its frames: a zstd stream), read into buf when it fits, when its
+// frame table says it holds size bytes of block lines; else nil: the
+// segment is not sealed (yet), or holds more than the caller's blocks (a
+// side branch's too). It is for passing a whole segment on without
+// decompressing it (cnj-serve's chain download): the caller knows from
+// the index which blocks, of how many bytes, it wants. Only the table is
+// read of a segment that does not match. Sealing writes the file once;
+// only cnj-chain reindex moves it aside.
 func (s *Store) SealedFrame(seg uint32, size int64, buf []byte) ([]byte, error) {
 	path := s.dir.File(sealedName(seg))
 	f, err := os.Open(path)
@@ -590,13 +588,12 @@ func (s *Store) SealedFrame(seg uint32, size int64, buf []byte) ([]byte, error) 
 		return nil, err
 	}
 	defer f.Close()
-	var hdr [zstd.HeaderMaxSize]byte
-	k, err := f.ReadAt(hdr[:], 0)
-	if err != nil && !errors.Is(err, io.EOF) {
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, err
 	}
-	var h zstd.Header
-	if h.Decode(hdr[:k]) != nil || !h.HasFCS || h.FrameContentSize != uint64(size) {
+	t, err := readTable(f, fi.Size())
+	if err != nil || tableSize(t) != size {
 		return nil, nil
 	}
 	return chaindir.ReadAllMax(f, path, maxSegment, buf)
