@@ -67,7 +67,8 @@ func (rc *rejectCounter) read() (map[string]uint64, error) {
 
 // metrics answers in the Prometheus text format (version 0.0.4).
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	snap := s.st.snap.Load().mempool()
+	snap := s.st.snap.Load()
+	pool := snap.mempool()
 	peers, perr := s.readPeers()
 	rejects, rerr := s.rejects.read()
 	var b bytes.Buffer
@@ -88,9 +89,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		s.log.Printf("metrics: peers: %v", perr)
 	}
 	metric("cnj_mempool_txs", "gauge", "Transfers in the mempool.")
-	value("cnj_mempool_txs", uint64(snap.poolCount))
+	value("cnj_mempool_txs", uint64(len(pool.txs)))
 	metric("cnj_mempool_fees", "gauge", "Sum of the fees of the mempool's transfers, in base units.")
-	value("cnj_mempool_fees", snap.poolFee)
+	value("cnj_mempool_fees", pool.fees)
 	if rerr == nil {
 		metric("cnj_rejects_total", "counter", "Refused transfers and blocks in "+chaindir.RejectsFile+", by reason.")
 		reasons := make([]string, 0, len(rejects))
