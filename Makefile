@@ -18,7 +18,7 @@ CNJ_KILLS ?= 200
 # the missing ones with apt-get when run as root, and otherwise names them
 # in one line and fails; `make test` runs it first, so that a fresh clone
 # on a machine with only Go, git, make and apt passes `make test`.
-TEST_TOOLS := mandoc:mandoc age:age shellcheck:shellcheck jq:jq curl:curl zstd:zstd setsid:util-linux
+TEST_TOOLS := mandoc:mandoc age:age shellcheck:shellcheck jq:jq curl:curl zstd:zstd setsid:util-linux promtool:prometheus
 
 all: build
 

@@ -27,6 +27,7 @@
 //	                      (LogReject, TailRejects)
 //	relay-listen-PID.json, relay-send-PID.json
 //	                      a running cnj-relay's traffic counters
+//	mine-PID.json         a running cnj-mine's counters
 //	SYNC                  flock(2)ed for the whole of one cnj-sync run
 //	source                the node the directory joined its network
 //	                      through, one line: http://HOST:PORT

@@ -314,7 +314,7 @@ func TestMetrics(t *testing.T) {
 func checkExposition(t *testing.T, body []byte) {
 	t.Helper()
 	const label = `[a-z_]+="(?:[^"\\]|\\.)*"`
-	sample := regexp.MustCompile(`^([a-z_]+)(\{` + label + `(?:,` + label + `)*\})? [0-9]+$`)
+	sample := regexp.MustCompile(`^([a-z_][a-z0-9_]*)(\{` + label + `(?:,` + label + `)*\})? (?:[0-9]+|[0-9]+(?:\.[0-9]+)?(?:e[+-][0-9]+)?)$`)
 	typed := map[string]bool{}
 	done := map[string]bool{} // families whose samples ended
 	last := ""
@@ -335,8 +335,10 @@ func checkExposition(t *testing.T, body []byte) {
 			t.Errorf("/metrics: malformed line %q", line)
 			continue
 		}
-		if !typed[m[1]] {
+		if family := strings.TrimSuffix(strings.TrimSuffix(m[1], "_sum"), "_count"); !typed[m[1]] && !typed[family] {
 			t.Errorf("/metrics: %s has no TYPE before it", m[1])
+		} else if !typed[m[1]] {
+			m[1] = family // a summary's sum and count go with its quantiles
 		}
 		if m[1] != last {
 			if done[m[1]] {
