@@ -45,7 +45,7 @@ func (n *Node) indexBlock(nd *chain.BlockNode) (*block.Block, error) {
 // not already (it remembers the tip it last did).
 func (n *Node) index() {
 	tip := n.ch.Tip().Hash
-	if tip == n.indexedAt {
+	if !keepIndex || tip == n.indexedAt {
 		return
 	}
 	res, err := txindex.Update(n.dir, n.ch, n.indexBlock, n.o.Index)
