@@ -88,11 +88,7 @@ func check(v *View, c *chain.Chain, get Blocks) error {
 	ids := map[[txsKeyLen]byte]*expected{}
 	addrs := map[[sectionLen]byte]*expected{}
 	stats := map[[PayloadSize]byte]*Stats{}
-	path, err := pathTo(c.Genesis(), at)
-	if err != nil {
-		return err
-	}
-	for _, nd := range path {
+	for _, nd := range branch(at) {
 		b, err := get(nd)
 		if err != nil {
 			return err

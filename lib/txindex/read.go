@@ -228,6 +228,16 @@ func (v *View) Agree(c *chain.Chain) (uint64, error) {
 	return 0, nil
 }
 
+// layout returns the height of the index's tip and its generations.
+func (v *View) layout() (uint64, layout, error) {
+	_, height, err := v.Tip()
+	if err != nil {
+		return 0, layout{}, err
+	}
+	lay, err := readLayout(v.tx)
+	return height, lay, err
+}
+
 // Lookup calls fn with the location of each indexed transaction whose
 // txid (16 bytes, a transfer's id; 32, a reward's leaf) begins as txid
 // does in its first 7 bytes, newest generation first, until fn returns
@@ -236,11 +246,7 @@ func (v *View) Lookup(txid []byte, fn func(Loc) bool) error {
 	if len(txid) < idPrefix {
 		return fmt.Errorf("a txid of %d bytes", len(txid))
 	}
-	_, height, err := v.Tip()
-	if err != nil {
-		return err
-	}
-	lay, err := readLayout(v.tx)
+	height, lay, err := v.layout()
 	if err != nil {
 		return err
 	}
@@ -269,11 +275,7 @@ func (v *View) Lookup(txid []byte, fn func(Loc) bool) error {
 // that lie before before, newest first, until fn returns false. History
 // from End starts at the newest.
 func (v *View) History(p [PayloadSize]byte, before Loc, fn func(Entry) bool) error {
-	_, height, err := v.Tip()
-	if err != nil {
-		return err
-	}
-	lay, err := readLayout(v.tx)
+	height, lay, err := v.layout()
 	if err != nil {
 		return err
 	}

@@ -177,9 +177,9 @@ func step(tx *bolt.Tx, c *chain.Chain, get Blocks, txs int, res *Result, budget 
 		res.Reset = true
 		at = c.Genesis()
 	}
-	target := c.Tip()
-	// Take out the blocks of the branch the chain left, newest first.
-	for at != forkOf(at, target) {
+	// Take out the blocks of the branch the chain left, newest first,
+	// down to the main chain.
+	for c.AtHeight(at.Height) != at {
 		b, err := get(at)
 		if err != nil {
 			return false, err
@@ -191,11 +191,9 @@ func step(tx *bolt.Tx, c *chain.Chain, get Blocks, txs int, res *Result, budget 
 		at = at.Parent
 	}
 	bt := newBatch(genesis, lay)
-	path, err := pathTo(at, target)
-	if err != nil {
-		return false, err
-	}
-	for _, nd := range path {
+	target := c.Tip()
+	for h := at.Height + 1; h <= target.Height; h++ {
+		nd := c.AtHeight(h)
 		if bt.txs > 0 && bt.txs+nd.TxCount > txs {
 			break
 		}
@@ -220,35 +218,15 @@ func step(tx *bolt.Tx, c *chain.Chain, get Blocks, txs int, res *Result, budget 
 	return at != target, nil
 }
 
-// forkOf returns the last block a and b have in common.
-func forkOf(a, b *chain.BlockNode) *chain.BlockNode {
-	for a.Height > b.Height {
-		a = a.Parent
+// branch returns the blocks of the branch that ends at to, from block 1
+// up.
+func branch(to *chain.BlockNode) []*chain.BlockNode {
+	var p []*chain.BlockNode
+	for x := to; x.Parent != nil; x = x.Parent {
+		p = append(p, x)
 	}
-	for b.Height > a.Height {
-		b = b.Parent
-	}
-	for a != b {
-		a, b = a.Parent, b.Parent
-	}
-	return a
-}
-
-// pathTo returns the blocks after from up to to, lowest first, or an
-// error when from is not an ancestor of to.
-func pathTo(from, to *chain.BlockNode) ([]*chain.BlockNode, error) {
-	if from.Height > to.Height {
-		return nil, fmt.Errorf("block %x is not an ancestor of block %x", from.Hash[:8], to.Hash[:8])
-	}
-	p := make([]*chain.BlockNode, to.Height-from.Height)
-	x := to
-	for ; x != nil && x.Height > from.Height; x = x.Parent {
-		p[x.Height-from.Height-1] = x
-	}
-	if x != from {
-		return nil, fmt.Errorf("block %x is not an ancestor of block %x", from.Hash[:8], to.Hash[:8])
-	}
-	return p, nil
+	slices.Reverse(p)
+	return p
 }
 
 func readTip(tx *bolt.Tx) ([32]byte, uint64, error) {

@@ -162,8 +162,9 @@ func badNumber(w http.ResponseWriter, what string) {
 	writeError(w, http.StatusBadRequest, codeBadNumber, what+" is a decimal number without sign or leading zeros")
 }
 
-// answer writes a JSON answer built by fn under the node's read lock
-// (nothing is held while it goes out), or fn's error.
+// answer writes an answer built by fn under the node's read lock
+// (nothing is held while it goes out), or fn's error: JSON with its
+// newline, or text when fn begins it with textMark.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, fn func(n *node.Node, dst []byte) ([]byte, error)) {
 	n := s.st.rlock()
 	if n == nil {
@@ -179,8 +180,15 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, fn func(n *node.
 		s.fail(w, r, err)
 		return
 	}
+	if len(buf.b) > 0 && buf.b[0] == textMark {
+		write(w, hdrText, buf.b[1:])
+		return
+	}
 	write(w, hdrJSON, append(buf.b, '\n'))
 }
+
+// textMark begins an answer of answer's that is text, not JSON.
+const textMark = 0
 
 // lookup is the node's transfer-index lookups.
 func (s *Server) lookup(n *node.Node) explore.Lookup {
@@ -234,7 +242,7 @@ func (s *Server) withBlock(w http.ResponseWriter, r *http.Request, fn func(n *no
 		badHex(w, "a block hash", 64)
 		return
 	}
-	s.answerWith(w, r, func(n *node.Node, dst []byte) ([]byte, error) {
+	s.answer(w, r, func(n *node.Node, dst []byte) ([]byte, error) {
 		nd, _ := s.findBlock(w, r, n)
 		if nd == nil {
 			return dst, &notFoundError{r.PathValue("hash") + ": no such block"}
@@ -242,33 +250,6 @@ func (s *Server) withBlock(w http.ResponseWriter, r *http.Request, fn func(n *no
 		return fn(n, nd, dst)
 	})
 }
-
-// answerWith is answer, for answers that may be text (fn returns them
-// with the text marker).
-func (s *Server) answerWith(w http.ResponseWriter, r *http.Request, fn func(n *node.Node, dst []byte) ([]byte, error)) {
-	n := s.st.rlock()
-	if n == nil {
-		s.unavailable(w)
-		return
-	}
-	buf := getBuf()
-	defer putBuf(buf)
-	var err error
-	buf.b, err = fn(n, buf.b)
-	s.st.runlock()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if len(buf.b) > 0 && buf.b[0] == textMark {
-		write(w, hdrText, buf.b[1:])
-		return
-	}
-	write(w, hdrJSON, append(buf.b, '\n'))
-}
-
-// textMark begins an answer of answerWith's that is text, not JSON.
-const textMark = 0
 
 // info returns what the block answers need of block nd: its header, read
 // from its line and checked against its hash.
