@@ -316,11 +316,11 @@ func (l Lookup) FindTx(txid []byte) (Found, error) {
 // Payload returns the payload of an address of the node's network, or
 // the address's error (bad-address, wrong-network).
 func (l Lookup) Payload(addr string) ([txindex.PayloadSize]byte, error) {
-	if err := CheckAddress(l.N, addr); err != nil {
-		return [txindex.PayloadSize]byte{}, err
+	hrp, p, err := keys.ParseAddress(addr)
+	if err != nil || hrp != l.N.Params().AddressPrefix {
+		return p, CheckAddress(l.N, addr) // its error, worded as everywhere
 	}
-	_, p, err := keys.ParseAddress(addr)
-	return p, err
+	return p, nil
 }
 
 // History calls fn with the transactions of addr on the main chain,

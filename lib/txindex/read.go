@@ -48,6 +48,20 @@ type Reader struct {
 	want    *wantWatch
 	idle    *time.Timer // closes the database after idleClose without a read
 	reads   uint64      // reads begun: the idle timer closes only if none since
+	meta    viewMeta    // of the open database: it does not change while open
+	looked  time.Time   // when the lock file was last looked at
+}
+
+// wantEvery is how often a Reader that keeps reading looks at the lock
+// file (two system calls): a writer waits that much longer at most.
+const wantEvery = 2 * time.Millisecond
+
+// viewMeta is what a View reads of the meta bucket. No writer changes the
+// database while a Reader has it open, so it is read once per open.
+type viewMeta struct {
+	tip    [32]byte
+	height uint64
+	lay    layout
 }
 
 // NewReader returns a Reader of the index of d for the network whose
@@ -67,27 +81,31 @@ func NewReader(d chaindir.Dir, genesis [32]byte, wait time.Duration) *Reader {
 // writer kept it longer than the Reader's wait. fn must not keep the View
 // or anything it returned but copies.
 func (r *Reader) View(fn func(v *View) error) error {
-	db, err := r.acquire()
+	db, meta, err := r.acquire()
 	if err != nil {
 		return err
 	}
 	defer r.release()
 	return guard(func() error {
-		return db.View(func(tx *bolt.Tx) error { return fn(&View{tx: tx}) })
+		return db.View(func(tx *bolt.Tx) error { return fn(&View{tx: tx, meta: meta}) })
 	})
 }
 
 // acquire returns the open database for one more read, opening it when
 // needed, and closing it first when a writer asked.
-func (r *Reader) acquire() (*bolt.DB, error) {
+func (r *Reader) acquire() (*bolt.DB, *viewMeta, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
 		if r.db != nil && !r.closing {
-			if !r.want.Held() {
+			now := time.Now()
+			if now.Sub(r.looked) < wantEvery || !r.want.Held() {
+				if now.Sub(r.looked) >= wantEvery {
+					r.looked = now
+				}
 				r.users++
 				r.reads++
-				return r.db, nil
+				return r.db, &r.meta, nil
 			}
 			r.closing = true
 		}
@@ -101,26 +119,32 @@ func (r *Reader) acquire() (*bolt.DB, error) {
 		}
 		r.want.reopen() // made by the first writer, perhaps since
 		if err := r.want.waitFree(r.wait); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		db, err := openDB(r.d.File(chaindir.TxIndexFile), true, r.wait)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			return nil, ErrNoIndex
+			return nil, nil, ErrNoIndex
 		case errors.Is(err, ErrBusy):
-			return nil, err
+			return nil, nil, err
 		case err != nil:
-			return nil, fmt.Errorf("%w: %v", ErrNoIndex, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrNoIndex, err)
 		}
 		ok := false
 		guard(func() error {
-			return db.View(func(tx *bolt.Tx) error { ok = usable(tx, r.genesis); return nil })
+			return db.View(func(tx *bolt.Tx) error {
+				if ok = usable(tx, r.genesis); ok {
+					r.meta.tip, r.meta.height, _ = readTip(tx)
+					r.meta.lay, _ = readLayout(tx)
+				}
+				return nil
+			})
 		})
 		if !ok {
 			db.Close()
-			return nil, ErrNoIndex
+			return nil, nil, ErrNoIndex
 		}
-		r.db = db
+		r.db, r.looked = db, time.Now()
 	}
 }
 
@@ -188,10 +212,15 @@ func (r *Reader) Close() error {
 
 // View is a consistent view of the index: the main chain it indexed, up
 // to its tip.
-type View struct{ tx *bolt.Tx }
+type View struct {
+	tx   *bolt.Tx
+	meta *viewMeta
+}
 
 // Tip returns the block the index is at.
-func (v *View) Tip() (hash [32]byte, height uint64, err error) { return readTip(v.tx) }
+func (v *View) Tip() (hash [32]byte, height uint64, err error) {
+	return v.meta.tip, v.meta.height, nil
+}
 
 // Block returns the record of the main-chain block at height h, if the
 // index holds one.
@@ -229,14 +258,7 @@ func (v *View) Agree(c *chain.Chain) (uint64, error) {
 }
 
 // layout returns the height of the index's tip and its generations.
-func (v *View) layout() (uint64, layout, error) {
-	_, height, err := v.Tip()
-	if err != nil {
-		return 0, layout{}, err
-	}
-	lay, err := readLayout(v.tx)
-	return height, lay, err
-}
+func (v *View) layout() (uint64, layout, error) { return v.meta.height, v.meta.lay, nil }
 
 // Lookup calls fn with the location of each indexed transaction whose
 // txid (16 bytes, a transfer's id; 32, a reward's leaf) begins as txid
