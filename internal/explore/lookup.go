@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
@@ -142,31 +144,14 @@ func (l Lookup) placeOf(v *txindex.View, loc txindex.Loc) (place, error) {
 	return p, nil
 }
 
-// lastLine keeps the last block line read: a history's entries of one
-// block follow each other.
-type lastLine struct {
-	nd   *chain.BlockNode
-	line []byte
-}
-
-// read reads the transaction at p: the span of its block's line when
+// read reads the transaction at p: its span of the block line when
 // known (checked: it decodes, and a transfer's hash is its own), else the
 // whole block.
-func (l Lookup) read(p place, last *lastLine) (Found, error) {
+func (l Lookup) read(p place) (Found, error) {
 	f := Found{Block: p.nd, Pos: p.pos, Confirmations: l.N.Chain().Tip().Height - p.nd.Height + 1}
 	if p.spans {
-		if last == nil {
-			last = &lastLine{}
-		}
-		if last.nd != p.nd {
-			line, err := l.N.Line(p.nd)
-			if err != nil {
-				return f, err
-			}
-			last.nd, last.line = p.nd, line
-		}
-		line := last.line
-		if int(p.span.Off+p.span.Len) <= len(line) && l.decode(&f, line[p.span.Off:p.span.Off+p.span.Len]) == nil {
+		obj, err := l.N.Store().LinePart(p.nd.Loc, p.span.Off, p.span.Len)
+		if err == nil && l.decode(&f, obj) == nil {
 			return f, nil
 		}
 	}
@@ -183,6 +168,31 @@ func (l Lookup) read(p place, last *lastLine) (Found, error) {
 		f.Tx = b.Txs[p.pos-1]
 	}
 	return f, nil
+}
+
+// readers is how many transactions of a page are read at once: each may
+// decompress a frame of a sealed segment.
+const readers = 4
+
+// readAll reads the transactions at places, in order, several at once.
+func (l Lookup) readAll(places []place) ([]Found, error) {
+	out := make([]Found, len(places))
+	errs := make([]error, len(places))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(readers, len(places)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(places) {
+					return
+				}
+				out[i], errs[i] = l.read(places[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // decode reads one transaction object of a block line into f.
@@ -295,7 +305,7 @@ func (l Lookup) FindTx(txid []byte) (Found, error) {
 		return found, err
 	}
 	for _, p := range places {
-		f, err := l.read(p, nil)
+		f, err := l.read(p)
 		if err != nil {
 			return f, err
 		}
@@ -403,12 +413,11 @@ func (l Lookup) History(addr string, after []byte, n int, fn func(Found) bool) e
 			return nil
 		}
 	}
-	var last lastLine
-	for _, pl := range places {
-		f, err := l.read(pl, &last)
-		if err != nil {
-			return err
-		}
+	fs, err := l.readAll(places)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
 		if !fn(f) {
 			return nil
 		}
@@ -445,7 +454,7 @@ func (l Lookup) locate(v *txindex.View, w view, p [txindex.PayloadSize]byte, txi
 			rerr = err
 			return false
 		}
-		f, err := l.read(pl, nil)
+		f, err := l.read(pl)
 		if err != nil {
 			rerr = err
 			return false

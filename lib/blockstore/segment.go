@@ -224,28 +224,38 @@ func (r *segReader) sealedOpen(n uint32) (*sealedFile, error) {
 	return sf, nil
 }
 
-// frame returns the content of frame fr of sealed segment n.
+// frame returns the content of frame fr of sealed segment n: from the
+// cache, else decompressed without the lock, so that several goroutines
+// decompress at once.
 func (r *segReader) frame(n uint32, sf *sealedFile, fr frameRef) ([]byte, error) {
+	r.mu.Lock()
 	for _, c := range r.frames {
 		if c.n == n && c.plain == fr.plain && c.data != nil {
+			r.mu.Unlock()
 			return c.data, nil
 		}
 	}
+	r.mu.Unlock()
 	data, err := decodeFrame(sf.f, fr)
 	if err != nil {
 		return nil, chaindir.Corruptf(sealedName(n), 0, "does not decompress: %v", err)
 	}
+	r.mu.Lock()
 	c := &r.frames[r.nextFrame]
 	r.nextFrame = (r.nextFrame + 1) % len(r.frames)
 	c.n, c.plain, c.data = n, fr.plain, data
+	r.mu.Unlock()
 	return data, nil
 }
 
 // sealedRange copies the bytes [off, off+len(buf)) of sealed segment n
-// into buf, decompressing only the frames that hold them.
+// into buf, decompressing only the frames that hold them. It is called
+// without the lock.
 func (r *segReader) sealedRange(n uint32, off uint64, buf []byte) error {
+	r.mu.Lock()
 	for _, c := range r.cache {
 		if c.n == n {
+			r.mu.Unlock()
 			if off > uint64(len(c.data)) || uint64(len(c.data))-off < uint64(len(buf)) {
 				return errShort
 			}
@@ -254,6 +264,7 @@ func (r *segReader) sealedRange(n uint32, off uint64, buf []byte) error {
 		}
 	}
 	sf, err := r.sealedOpen(n)
+	r.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -321,28 +332,36 @@ func (r *segReader) sealed(n uint32) ([]byte, error) {
 // readLine returns the line at off of length n in segment seg, checking
 // that a newline follows it.
 func (r *segReader) readLine(seg uint32, off uint64, n uint32) ([]byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	buf := make([]byte, int(n)+1)
-	f, err := r.plain(seg)
-	if err != nil {
-		return nil, err
-	}
-	if f != nil {
-		k, err := f.ReadAt(buf, int64(off))
-		if err != nil && !(errors.Is(err, io.EOF) && k == len(buf)) {
-			if errors.Is(err, io.EOF) {
-				return nil, errShort
-			}
-			return nil, err
-		}
-	} else if err := r.sealedRange(seg, off, buf); err != nil {
+	if err := r.read(seg, off, buf); err != nil {
 		return nil, err
 	}
 	if buf[n] != '\n' {
 		return nil, errNoNewline
 	}
 	return buf[:n], nil
+}
+
+// read fills buf from offset off of segment seg, plain or sealed. The
+// reading itself is done without the lock.
+func (r *segReader) read(seg uint32, off uint64, buf []byte) error {
+	r.mu.Lock()
+	f, err := r.plain(seg)
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if f == nil {
+		return r.sealedRange(seg, off, buf)
+	}
+	k, err := f.ReadAt(buf, int64(off))
+	if err != nil && !(errors.Is(err, io.EOF) && k == len(buf)) {
+		if errors.Is(err, io.EOF) {
+			return errShort
+		}
+		return err
+	}
+	return nil
 }
 
 var (

@@ -89,8 +89,8 @@ var ErrReload = errors.New("blockstore: the index was replaced: open again")
 // and the composer (package node) reports the chain's verdicts back
 // (Added, MarkInvalid, SetInvalid) so that the index keeps them.
 //
-// A Store is not safe for concurrent use, but for Get, Line and
-// SealedFrame, which may run in several goroutines between the calls
+// A Store is not safe for concurrent use, but for Get, Line, LinePart
+// and SealedFrame, which may run in several goroutines between the calls
 // that change it.
 type Store struct {
 	dir     chaindir.Dir
@@ -537,6 +537,23 @@ func (s *Store) Line(loc Loc) ([]byte, error) {
 		return nil, chaindir.Corruptf(s.segFile(loc.Segment), s.lineOf(loc), "%v: %s", err, chaindir.ReindexHint)
 	}
 	return line, err
+}
+
+// LinePart returns n bytes of the stored line at loc, from byte off of
+// it, reading (and, in a sealed segment, decompressing) no more than the
+// frame that holds them. Nothing is checked but that they lie in the
+// line: it is for reading one transaction of a block (the caller knows
+// where it is, and checks what it reads), not for judging a block.
+func (s *Store) LinePart(loc Loc, off, n uint32) ([]byte, error) {
+	if uint64(off)+uint64(n) > uint64(loc.Length) {
+		return nil, fmt.Errorf("bytes %d to %d of a line of %d", off, uint64(off)+uint64(n), loc.Length)
+	}
+	buf := make([]byte, n)
+	err := s.segs.read(loc.Segment, loc.Offset+uint64(off), buf)
+	if errors.Is(err, errShort) {
+		return nil, chaindir.Corruptf(s.segFile(loc.Segment), s.lineOf(loc), "%v: %s", err, chaindir.ReindexHint)
+	}
+	return buf, err
 }
 
 // Get reads and checks the block at loc (package chain's Store): it must
