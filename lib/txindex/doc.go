@@ -8,26 +8,29 @@
 // # The file
 //
 // The index is one bbolt database (go.etcd.io/bbolt), txindex in the
-// directory, with five buckets: meta (version, genesis, and the block the
-// index is at: its tip), blocks (each main-chain height: the block's hash
-// and where each of its transactions is in its line), txs (the first two
-// bytes of a txid, then for each transaction whose txid begins so the
-// next six and its height and position), addrs (an address's history in
-// chunks of up to 512 bytes, keyed by the address's payload and the
-// chunk's first entry) and stats (an address's totals, Esplora's
-// chain_stats). A txid is a transfer's id, or for a reward, which has
-// none, its merkle leaf (package block). Its tip is always a block of the
-// chain it indexes: each database transaction moves the tip with the
-// entries of the blocks it indexes or takes out.
+// directory, with five buckets: meta (version, genesis, generation shift,
+// and the block the index is at: its tip), blocks (each main-chain
+// height: the block's hash and where each of its transactions is in its
+// line), txs (a generation and the first byte of a txid, then for each
+// transaction whose txid begins so the next six bytes, its height and its
+// position), addrs (an address's history in chunks of up to 512 bytes,
+// keyed by generation, the address's payload and the chunk's first
+// entry) and stats (an address's totals, Esplora's chain_stats). A
+// generation is 4096 consecutive heights, so that a write rewrites the
+// pages of the newest generation (and the totals), not the whole index. A
+// txid is a transfer's id, or for a reward, which has none, its merkle
+// leaf (package block). Its tip is always a block of the chain it
+// indexes: each database transaction moves the tip with the entries of
+// the blocks it indexes or takes out.
 //
 // bbolt over pebble: both were measured on the 10,000-block, 1,000,000-
 // transfer chain of the sync benchmark (see the commit that added this
-// package). With one entry per key neither fit the disk the issue allows;
-// with an address's history in chunks and txids bucketed by their first
-// two bytes, bbolt's file is the smaller, it indexes as fast, its reads
-// are several times faster, it is one small dependency, and its locks
-// (one exclusive writer, shared readers) are those a directory that
-// several processes open needs.
+// package). With one entry per key neither fit the disk the issue allows
+// at a cost that fits a sync; with an address's history in chunks and
+// txids bucketed within generations, bbolt's file is the smaller, it
+// indexes faster, its reads are several times faster, it is one small
+// dependency, and its locks (one exclusive writer, shared readers) are
+// those a directory that several processes open needs.
 //
 // # Writers and readers
 //
