@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/tx"
 )
 
 // lines returns n distinct lines of about size bytes each.
@@ -91,5 +94,38 @@ func TestSealedFrames(t *testing.T) {
 	os.WriteFile(filepath.Join(string(dir), sealedName(1)), comp[:len(comp)-1], 0o644)
 	if _, _, err := segSize(dir, 1); chaindir.CorruptOf(err) == nil {
 		t.Errorf("segSize of a cut segment: %v", err)
+	}
+}
+
+// TestCheckGenesisReadsTheHead: opening a directory checks its first
+// block against the genesis from the first frame of a sealed segment 0,
+// or the first line of a plain one, not the whole segment.
+func TestCheckGenesisReadsTheHead(t *testing.T) {
+	b := &block.Block{Header: block.Header{Index: 1, Miner: "dcnj1" + strings.Repeat("ab", 24)}}
+	b.PrevHash[0] = 7
+	b.Reward = tx.Reward{Receiver: b.Miner, Amount: 1, Index: 1}
+	first := append(b.JSON(), '\n')
+	rest := lines(2000, 300)
+	e, _ := codecs()
+	for name, write := range map[string]func(dir chaindir.Dir) error{
+		"sealed": func(dir chaindir.Dir) error {
+			return os.WriteFile(dir.File(sealedName(0)), encodeSealed(e, append(first, rest...)), 0o644)
+		},
+		"plain": func(dir chaindir.Dir) error {
+			return os.WriteFile(dir.File(segName(0)), append(first, rest...), 0o644)
+		},
+	} {
+		dir := chaindir.Dir(t.TempDir())
+		os.MkdirAll(dir.File(chaindir.BlocksDir), 0o755)
+		if err := write(dir); err != nil {
+			t.Fatal(err)
+		}
+		var other [32]byte
+		if err := CheckGenesis(dir, other); chaindir.CorruptOf(err) == nil {
+			t.Errorf("%s: block 1 builds on %x, not on the genesis: %v", name, b.PrevHash[:2], err)
+		}
+		if err := CheckGenesis(dir, b.PrevHash); err != nil {
+			t.Errorf("%s: block 1 builds on the genesis: %v", name, err)
+		}
 	}
 }

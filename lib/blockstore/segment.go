@@ -369,6 +369,40 @@ var (
 	errNoNewline = errors.New("no newline after the line")
 )
 
+// head returns the start of segment seg, its first line whole when it
+// has one: a plain segment read a piece at a time until a newline, a
+// sealed one's first frame (whole lines), or the whole of a segment
+// sealed as one frame. Opening a directory checks its first block
+// against the genesis, and must not read a segment to do so.
+func (r *segReader) head(seg uint32) ([]byte, error) {
+	r.mu.Lock()
+	f, err := r.plain(seg)
+	if err == nil && f == nil {
+		var sf *sealedFile
+		if sf, err = r.sealedOpen(seg); err == nil && len(sf.table) > 1 {
+			r.mu.Unlock()
+			return r.frame(seg, sf, sf.table[0])
+		}
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return r.readFrom(seg, 0)
+	}
+	for n := int64(64 << 10); ; n *= 2 {
+		buf := make([]byte, n)
+		k, err := f.ReadAt(buf, 0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		if bytes.IndexByte(buf[:k], '\n') >= 0 || k < len(buf) || n >= maxSegment {
+			return buf[:k], nil
+		}
+	}
+}
+
 // readFrom returns segment seg from off to its current end.
 func (r *segReader) readFrom(seg uint32, off uint64) ([]byte, error) {
 	r.mu.Lock()
