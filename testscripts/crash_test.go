@@ -15,10 +15,12 @@ package testscripts
 //     printed this round; older ones are looked up in-process, which is
 //     the same code path without a process per block);
 //  3. a copy of the directory without its derived files (index, state,
-//     undo) gives the same `cnj-chain tip` and the same `cnj-chain balance`
-//     for every address involved: the derived files equal a fresh replay
-//     (and check compares every undo record of the main chain with the
-//     replay's undo data).
+//     undo, txindex) gives the same `cnj-chain tip` and the same `cnj-chain
+//     balance` for every address involved, and the same `cnj-chain
+//     history` and `cnj-chain tx` (read from the transfer index, where it
+//     agrees with the chain, against the blocks alone): the derived files
+//     equal a fresh replay (and check compares every undo record of the
+//     main chain with the replay's undo data).
 //
 // The competing branch forks at block 1, so that switching to it and back
 // disconnects whole chains. Some cnj-verify rounds also get a bad branch
@@ -767,7 +769,7 @@ func (r *crashRig) check() (problems []string) {
 		r.t.Fatal(err)
 	}
 	defer os.RemoveAll(replay)
-	for _, pat := range []string{"index", "index.tmp*", "state", "state.tmp*", "undo", "undo.tmp*"} {
+	for _, pat := range []string{"index", "index.tmp*", "state", "state.tmp*", "undo", "undo.tmp*", "txindex", "txindex.tmp*"} {
 		m, _ := filepath.Glob(filepath.Join(replay, pat))
 		for _, f := range m {
 			if err := os.Remove(f); err != nil {
@@ -781,6 +783,18 @@ func (r *crashRig) check() (problems []string) {
 	queries := [][]string{{"tip"}}
 	for _, a := range r.addrs {
 		queries = append(queries, []string{"balance", a})
+	}
+	// The transfer index (read up to where it agrees with the chain, the
+	// blocks above it) against the blocks alone: the histories of a few
+	// addresses, and a few transfers by id.
+	for _, a := range r.addrs[:min(3, len(r.addrs))] {
+		queries = append(queries, []string{"history", a})
+	}
+	for i := 0; i < r.txNext && i < len(r.txs); i += max(1, r.txNext/3) {
+		var x struct{ ID string }
+		if json.Unmarshal(r.txs[i], &x) == nil {
+			queries = append(queries, []string{"tx", x.ID})
+		}
 	}
 	// Each query on both directories, a few at a time: the replays cost
 	// most of a round's checks.
@@ -811,6 +825,9 @@ func (r *crashRig) check() (problems []string) {
 			}
 		}
 		switch {
+		case q[0] == "tx" && g.code == 1 && w.code == 1 && bytes.Equal(g.errb, w.errb):
+			// Neither holds it (not mined yet, dropped from the pool): the
+			// same refusal.
 		case g.code != 0:
 			problems = append(problems, fmt.Sprintf("cnj-chain %s exited %d: %s", strings.Join(q, " "), g.code, bytes.TrimSpace(g.errb)))
 		case w.code != 0:

@@ -3,6 +3,7 @@ package testscripts
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/internal/testchain"
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/node"
 )
 
@@ -26,7 +28,11 @@ import (
 // (testchain.RawVerifyRate, the better of a measurement before and
 // one after each sync), their ratio, the peak resident set of cnj-sync
 // (getrusage of the exited process), and the CPU time each of the two
-// processes spent.
+// processes spent. What the transfer index costs is measured against the
+// same sync by a cnj-sync built without it (the tag cnj_noindex), run
+// after each: index-time-ratio is the sync's time over that one's (the
+// goal: at most 1.15), index-disk-ratio the index file's size over the
+// rest of the synced directory's (at most 0.30).
 func BenchmarkSyncLoopback(b *testing.B) {
 	const ip = "127.0.0.150"
 	root := b.TempDir()
@@ -52,8 +58,9 @@ func BenchmarkSyncLoopback(b *testing.B) {
 		}
 		return rate
 	}
-	var synced, limit, syncCPU, serveCPU time.Duration
-	var peakRSS int64
+	noIndex := buildNoIndexSync(b, root)
+	var synced, limit, syncCPU, serveCPU, bare time.Duration
+	var peakRSS, indexBytes, restBytes int64
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
@@ -84,6 +91,19 @@ func BenchmarkSyncLoopback(b *testing.B) {
 		if got.Hash != want.Hash {
 			b.Fatalf("synced to height %d (%x), the source is at %d (%x)", got.Height, got.Hash[:8], want.Height, want.Hash[:8])
 		}
+		ix, rest := dirBytes(b, dst)
+		indexBytes += ix
+		restBytes += rest
+		// The same sync without the index.
+		bareDst := filepath.Join(root, fmt.Sprint("bare", i))
+		bareCmd := exec.Command(noIndex, "-q", "--chain", bareDst, "--from", ip+":56230")
+		bareCmd.Env = netEnv()
+		begin = time.Now()
+		if out, err := bareCmd.CombinedOutput(); err != nil {
+			b.Fatalf("cnj-sync without the index: %v\n%s", err, out)
+		}
+		bare += time.Since(begin)
+		os.RemoveAll(bareDst)
 		rate = max(rate, raw())
 		limit += time.Duration(float64(src.Txs) / rate * float64(time.Second))
 		synced += took
@@ -98,6 +118,48 @@ func BenchmarkSyncLoopback(b *testing.B) {
 	b.ReportMetric(float64(peakRSS)/1024, "peak-RSS-MB")
 	b.ReportMetric(syncCPU.Seconds()/float64(b.N), "sync-cpu-s")
 	b.ReportMetric(serveCPU.Seconds()/float64(b.N), "serve-cpu-s")
+	b.ReportMetric(bare.Seconds()/float64(b.N), "no-index-sync-s")
+	b.ReportMetric(secs/bare.Seconds(), "index-time-ratio")
+	b.ReportMetric(float64(indexBytes)/float64(restBytes), "index-disk-ratio")
+}
+
+// dirBytes returns the bytes of the transfer index of the chain directory
+// at dir, and of everything else in it.
+func dirBytes(b *testing.B, dir string) (index, rest int64) {
+	b.Helper()
+	idx := chaindir.Dir(dir).File(chaindir.TxIndexFile)
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if path == idx {
+			index += fi.Size()
+		} else {
+			rest += fi.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return index, rest
+}
+
+// buildNoIndexSync builds cnj-sync with the tag cnj_noindex, whose writes
+// leave the transfer index alone, into dir, and returns its path.
+func buildNoIndexSync(b *testing.B, dir string) string {
+	b.Helper()
+	out := filepath.Join(dir, "noindex", "cnj-sync")
+	cmd := exec.Command("go", "build", "-tags", "cnj_noindex", "-o", out, "./cmd/cnj-sync")
+	cmd.Dir = ".."
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building cnj-sync without the index: %v\n%s", err, msg)
+	}
+	return out
 }
 
 // cpuTime is the CPU time (user and system) a running process has used,

@@ -10,6 +10,7 @@ import (
 	"github.com/coniunctum/cnj/internal/explore"
 	"github.com/coniunctum/cnj/lib/cli"
 	"github.com/coniunctum/cnj/lib/node"
+	"github.com/coniunctum/cnj/lib/txindex"
 )
 
 type flags struct {
@@ -21,7 +22,7 @@ type flags struct {
 		Ref string `arg:"" help:"Block hash or index on the main chain." name:"hash|index"`
 	} `cmd:"" help:"Print a block line."`
 	Tx struct {
-		ID string `arg:"" help:"Transaction id." name:"id"`
+		ID string `arg:"" help:"Transaction id (32 hex digits), or a reward's txid (64)." name:"id"`
 	} `cmd:"" help:"Print a transaction with where it is."`
 	Balance struct {
 		Address string `arg:"" help:"Wallet address." name:"address"`
@@ -55,7 +56,7 @@ func run(f *flags, s cli.Streams) error {
 		return explore.Reindex(dir, s.Out)
 	case "tx":
 		// A malformed id is refused before the directory is opened.
-		if _, err := explore.ParseTxID(f.Tx.ID); err != nil {
+		if _, err := explore.ParseTxRef(f.Tx.ID); err != nil {
 			return err
 		}
 	}
@@ -64,6 +65,9 @@ func run(f *flags, s cli.Streams) error {
 		return err
 	}
 	defer n.Close()
+	x := txindex.NewReader(n.Dir(), n.Params().Hash(), 0)
+	defer x.Close()
+	l := explore.Lookup{N: n, X: x}
 	switch cmd {
 	case "genesis":
 		_, err := s.Out.Write(append(n.Params().JSON(), '\n'))
@@ -73,11 +77,11 @@ func run(f *flags, s cli.Streams) error {
 	case "block":
 		return explore.Block(n, f.Block.Ref, s.Out)
 	case "tx":
-		return explore.Tx(n, f.Tx.ID, s.Out)
+		return explore.Tx(l, f.Tx.ID, s.Out)
 	case "balance":
 		return explore.Balance(n, f.Balance.Address, s.Out)
 	case "history":
-		return explore.History(n, f.History.Address, s.Out)
+		return explore.History(l, f.History.Address, s.Out)
 	}
 	return cli.Usagef("unknown command %q", f.command)
 }

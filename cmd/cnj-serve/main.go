@@ -27,8 +27,6 @@ type flags struct {
 	Listen string  `help:"Address to listen on; an IP without a port means port 56230." default:":56230" placeholder:"IP:PORT"`
 	Bin    string  `help:"Directory whose cnj-* files /install.sh and /bin/ serve (default: the directory of this executable)." placeholder:"DIR"`
 	Rate   float64 `help:"Requests a second each client IP may make, bursts of five times that; 0 for no limit." default:"20" placeholder:"N"`
-	// MaxScans bounds the requests that read the whole chain at once.
-	MaxScans int `help:"Requests that read the whole chain (transfer lookups, address histories) at once (default: half the cores)." placeholder:"N"`
 }
 
 func main() {
@@ -50,9 +48,6 @@ func run(f *flags, s cli.Streams) error {
 	if f.Rate < 0 || math.IsNaN(f.Rate) || math.IsInf(f.Rate, 0) {
 		return cli.Usagef("--rate: %v is not a number of requests a second", f.Rate)
 	}
-	if f.MaxScans < 0 || f.MaxScans > 1024 {
-		return cli.Usagef("--max-scans: %d is not between 1 and 1024", f.MaxScans)
-	}
 	bin := f.Bin
 	if bin == "" {
 		exe, err := os.Executable()
@@ -66,12 +61,11 @@ func run(f *flags, s cli.Streams) error {
 	}
 	dir := f.Dir()
 	srv, err := web.New(web.Config{
-		Chain:    dir,
-		BinDir:   bin,
-		Rate:     f.Rate,
-		Burst:    int(math.Ceil(5 * f.Rate)),
-		MaxScans: f.MaxScans,
-		Log:      log.New(s.Err, "cnj-serve: ", 0),
+		Chain:  dir,
+		BinDir: bin,
+		Rate:   f.Rate,
+		Burst:  int(math.Ceil(5 * f.Rate)),
+		Log:    log.New(s.Err, "cnj-serve: ", 0),
 	})
 	if err != nil {
 		return err

@@ -6,15 +6,20 @@
 //
 // The queries take a node the caller opened (node.Open) and write to w; they
 // only read the node, so callers that share one node between goroutines hold
-// a read lock around them and their Refresh under the write lock. Check and
-// Reindex take the directory itself: they read, or rebuild, everything.
+// a read lock around them and their Refresh under the write lock. A
+// transaction by txid and an address's history and totals are looked up
+// through the transfer index (Lookup, lookup.go: package txindex up to where
+// it agrees with the node's chain, the blocks above it). Check and Reindex
+// take the directory itself: they read, or rebuild, everything.
 //
 // # Errors
 //
 // A query about something the chain does not hold wraps ErrNotFound; a
 // malformed hash, id or index wraps ErrBadRef; a malformed address or one of
-// another network carries the rule code bad-address or wrong-network. Any
-// other error is an I/O error or damage (chaindir's *CorruptError).
+// another network carries the rule code bad-address or wrong-network; a
+// lookup that would read more blocks above the index than Lookup.MaxLag
+// allows wraps ErrIndexBehind. Any other error is an I/O error or damage
+// (chaindir's *CorruptError).
 package explore
 
 import (
@@ -23,9 +28,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
-	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/keys"
@@ -157,23 +162,7 @@ func Block(n *node.Node, ref string, w io.Writer) error {
 	return err
 }
 
-// mainBlocks calls fn for each main-chain block from height 1 up.
-func mainBlocks(n *node.Node, fn func(nd *chain.BlockNode, b *block.Block) error) error {
-	c := n.Chain()
-	for h := uint64(1); h <= c.Tip().Height; h++ {
-		nd := c.AtHeight(h)
-		b, err := c.Block(nd)
-		if err != nil {
-			return err
-		}
-		if err := fn(nd, b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ParseTxID reads a transaction id, 32 lowercase hex digits
+// ParseTxID reads a transfer's id, 32 lowercase hex digits
 // (chainhash.ParseID); its error wraps ErrBadRef.
 func ParseTxID(id string) (chainhash.ID, error) {
 	raw, err := chainhash.ParseID(id)
@@ -183,45 +172,28 @@ func ParseTxID(id string) (chainhash.ID, error) {
 	return raw, nil
 }
 
-// TxFound is where FindTx found a transfer: in block Block (on the main
-// chain) or, when Block is nil, in the mempool.
-type TxFound struct {
-	Tx            *tx.Tx
-	Block         *chain.BlockNode
-	Confirmations uint64
-}
-
-// FindTx looks for the transfer with this id on the main chain, newest block
-// first, then in the mempool.
-func FindTx(n *node.Node, id [16]byte) (TxFound, error) {
-	c := n.Chain()
-	tip := c.Tip()
-	for nd := tip; nd != nil && nd.Height > 0; nd = nd.Parent {
-		if nd.TxCount == 0 {
-			continue // only a reward: nothing to read
-		}
-		b, err := c.Block(nd)
+// ParseTxRef reads a txid: a transfer's id (32 lowercase hex digits) or
+// a reward's (its merkle leaf, 64). Its error wraps ErrBadRef.
+func ParseTxRef(ref string) ([]byte, error) {
+	if len(ref) == 64 {
+		h, err := chainhash.ParseHash(ref)
 		if err != nil {
-			return TxFound{}, err
+			return nil, badRef("%s: a txid is 32 lowercase hex digits, or 64 for a reward", ref)
 		}
-		for _, t := range b.Txs {
-			if t.ID == id {
-				return TxFound{Tx: t, Block: nd, Confirmations: tip.Height - nd.Height + 1}, nil
-			}
-		}
+		return h[:], nil
 	}
-	for _, t := range n.Pool.Txs() {
-		if t.ID == id {
-			return TxFound{Tx: t}, nil
-		}
+	id, err := chainhash.ParseID(ref)
+	if err != nil {
+		return nil, badRef("%s: a txid is 32 lowercase hex digits, or 64 for a reward", ref)
 	}
-	return TxFound{}, notFound("%x: no such transaction on the main chain or in the mempool", id)
+	return id[:], nil
 }
 
-// AppendTx appends the line of a found transfer (no newline):
+// AppendTx appends the line of a found transaction (no newline):
 // {"height":N,"block":H,"confirmations":N,"tx":{...}} or
-// {"pending":true,"tx":{...}}.
-func AppendTx(dst []byte, f TxFound) []byte {
+// {"pending":true,"tx":{...}}, the transfer's or the reward's line as
+// "tx".
+func AppendTx(dst []byte, f Found) []byte {
 	if f.Block == nil {
 		dst = append(dst, `{"pending":true,"tx":`...)
 	} else {
@@ -233,18 +205,22 @@ func AppendTx(dst []byte, f TxFound) []byte {
 		dst = strconv.AppendUint(dst, f.Confirmations, 10)
 		dst = append(dst, `,"tx":`...)
 	}
-	dst = f.Tx.AppendJSON(dst)
+	if f.Tx != nil {
+		dst = f.Tx.AppendJSON(dst)
+	} else {
+		dst = f.Reward.AppendJSON(dst)
+	}
 	return append(dst, '}')
 }
 
-// Tx prints a transfer found on the main chain (newest first) or in the
-// mempool.
-func Tx(n *node.Node, id string, w io.Writer) error {
-	raw, err := ParseTxID(id)
+// Tx prints a transaction found on the main chain (newest first) or in
+// the mempool, by txid (ParseTxRef).
+func Tx(l Lookup, ref string, w io.Writer) error {
+	txid, err := ParseTxRef(ref)
 	if err != nil {
 		return err
 	}
-	f, err := FindTx(n, raw)
+	f, err := l.FindTx(txid)
 	if err != nil {
 		return err
 	}
@@ -269,17 +245,21 @@ func AppendBalance(dst []byte, n *node.Node, addr string) ([]byte, error) {
 	}
 	c := n.Chain()
 	b := c.Ledger().Balance(addr)
-	dst = append(dst, `{"address":"`...)
-	dst = append(dst, addr...) // a valid address is lowercase letters and digits
-	dst = append(dst, `","confirmed":`...)
-	dst = strconv.AppendUint(dst, b.Confirmed, 10)
+	return appendBalanceLine(dst, addr, b.Confirmed, b.Immature, n.Pool.Pending(addr), c.Tip().Height), nil
+}
+
+func appendBalanceLine(dst []byte, addr string, confirmed, immature uint64, pending int64, height uint64) []byte {
+	dst = append(dst, `{"address":`...)
+	dst = strconv.AppendQuote(dst, addr)
+	dst = append(dst, `,"confirmed":`...)
+	dst = strconv.AppendUint(dst, confirmed, 10)
 	dst = append(dst, `,"immature":`...)
-	dst = strconv.AppendUint(dst, b.Immature, 10)
+	dst = strconv.AppendUint(dst, immature, 10)
 	dst = append(dst, `,"pending":`...)
-	dst = strconv.AppendInt(dst, n.Pool.Pending(addr), 10)
+	dst = strconv.AppendInt(dst, pending, 10)
 	dst = append(dst, `,"height":`...)
-	dst = strconv.AppendUint(dst, c.Tip().Height, 10)
-	return append(dst, '}'), nil
+	dst = strconv.AppendUint(dst, height, 10)
+	return append(dst, '}')
 }
 
 // Balance prints what addr can spend in the next block (confirmed), its
@@ -306,54 +286,14 @@ type Event struct {
 	Counterparty string
 }
 
-// Events calls fn for each event of addr, oldest first: rewards and
-// transfers on the main chain, then the transfers of the mempool. It does
-// not check addr (see CheckAddress).
-func Events(n *node.Node, addr string, fn func(Event) error) error {
-	err := mainBlocks(n, func(nd *chain.BlockNode, b *block.Block) error {
-		return BlockEvents(addr, nd, b, fn)
-	})
-	if err != nil {
-		return err
+// EventOf returns what f is to addr, which takes part in it.
+func EventOf(f Found, addr string) Event {
+	if f.Tx == nil {
+		return Event{Block: f.Block, Kind: "reward", Amount: f.Reward.Amount}
 	}
-	return PoolEvents(addr, n.Pool.Txs(), fn)
-}
-
-// BlockEvents calls fn for each event of addr in block b (whose chain node
-// is nd): its reward, then its transfers in block order.
-func BlockEvents(addr string, nd *chain.BlockNode, b *block.Block, fn func(Event) error) error {
-	if b.Reward.Receiver == addr {
-		if err := fn(Event{Block: nd, Kind: "reward", Amount: b.Reward.Amount}); err != nil {
-			return err
-		}
-	}
-	for _, t := range b.Txs {
-		if t.Sender == addr || t.Receiver == addr {
-			if err := fn(transferEvent(addr, nd, t)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// PoolEvents calls fn for each of the mempool transfers txs (in admission
-// order) that addr sends or receives.
-func PoolEvents(addr string, txs []*tx.Tx, fn func(Event) error) error {
-	for _, t := range txs {
-		if t.Sender == addr || t.Receiver == addr {
-			if err := fn(transferEvent(addr, nil, t)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func transferEvent(addr string, nd *chain.BlockNode, t *tx.Tx) Event {
-	e := Event{Block: nd, Kind: "in", Tx: t, Amount: t.Amount, Counterparty: t.Sender}
-	if t.Sender == addr {
-		e.Kind, e.Counterparty = "out", t.Receiver
+	e := Event{Block: f.Block, Kind: "in", Tx: f.Tx, Amount: f.Tx.Amount, Counterparty: f.Tx.Sender}
+	if f.Tx.Sender == addr {
+		e.Kind, e.Counterparty = "out", f.Tx.Receiver
 	}
 	return e
 }
@@ -392,16 +332,21 @@ func AppendEvent(dst []byte, e Event) []byte {
 
 // History prints addr's rewards and transfers on the main chain, oldest
 // first, then its pending transfers with "height":null.
-func History(n *node.Node, addr string, w io.Writer) error {
-	if err := CheckAddress(n, addr); err != nil {
+func History(l Lookup, addr string, w io.Writer) error {
+	var fs []Found
+	if err := l.History(addr, nil, 0, func(f Found) bool { fs = append(fs, f); return true }); err != nil {
 		return err
 	}
+	slices.Reverse(fs)
+	fs = append(fs, Pending(l.N, addr, 0)...)
 	var line []byte
-	return Events(n, addr, func(e Event) error {
-		line = append(AppendEvent(line[:0], e), '\n')
-		_, err := w.Write(line)
-		return err
-	})
+	for _, f := range fs {
+		line = append(AppendEvent(line[:0], EventOf(f, addr)), '\n')
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func summary(w io.Writer, n *node.Node) error {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coniunctum/cnj/internal/explore"
 	"github.com/coniunctum/cnj/lib/amount"
+	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/jsonl"
 	"github.com/coniunctum/cnj/lib/keys"
@@ -236,11 +237,14 @@ func TestTx(t *testing.T) {
 		{"mined", mined, fmt.Sprintf(`{"height":5,"block":"%s","confirmations":2,"tx":%s}`,
 			hexOf(c.blocks[5].Hash[:]), c.mined.AppendJSON(nil))},
 		{"pending", pending, fmt.Sprintf(`{"pending":true,"tx":%s}`, c.pending.AppendJSON(nil))},
+		// A reward's txid is its merkle leaf.
+		{"reward", hexOf(rewardLeaf(c.blocks[6])), fmt.Sprintf(`{"height":6,"block":"%s","confirmations":1,"tx":%s}`,
+			hexOf(c.blocks[6].Hash[:]), c.blocks[6].Reward.AppendJSON(nil))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			if err := explore.Tx(n, tt.id, &out); err != nil {
+			if err := explore.Tx(lookup(t, n), tt.id, &out); err != nil {
 				t.Fatal(err)
 			}
 			checkLines(t, out.Bytes(), tt.want)
@@ -250,7 +254,7 @@ func TestTx(t *testing.T) {
 			if !ok {
 				t.Fatal("no tx field")
 			}
-			if _, err := tx.FromValue(inner); err != nil {
+			if _, err := tx.FromValue(inner); err != nil && tt.name != "reward" {
 				t.Fatalf("the tx field is not a transfer line: %v", err)
 			}
 		})
@@ -264,7 +268,7 @@ func TestTx(t *testing.T) {
 		{"one uppercase digit", upperOne(mined), explore.ErrBadRef},
 		{"short", mined[:31], explore.ErrBadRef},
 		{"long", mined + "0", explore.ErrBadRef},
-		{"a block hash", hexOf(c.blocks[5].Hash[:]), explore.ErrBadRef},
+		{"a block hash", hexOf(c.blocks[5].Hash[:]), explore.ErrNotFound},
 		{"not hex", "z" + mined[1:], explore.ErrBadRef},
 		{"empty", "", explore.ErrBadRef},
 		{"unknown", strings.Repeat("0", 32), explore.ErrNotFound},
@@ -272,13 +276,13 @@ func TestTx(t *testing.T) {
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := explore.Tx(n, tt.id, &out)
+			err := explore.Tx(lookup(t, n), tt.id, &out)
 			if !errors.Is(err, tt.want) || out.Len() != 0 {
 				t.Fatalf("Tx(%q) = %v, printed %q; want %v", tt.id, err, out.Bytes(), tt.want)
 			}
 			if tt.want == explore.ErrBadRef {
-				if _, err := explore.ParseTxID(tt.id); !errors.Is(err, explore.ErrBadRef) {
-					t.Fatalf("ParseTxID(%q) = %v", tt.id, err)
+				if _, err := explore.ParseTxRef(tt.id); !errors.Is(err, explore.ErrBadRef) {
+					t.Fatalf("ParseTxRef(%q) = %v", tt.id, err)
 				}
 			}
 		})
@@ -377,7 +381,7 @@ func TestHistory(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			if err := explore.History(n, tt.addr, &out); err != nil {
+			if err := explore.History(lookup(t, n), tt.addr, &out); err != nil {
 				t.Fatal(err)
 			}
 			checkLines(t, out.Bytes(), tt.want...)
@@ -386,7 +390,7 @@ func TestHistory(t *testing.T) {
 	for _, tt := range otherAddresses(c) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := explore.History(n, tt.addr, &out)
+			err := explore.History(lookup(t, n), tt.addr, &out)
 			if got := rule.CodeOf(err); string(got) != tt.code || out.Len() != 0 {
 				t.Fatalf("History(%q) = %v (code %q), printed %q; want %s", tt.addr, err, got, out.Bytes(), tt.code)
 			}
@@ -462,4 +466,10 @@ func TestReindex(t *testing.T) {
 	if tip := n.Chain().Tip(); tip.Hash != c.blocks[6].Hash {
 		t.Fatalf("tip after Reindex is at height %d", tip.Height)
 	}
+}
+
+// rewardLeaf is the txid of b's reward.
+func rewardLeaf(b *block.Block) []byte {
+	l := block.Leaf(b.Reward.Canonical())
+	return l[:]
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
+	"github.com/coniunctum/cnj/lib/txindex"
 	"github.com/coniunctum/cnj/lib/web"
 	"github.com/coniunctum/cnj/lib/wire"
 )
@@ -133,6 +134,15 @@ func open(t *testing.T, dir string) *node.Node {
 	}
 	t.Cleanup(func() { n.Close() })
 	return n
+}
+
+// lookup returns the lookups of n through its transfer index, for the
+// length of the test.
+func lookup(t *testing.T, n *node.Node) explore.Lookup {
+	t.Helper()
+	x := txindex.NewReader(n.Dir(), n.Params().Hash(), 0)
+	t.Cleanup(func() { x.Close() })
+	return explore.Lookup{N: n, X: x}
 }
 
 // serve serves the chain directory with the web app (cnj-serve) for the

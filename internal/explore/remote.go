@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/webclient"
 )
@@ -77,25 +78,62 @@ func (r *Remote) Block(ref string, w io.Writer) error {
 	return r.print(w, line, err)
 }
 
-// Tx prints a transfer with where it is.
-func (r *Remote) Tx(id string, w io.Writer) error {
-	raw, err := ParseTxID(id)
+// Tx prints a transaction with where it is, as cnj-chain tx does: the
+// node's answer (/api/tx/TXID) with the confirmations its tip's height
+// gives.
+func (r *Remote) Tx(ref string, w io.Writer) error {
+	txid, err := ParseTxRef(ref)
 	if err != nil {
 		return err
 	}
-	line, err := r.c.TxLine(context.Background(), r.addr, raw)
-	return r.print(w, line, err)
+	ctx := context.Background()
+	at, err := r.c.Tx(ctx, r.addr, txid)
+	if err != nil {
+		return r.print(w, nil, err)
+	}
+	f := found(at)
+	if at.Confirmed {
+		tip, err := r.c.TipHeight(ctx, r.addr)
+		if err != nil {
+			return r.print(w, nil, err)
+		}
+		// The tip can move between the two questions, even back.
+		f.Confirmations = max(tip, at.Height) - at.Height + 1
+	}
+	return r.print(w, append(AppendTx(nil, f), '\n'), nil)
 }
 
-// Balance prints an address's balance line.
+// found turns a transaction the node reported into what the local
+// queries print.
+func found(at webclient.TxAt) Found {
+	f := Found{Tx: at.Transfer, Reward: at.Reward}
+	if at.Confirmed {
+		f.Block = &chain.BlockNode{Hash: at.Block, Height: at.Height}
+	}
+	return f
+}
+
+// Balance prints an address's balance line, from cnj's fields of the
+// node's answer (/api/address/A).
 func (r *Remote) Balance(addr string, w io.Writer) error {
-	line, err := r.c.BalanceLine(context.Background(), r.addr, addr)
-	return r.print(w, line, err)
+	b, err := r.c.Balance(context.Background(), r.addr, addr)
+	if err != nil {
+		return r.print(w, nil, err)
+	}
+	return r.print(w, append(appendBalanceLine(nil, addr, b.Confirmed, b.Immature, b.Pending, b.Height), '\n'), nil)
 }
 
-// History prints an address's events, one per line, as cnj-chain history
-// does (the web app answers a JSON array).
+// History prints an address's events, one per line, oldest first, then
+// its pending transfers, as cnj-chain history does: from the node's pages
+// of its history (webclient.History; the mempool's newest 50 at most).
 func (r *Remote) History(addr string, w io.Writer) error {
-	lines, err := r.c.HistoryLines(context.Background(), r.addr, addr)
-	return r.print(w, lines, err)
+	confirmed, pending, err := r.c.History(context.Background(), r.addr, addr)
+	if err != nil {
+		return r.print(w, nil, err)
+	}
+	var out []byte
+	for _, at := range append(confirmed, pending...) {
+		out = append(AppendEvent(out, EventOf(found(at), addr)), '\n')
+	}
+	return r.print(w, out, nil)
 }

@@ -25,7 +25,7 @@ func remoteNode(t *testing.T) (*Remote, *atomic.Int64) {
 		switch r.URL.Path {
 		case "/api/block-height/7":
 			io.WriteString(w, remoteHash+"\n")
-		case "/api/block/" + remoteHash:
+		case "/api/block/" + remoteHash + "/raw":
 			io.WriteString(w, remoteLine+"\n")
 		default:
 			w.WriteHeader(http.StatusNotFound)

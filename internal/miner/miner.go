@@ -1,7 +1,9 @@
 // Package miner is cnj-mine's loop: take a block template on the tip, search
 // proofs on every thread from one saved SHA-256 midstate, store and print
 // each block found, and start over within 100 ms when another process
-// extends the chain.
+// extends the chain. It keeps its counters (proofs tried, blocks found) in
+// a stats file of the chain directory, mine-PID.json, for cnj-serve's
+// /metrics: the node's own mining rate.
 //
 // Threads take disjoint chunks of the proof space from one counter, so no
 // try is repeated; proofs count up from 1, as in the whitepaper.
@@ -18,13 +20,16 @@ package miner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/pow/midstate"
@@ -54,6 +59,46 @@ type Options struct {
 	Found    func(*block.Block) // test hook, after the block is stored
 	Poll     time.Duration      // 0 is DefaultPoll
 	Refresh  time.Duration      // 0 is DefaultRefresh
+	// StatsEvery is how often the stats file (chaindir's mine-PID.json:
+	// proofs tried, blocks found, for cnj-serve's /metrics) is rewritten;
+	// 0 is DefaultStatsEvery.
+	StatsEvery time.Duration
+}
+
+// DefaultStatsEvery is Options.StatsEvery when zero: well within
+// chaindir.RelayStatsStale, after which a file is taken as a dead
+// process's.
+const DefaultStatsEvery = 2 * time.Second
+
+// statsFile writes the miner's counters for /metrics, and removes them as
+// it stops. A file that cannot be written is warned about once: mining
+// goes on.
+type statsFile struct {
+	d       chaindir.Dir
+	pid     int
+	every   time.Duration
+	written time.Time
+	warned  bool
+	warn    func(string)
+}
+
+func (f *statsFile) write(hashes, blocks uint64, force bool) {
+	now := time.Now()
+	if !force && now.Sub(f.written) < f.every {
+		return
+	}
+	f.written = now
+	b, _ := json.Marshal(chaindir.MineStats{Hashes: hashes, Blocks: blocks})
+	if err := f.d.WriteRelayStats(chaindir.MineKind, f.pid, b, now); err != nil && !f.warned && f.warn != nil {
+		f.warned = true
+		f.warn(fmt.Sprintf("writing the stats file: %v", err))
+	}
+}
+
+func (f *statsFile) remove() {
+	if err := f.d.RemoveRelayStats(chaindir.MineKind, f.pid); err != nil && f.warn != nil {
+		f.warn(fmt.Sprintf("removing the stats file: %v", err))
+	}
 }
 
 // Run mines until Blocks blocks were stored or ctx ends.
@@ -72,12 +117,18 @@ func Run(ctx context.Context, o Options) error {
 	if o.Refresh <= 0 {
 		o.Refresh = DefaultRefresh
 	}
+	if o.StatsEvery <= 0 {
+		o.StatsEvery = DefaultStatsEvery
+	}
 	var mined uint64
 	var tries atomic.Uint64
 	// burned is the extra nonce: units of reward the next template gives
 	// up, one more each time a template's proofs ran out on this tip.
 	var burned uint64
 	var lastTip [32]byte
+	stats := &statsFile{d: n.Dir(), pid: os.Getpid(), every: o.StatsEvery, warn: o.Warn}
+	stats.write(0, 0, true)
+	defer stats.remove()
 	start := time.Now()
 	for o.Blocks == 0 || mined < o.Blocks {
 		if ctx.Err() != nil {
@@ -92,6 +143,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		extraNonce(n, b, burned)
 		found, why := search(ctx, n, b, 1, &o, &tries, func() {
+			stats.write(tries.Load(), mined, false)
 			if o.Progress != nil {
 				secs := time.Since(start).Seconds()
 				o.Progress(fmt.Sprintf("mining block %d: %.2f MH/s", b.Index, float64(tries.Load())/secs/1e6))
@@ -123,6 +175,7 @@ func Run(ctx context.Context, o Options) error {
 			o.Found(found)
 		}
 		mined++
+		stats.write(tries.Load(), mined, true)
 	}
 	return nil
 }

@@ -108,18 +108,27 @@ func (h *Header) ComputeHash() [32]byte {
 // leaf = SHA-256(0x00 || canonical bytes), node = SHA-256(0x01 || l || r),
 // splitting n > 1 leaves at the largest power of two below n (RFC 6962).
 func MerkleRoot(genesis [32]byte, r *tx.Reward, txs []*tx.Tx) [32]byte {
-	leaves := make([][32]byte, 0, 1+len(txs))
-	leaves = append(leaves, leaf(r.Canonical()))
-	for _, t := range txs {
-		leaves = append(leaves, leaf(t.Canonical(genesis)))
-	}
-	return merkle(leaves)
+	return merkle(Leaves(genesis, r, txs))
 }
 
-func leaf(b []byte) [32]byte {
+// Leaves returns the merkle leaves of a block's transactions: the
+// reward's first, then each transfer's, in order.
+func Leaves(genesis [32]byte, r *tx.Reward, txs []*tx.Tx) [][32]byte {
+	leaves := make([][32]byte, 0, 1+len(txs))
+	leaves = append(leaves, Leaf(r.Canonical()))
+	for _, t := range txs {
+		leaves = append(leaves, Leaf(t.Canonical(genesis)))
+	}
+	return leaves
+}
+
+// Leaf returns the merkle leaf of a transaction's canonical bytes:
+// SHA-256(0x00 || canonical). A reward's leaf is also its txid in the web
+// API, since a reward has no id of its own.
+func Leaf(canonical []byte) [32]byte {
 	h := sha256.New()
 	h.Write([]byte{0})
-	h.Write(b)
+	h.Write(canonical)
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
@@ -129,16 +138,79 @@ func merkle(l [][32]byte) [32]byte {
 	if len(l) == 1 {
 		return l[0]
 	}
+	k := split(len(l))
+	return node(merkle(l[:k]), merkle(l[k:]))
+}
+
+// split is where n > 1 leaves divide: the largest power of two below n.
+func split(n int) int {
 	k := 1
-	for k*2 < len(l) {
+	for k*2 < n {
 		k *= 2
 	}
-	a, b := merkle(l[:k]), merkle(l[k:])
+	return k
+}
+
+func node(a, b [32]byte) [32]byte {
 	var buf [65]byte
 	buf[0] = 1
 	copy(buf[1:], a[:])
 	copy(buf[33:], b[:])
 	return sha256.Sum256(buf[:])
+}
+
+// MerkleProof returns the audit path of leaf pos among leaves (RFC 9162,
+// 2.1.3.1): the sibling hashes from the leaf up to the root. It returns
+// nil when pos is out of range, and an empty path for a single leaf.
+func MerkleProof(leaves [][32]byte, pos int) [][32]byte {
+	if pos < 0 || pos >= len(leaves) {
+		return nil
+	}
+	path := [][32]byte{}
+	for len(leaves) > 1 {
+		k := split(len(leaves))
+		if pos < k {
+			path = append(path, merkle(leaves[k:]))
+			leaves = leaves[:k]
+		} else {
+			path = append(path, merkle(leaves[:k]))
+			leaves, pos = leaves[k:], pos-k
+		}
+	}
+	// Collected from the root down: the proof reads from the leaf up.
+	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
+		path[i], path[j] = path[j], path[i]
+	}
+	return path
+}
+
+// VerifyProof reports whether path proves that leaf is leaf pos of a tree
+// of n leaves whose root is root (RFC 9162, 2.1.3.2): what a wallet that
+// keeps only headers checks a transaction against.
+func VerifyProof(leaf [32]byte, pos, n uint64, path [][32]byte, root [32]byte) bool {
+	if pos >= n {
+		return false
+	}
+	fn, sn, r := pos, n-1, leaf
+	for _, p := range path {
+		if sn == 0 {
+			return false
+		}
+		if fn&1 == 1 || fn == sn {
+			r = node(p, r)
+			if fn&1 == 0 {
+				for fn&1 == 0 && fn != 0 {
+					fn >>= 1
+					sn >>= 1
+				}
+			}
+		} else {
+			r = node(r, p)
+		}
+		fn >>= 1
+		sn >>= 1
+	}
+	return sn == 0 && r == root
 }
 
 // AppendJSON appends the block line (no newline).

@@ -51,7 +51,7 @@ func TestHeaderLayout(t *testing.T) {
 }
 
 func TestMerkle(t *testing.T) {
-	leafOf := func(s string) [32]byte { return leaf([]byte(s)) }
+	leafOf := func(s string) [32]byte { return Leaf([]byte(s)) }
 	node := func(a, b [32]byte) [32]byte { return merkle([][32]byte{a, b}) }
 	a, b, c, d, e := leafOf("a"), leafOf("b"), leafOf("c"), leafOf("d"), leafOf("e")
 	cases := []struct {
@@ -73,7 +73,7 @@ func TestMerkle(t *testing.T) {
 		t.Error("duplicating the last leaf keeps the root")
 	}
 	// Leaves and nodes are domain-separated.
-	if leaf(append(append([]byte{1}, a[:]...), b[:]...)) == node(a, b) {
+	if Leaf(append(append([]byte{1}, a[:]...), b[:]...)) == node(a, b) {
 		t.Error("a leaf can pose as a node")
 	}
 }
@@ -202,4 +202,42 @@ func FuzzParseHeader(f *testing.F) {
 			t.Fatal("ParseHeader decoded transactions")
 		}
 	})
+}
+
+// TestMerkleProof: for every leaf of trees of 1 to 40 leaves, the audit
+// path leads to the root (RFC 9162's verification), and a path that lies
+// (a wrong position, tree size, sibling or leaf) does not.
+func TestMerkleProof(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		leaves := make([][32]byte, n)
+		for i := range leaves {
+			leaves[i] = Leaf([]byte(fmt.Sprint("leaf ", i)))
+		}
+		root := merkle(leaves)
+		for pos := 0; pos < n; pos++ {
+			path := MerkleProof(leaves, pos)
+			if !VerifyProof(leaves[pos], uint64(pos), uint64(n), path, root) {
+				t.Fatalf("n=%d pos=%d: the proof does not verify", n, pos)
+			}
+			if n > 1 {
+				if VerifyProof(leaves[pos], uint64((pos+1)%n), uint64(n), path, root) {
+					t.Errorf("n=%d pos=%d: verifies at another position", n, pos)
+				}
+				if VerifyProof(leaves[(pos+1)%n], uint64(pos), uint64(n), path, root) {
+					t.Errorf("n=%d pos=%d: verifies another leaf", n, pos)
+				}
+				bad := append([][32]byte{}, path...)
+				bad[len(bad)-1][0] ^= 1
+				if VerifyProof(leaves[pos], uint64(pos), uint64(n), bad, root) {
+					t.Errorf("n=%d pos=%d: verifies with a changed sibling", n, pos)
+				}
+				if VerifyProof(leaves[pos], uint64(pos), uint64(n), path[:len(path)-1], root) {
+					t.Errorf("n=%d pos=%d: verifies with a short path", n, pos)
+				}
+			}
+		}
+		if MerkleProof(leaves, n) != nil || MerkleProof(leaves, -1) != nil {
+			t.Errorf("n=%d: a proof for a leaf out of range", n)
+		}
+	}
 }

@@ -19,7 +19,7 @@ import (
 func CheckGenesis(d chaindir.Dir, genesis [32]byte) error {
 	r := newSegReader(d)
 	defer r.close()
-	data, err := r.readFrom(0, 0)
+	data, err := r.head(0)
 	if errors.Is(err, fs.ErrNotExist) || len(data) == 0 {
 		return nil
 	}

@@ -13,11 +13,13 @@
 // blocks later found invalid). Segments are numbered from 000000 without a
 // gap. A writer appends to the last one until it reaches the segment size
 // (Options.SegmentSize, 16 MiB), then starts the next; the full one is
-// sealed as blocks/NNNNNN.jsonl.zst, the same bytes as one zstd frame with
-// its checksum (zstdcat and jq read it): compressed without the lock,
-// then, under it, written to a temporary file, fsynced, renamed, and the
-// plain file removed. Locations are offsets in the uncompressed segment,
-// so a line's place never changes.
+// sealed as blocks/NNNNNN.jsonl.zst, the same bytes as zstd frames of
+// whole lines of about 64 KiB each, with their checksums, after a frame
+// table in a skippable frame (frames.go; zstdcat and jq read it whole,
+// and a line is read by decompressing the one frame that holds it):
+// compressed without the lock, then, under it, written to a temporary
+// file, fsynced, renamed, and the plain file removed. Locations are
+// offsets in the uncompressed segment, so a line's place never changes.
 //
 // # Index and state
 //

@@ -112,24 +112,35 @@ func missingErr(n, last uint32) error {
 	return chaindir.Corruptf(segName(n), 0, "missing, though %s follows it: restore it, or run cnj-chain reindex to set aside the blocks after it", filepath.Base(segName(last)))
 }
 
-// segReader reads block lines by location. It keeps the plain segments it
-// has opened and the last two sealed segments it decompressed. It is safe
-// for concurrent use.
+// segReader reads block lines by location. It keeps the plain segments
+// and the sealed ones (with their frame tables) it has opened, the last
+// two sealed segments it decompressed whole, and the last frames it
+// decompressed to read a line. It is safe for concurrent use.
 type segReader struct {
-	dir   chaindir.Dir
-	mu    sync.Mutex
-	files map[uint32]*os.File
-	cache [2]struct {
+	dir     chaindir.Dir
+	mu      sync.Mutex
+	files   map[uint32]*os.File
+	sealeds map[uint32]*sealedFile
+	cache   [2]struct {
 		n    uint32
 		data []byte
 	}
 	nextSlot int
+	frames   [8]struct {
+		n     uint32
+		plain int64
+		data  []byte
+	}
+	nextFrame int
 }
 
 func newSegReader(dir chaindir.Dir) *segReader {
-	r := &segReader{dir: dir, files: map[uint32]*os.File{}}
+	r := &segReader{dir: dir, files: map[uint32]*os.File{}, sealeds: map[uint32]*sealedFile{}}
 	for i := range r.cache {
 		r.cache[i].n = ^uint32(0)
+	}
+	for i := range r.frames {
+		r.frames[i].n = ^uint32(0)
 	}
 	return r
 }
@@ -144,8 +155,15 @@ func (r *segReader) close() error {
 		}
 		delete(r.files, n)
 	}
+	for n, sf := range r.sealeds {
+		sf.f.Close()
+		delete(r.sealeds, n)
+	}
 	for i := range r.cache {
 		r.cache[i].n, r.cache[i].data = ^uint32(0), nil
+	}
+	for i := range r.frames {
+		r.frames[i].n, r.frames[i].data = ^uint32(0), nil
 	}
 	return err
 }
@@ -159,11 +177,113 @@ func (r *segReader) forget(n uint32) {
 		f.Close()
 		delete(r.files, n)
 	}
+	if sf := r.sealeds[n]; sf != nil {
+		sf.f.Close()
+		delete(r.sealeds, n)
+	}
 	for i := range r.cache {
 		if r.cache[i].n == n {
 			r.cache[i].n, r.cache[i].data = ^uint32(0), nil
 		}
 	}
+	for i := range r.frames {
+		if r.frames[i].n == n {
+			r.frames[i].n, r.frames[i].data = ^uint32(0), nil
+		}
+	}
+}
+
+// sealedOpen returns sealed segment n, open, with its frame table.
+func (r *segReader) sealedOpen(n uint32) (*sealedFile, error) {
+	if sf := r.sealeds[n]; sf != nil {
+		return sf, nil
+	}
+	name := sealedName(n)
+	f, err := os.Open(r.dir.File(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, chaindir.Corruptf(segName(n), 0, "missing: neither %s nor %s exists", filepath.Base(segName(n)), filepath.Base(name))
+	}
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	t, err := readTable(f, fi.Size())
+	if err != nil {
+		f.Close()
+		if errors.Is(err, errTable) {
+			return nil, chaindir.Corruptf(name, 0, "%v", err)
+		}
+		return nil, err
+	}
+	sf := &sealedFile{f: f, table: t}
+	r.sealeds[n] = sf
+	return sf, nil
+}
+
+// frame returns the content of frame fr of sealed segment n: from the
+// cache, else decompressed without the lock, so that several goroutines
+// decompress at once.
+func (r *segReader) frame(n uint32, sf *sealedFile, fr frameRef) ([]byte, error) {
+	r.mu.Lock()
+	for _, c := range r.frames {
+		if c.n == n && c.plain == fr.plain && c.data != nil {
+			r.mu.Unlock()
+			return c.data, nil
+		}
+	}
+	r.mu.Unlock()
+	data, err := decodeFrame(sf.f, fr)
+	if err != nil {
+		return nil, chaindir.Corruptf(sealedName(n), 0, "does not decompress: %v", err)
+	}
+	r.mu.Lock()
+	c := &r.frames[r.nextFrame]
+	r.nextFrame = (r.nextFrame + 1) % len(r.frames)
+	c.n, c.plain, c.data = n, fr.plain, data
+	r.mu.Unlock()
+	return data, nil
+}
+
+// sealedRange copies the bytes [off, off+len(buf)) of sealed segment n
+// into buf, decompressing only the frames that hold them. It is called
+// without the lock.
+func (r *segReader) sealedRange(n uint32, off uint64, buf []byte) error {
+	r.mu.Lock()
+	for _, c := range r.cache {
+		if c.n == n {
+			r.mu.Unlock()
+			if off > uint64(len(c.data)) || uint64(len(c.data))-off < uint64(len(buf)) {
+				return errShort
+			}
+			copy(buf, c.data[off:])
+			return nil
+		}
+	}
+	sf, err := r.sealedOpen(n)
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if int64(off)+int64(len(buf)) > tableSize(sf.table) {
+		return errShort
+	}
+	at := int64(off)
+	for _, fr := range framesAt(sf.table, at, int64(len(buf))) {
+		data, err := r.frame(n, sf, fr)
+		if err != nil {
+			return err
+		}
+		k := copy(buf[at-int64(off):], data[at-fr.plain:])
+		at += int64(k)
+	}
+	if at != int64(off)+int64(len(buf)) {
+		return errShort
+	}
+	return nil
 }
 
 // plain returns an open handle on segment n's plain file, or nil when only
@@ -212,30 +332,9 @@ func (r *segReader) sealed(n uint32) ([]byte, error) {
 // readLine returns the line at off of length n in segment seg, checking
 // that a newline follows it.
 func (r *segReader) readLine(seg uint32, off uint64, n uint32) ([]byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	buf := make([]byte, int(n)+1)
-	f, err := r.plain(seg)
-	if err != nil {
+	if err := r.read(seg, off, buf); err != nil {
 		return nil, err
-	}
-	if f != nil {
-		k, err := f.ReadAt(buf, int64(off))
-		if err != nil && !(errors.Is(err, io.EOF) && k == len(buf)) {
-			if errors.Is(err, io.EOF) {
-				return nil, errShort
-			}
-			return nil, err
-		}
-	} else {
-		data, err := r.sealed(seg)
-		if err != nil {
-			return nil, err
-		}
-		if off > uint64(len(data)) || uint64(len(data))-off < uint64(len(buf)) {
-			return nil, errShort
-		}
-		copy(buf, data[off:])
 	}
 	if buf[n] != '\n' {
 		return nil, errNoNewline
@@ -243,10 +342,66 @@ func (r *segReader) readLine(seg uint32, off uint64, n uint32) ([]byte, error) {
 	return buf[:n], nil
 }
 
+// read fills buf from offset off of segment seg, plain or sealed. The
+// reading itself is done without the lock.
+func (r *segReader) read(seg uint32, off uint64, buf []byte) error {
+	r.mu.Lock()
+	f, err := r.plain(seg)
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if f == nil {
+		return r.sealedRange(seg, off, buf)
+	}
+	k, err := f.ReadAt(buf, int64(off))
+	if err != nil && !(errors.Is(err, io.EOF) && k == len(buf)) {
+		if errors.Is(err, io.EOF) {
+			return errShort
+		}
+		return err
+	}
+	return nil
+}
+
 var (
 	errShort     = errors.New("the segment ends before the line")
 	errNoNewline = errors.New("no newline after the line")
 )
+
+// head returns the start of segment seg, its first line whole when it
+// has one: a plain segment read a piece at a time until a newline, a
+// sealed one's first frame (whole lines), or the whole of a segment
+// sealed as one frame. Opening a directory checks its first block
+// against the genesis, and must not read a segment to do so.
+func (r *segReader) head(seg uint32) ([]byte, error) {
+	r.mu.Lock()
+	f, err := r.plain(seg)
+	if err == nil && f == nil {
+		var sf *sealedFile
+		if sf, err = r.sealedOpen(seg); err == nil && len(sf.table) > 1 {
+			r.mu.Unlock()
+			return r.frame(seg, sf, sf.table[0])
+		}
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return r.readFrom(seg, 0)
+	}
+	for n := int64(64 << 10); ; n *= 2 {
+		buf := make([]byte, n)
+		k, err := f.ReadAt(buf, 0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		if bytes.IndexByte(buf[:k], '\n') >= 0 || k < len(buf) || n >= maxSegment {
+			return buf[:k], nil
+		}
+	}
+}
 
 // readFrom returns segment seg from off to its current end.
 func (r *segReader) readFrom(seg uint32, off uint64) ([]byte, error) {
@@ -282,7 +437,8 @@ func (r *segReader) readFrom(seg uint32, off uint64) ([]byte, error) {
 }
 
 // segSize returns the uncompressed size of segment seg: the plain file's
-// size, or the content size in the sealed file's zstd frame header.
+// size, or what the sealed file's frame table (or one frame's header)
+// says.
 func segSize(dir chaindir.Dir, seg uint32) (size int64, sealed bool, err error) {
 	fi, err := os.Stat(dir.File(segName(seg)))
 	if err == nil {
@@ -300,16 +456,18 @@ func segSize(dir chaindir.Dir, seg uint32) (size int64, sealed bool, err error) 
 		return 0, false, err
 	}
 	defer f.Close()
-	var hdr [zstd.HeaderMaxSize]byte
-	k, err := io.ReadFull(f, hdr[:])
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+	fi, err = f.Stat()
+	if err != nil {
+		return 0, true, err
+	}
+	t, err := readTable(f, fi.Size())
+	if errors.Is(err, errTable) {
+		return 0, true, chaindir.Corruptf(name, 0, "bad zstd frame header or frame table")
+	}
+	if err != nil {
 		return 0, true, chaindir.Corruptf(name, 0, "unreadable zstd header: %v", err)
 	}
-	var h zstd.Header
-	if err := h.Decode(hdr[:k]); err != nil || !h.HasFCS || h.FrameContentSize > maxSegment {
-		return 0, true, chaindir.Corruptf(name, 0, "bad zstd frame header")
-	}
-	return int64(h.FrameContentSize), true, nil
+	return tableSize(t), true, nil
 }
 
 // compressSegment reads plain segment seg and returns its zstd form,
@@ -321,7 +479,7 @@ func compressSegment(dir chaindir.Dir, seg uint32) ([]byte, int64, error) {
 		return nil, 0, err
 	}
 	e, d := codecs()
-	comp := e.EncodeAll(data, make([]byte, 0, len(data)/3))
+	comp := encodeSealed(e, data)
 	if back, err := d.DecodeAll(comp, nil); err != nil || !bytes.Equal(back, data) {
 		return nil, 0, fmt.Errorf("sealing %s: the compressed segment does not read back", segName(seg))
 	}

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chaindir"
@@ -92,8 +89,8 @@ var ErrReload = errors.New("blockstore: the index was replaced: open again")
 // and the composer (package node) reports the chain's verdicts back
 // (Added, MarkInvalid, SetInvalid) so that the index keeps them.
 //
-// A Store is not safe for concurrent use, but for Get, Line and
-// SealedFrame, which may run in several goroutines between the calls
+// A Store is not safe for concurrent use, but for Get, Line, LinePart
+// and SealedFrame, which may run in several goroutines between the calls
 // that change it.
 type Store struct {
 	dir     chaindir.Dir
@@ -544,6 +541,23 @@ func (s *Store) Line(loc Loc) ([]byte, error) {
 	return line, err
 }
 
+// LinePart returns n bytes of the stored line at loc, from byte off of
+// it, reading (and, in a sealed segment, decompressing) no more than the
+// frame that holds them. Nothing is checked but that they lie in the
+// line: it is for reading one transaction of a block (the caller knows
+// where it is, and checks what it reads), not for judging a block.
+func (s *Store) LinePart(loc Loc, off, n uint32) ([]byte, error) {
+	if uint64(off)+uint64(n) > uint64(loc.Length) {
+		return nil, fmt.Errorf("bytes %d to %d of a line of %d", off, uint64(off)+uint64(n), loc.Length)
+	}
+	buf := make([]byte, n)
+	err := s.segs.read(loc.Segment, loc.Offset+uint64(off), buf)
+	if errors.Is(err, errShort) {
+		return nil, chaindir.Corruptf(s.segFile(loc.Segment), s.lineOf(loc), "%v: %s", err, chaindir.ReindexHint)
+	}
+	return buf, err
+}
+
 // Get reads and checks the block at loc (package chain's Store): it must
 // be intact and, when the index holds loc, the block the index names.
 func (s *Store) Get(loc Loc) (*block.Block, error) {
@@ -574,14 +588,15 @@ func (s *Store) getLine(loc Loc, lineNo int, want *[32]byte) (*block.Block, erro
 	return b, nil
 }
 
-// SealedFrame returns sealed segment seg as stored, one zstd frame, read
-// into buf when it fits, when its frame header says it holds size bytes of
-// block lines; else nil: the segment is not sealed (yet), or holds more
-// than the caller's blocks (a side branch's too). It is for passing a
-// whole segment on without decompressing it (cnj-serve's chain download):
-// the caller knows from the index which blocks, of how many bytes, it
-// wants. Only the header is read of a segment that does not match.
-// Sealing writes the file once; only cnj-chain reindex moves it aside.
+// SealedFrame returns sealed segment seg as stored (its frame table,
+// then its frames: a zstd stream), read into buf when it fits, when its
+// frame table says it holds size bytes of block lines; else nil: the
+// segment is not sealed (yet), or holds more than the caller's blocks (a
+// side branch's too). It is for passing a whole segment on without
+// decompressing it (cnj-serve's chain download): the caller knows from
+// the index which blocks, of how many bytes, it wants. Only the table is
+// read of a segment that does not match. Sealing writes the file once;
+// only cnj-chain reindex moves it aside.
 func (s *Store) SealedFrame(seg uint32, size int64, buf []byte) ([]byte, error) {
 	path := s.dir.File(sealedName(seg))
 	f, _, err := chaindir.OpenStat(path)
@@ -589,13 +604,12 @@ func (s *Store) SealedFrame(seg uint32, size int64, buf []byte) ([]byte, error) 
 		return nil, err
 	}
 	defer f.Close()
-	var hdr [zstd.HeaderMaxSize]byte
-	k, err := f.ReadAt(hdr[:], 0)
-	if err != nil && !errors.Is(err, io.EOF) {
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, err
 	}
-	var h zstd.Header
-	if h.Decode(hdr[:k]) != nil || !h.HasFCS || h.FrameContentSize != uint64(size) {
+	t, err := readTable(f, fi.Size())
+	if err != nil || tableSize(t) != size {
 		return nil, nil
 	}
 	return chaindir.ReadAllMax(f, path, maxSegment, buf)

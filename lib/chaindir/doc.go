@@ -19,6 +19,9 @@
 //	state                 derived: a ledger snapshot           } owns their
 //	undo                  derived: undo data of connected blocks }
 //	lost/                 block lines reindex set aside        } formats)
+//	txindex               derived: the transfer-id and address-history
+//	                      indexes, a bbolt database (package txindex)
+//	txindex.lock          flock(2)ed by a process about to change txindex
 //	mempool.jsonl         pending transfer lines (Mempool)
 //	mempool.bin           derived: the pool as last judged (MempoolBin)
 //	peers                 HOST[:PORT] a line, one per host (ReadPeersFile,
@@ -32,6 +35,7 @@
 //	                      a running cnj-relay's traffic counters
 //	relay-delivered.jsonl JSON lines: when each peer IP last delivered a valid
 //	                      new block or transfer (MergeDelivered, ReadDelivered)
+//	mine-PID.json         a running cnj-mine's counters
 //	SYNC                  flock(2)ed for the whole of one cnj-sync run
 //	sync-slow.jsonl       JSON lines: the web apps cnj-sync found too slow,
 //	                      tried last for a day (NoteSlowPeer, SlowPeers)
@@ -43,12 +47,13 @@
 //
 // # Writers
 //
-// One process writes blocks, the index, the state and mempool.jsonl at a
-// time: the holder of Lock. rejects.log takes one O_APPEND write per line
-// and no lock but to rotate; the peers file and peers.seen are changed
-// under an flock of the directory itself (RecordPeer, AddPeers,
-// SeePeers); the relay's stats files and relay-delivered.jsonl are
-// replaced atomically (ReplaceFile) and the last complete write wins.
+// One process writes blocks, the index, the state, txindex and
+// mempool.jsonl at a time: the holder of Lock. rejects.log takes one
+// O_APPEND write per line and no lock but to rotate; the peers file and
+// peers.seen are changed under an flock of the directory itself
+// (RecordPeer, AddPeers, SeePeers); the relay's and the miner's stats
+// files and relay-delivered.jsonl are replaced atomically (ReplaceFile)
+// and the last complete write wins.
 //
 // # What it does not do
 //

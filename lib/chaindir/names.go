@@ -40,6 +40,12 @@ const (
 	RejectsFile    = "rejects.log" // JSON lines: what was refused, from whom, why
 	SyncLockFile   = "SYNC"        // flock(2)ed for the whole of one cnj-sync run
 	SourceFile     = "source"      // the node the directory joined through
+	// TxIndexFile is derived: the transfer-id and address-history indexes,
+	// a bbolt database (package txindex owns its format).
+	TxIndexFile = "txindex"
+	// TxIndexLockFile is flock(2)ed exclusively by a process about to
+	// change TxIndexFile, so that readers let go of it (package txindex).
+	TxIndexLockFile = "txindex.lock"
 )
 
 // The files that bound what peers can make a node keep (cnj-format(5)):
@@ -90,9 +96,10 @@ func ParseSegmentName(base string) (n uint32, sealed, ok bool) {
 // RemoveTemps removes the temporary files that writers of the blocks,
 // the index, the state, the undo file and the mempool make beside the file they replace
 // (NAME.tmp...) and that a crash may leave behind. Only the directory's
-// writer may call it, under LockFile: those writers write only under it.
+// writer may call it, under LockFile: those writers write only under it
+// (TxIndexFile's too: its writer holds LockFile).
 func (d Dir) RemoveTemps() error {
-	for _, pat := range []string{filepath.Join(BlocksDir, "*.tmp"), IndexFile + ".tmp*", StateFile + ".tmp*", UndoFile + ".tmp*", MempoolFile + ".tmp*", MempoolBinFile + ".tmp*"} {
+	for _, pat := range []string{filepath.Join(BlocksDir, "*.tmp"), IndexFile + ".tmp*", StateFile + ".tmp*", UndoFile + ".tmp*", MempoolFile + ".tmp*", MempoolBinFile + ".tmp*", TxIndexFile + ".tmp*"} {
 		m, err := filepath.Glob(d.File(pat))
 		if err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// The relay's stats files (cnj-format(5)): one per cnj-relay process,
+// The stats files (cnj-format(5)): one per cnj-relay or cnj-mine process,
 // KIND-PID.json in the directory, one JSON object on one line,
 //
 //	{"time":T,"pid":P,COUNTERS...}
@@ -20,11 +20,13 @@ import (
 // written as the process starts, replaced atomically (not synced: they
 // are not data) while its counters change and at least every few seconds,
 // and removed when it stops; readers (cnj-serve's /metrics) sum the fresh
-// files of a kind. The counters of each kind are RelayListenStats and
-// RelaySendStats; RelayStats reads either.
+// files of a kind, and each relay removes the stale files of killed
+// processes. The counters of each kind are RelayListenStats,
+// RelaySendStats and MineStats; RelayStats reads any.
 const (
 	RelayListen = "relay-listen" // the files of cnj-relay listen
 	RelaySend   = "relay-send"   // the files of cnj-relay send
+	MineKind    = "mine"         // the files of cnj-mine
 )
 
 // RelayStatsStale is the age of a stats file beyond which its process is
@@ -37,15 +39,17 @@ const RelayStatsStale = 15 * time.Second
 // MaxRelayStats bounds what is read of a stats file another process wrote.
 const MaxRelayStats = 64 << 10
 
-// RelayStatsName is the stats file of process pid of kind (RelayListen or
-// RelaySend): relay-listen-PID.json, relay-send-PID.json.
+// RelayStatsName is the stats file of process pid of kind (RelayListen,
+// RelaySend or MineKind): relay-listen-PID.json, relay-send-PID.json,
+// mine-PID.json.
 func RelayStatsName(kind string, pid int) string { return kind + "-" + strconv.Itoa(pid) + ".json" }
 
-// ParseRelayStatsName tells whether name is a relay stats file of either
-// kind, or a temporary file of one (NAME.tmp*, ReplaceFile's), and
-// returns its kind and process id: KIND-PID.json, PID a decimal over 0
-// without leading zeros. KIND.json, the one file per kind that cnj-relay
-// wrote before each process had its own, is one too, of pid 0.
+// ParseRelayStatsName tells whether name is a stats file of any kind, or
+// a temporary file of one (NAME.tmp*, ReplaceFile's), and returns its
+// kind and process id: KIND-PID.json, PID a decimal over 0 without
+// leading zeros. KIND.json, the one file per kind that cnj-relay wrote
+// before each process had its own, is one too, of pid 0 (not for mine,
+// which never had one).
 func ParseRelayStatsName(name string) (kind string, pid int, tmp, ok bool) {
 	var rest string
 	switch {
@@ -53,6 +57,8 @@ func ParseRelayStatsName(name string) (kind string, pid int, tmp, ok bool) {
 		kind, rest = RelayListen, name[len(RelayListen):]
 	case strings.HasPrefix(name, RelaySend):
 		kind, rest = RelaySend, name[len(RelaySend):]
+	case strings.HasPrefix(name, MineKind+"-"):
+		kind, rest = MineKind, name[len(MineKind):]
 	default:
 		return "", 0, false, false
 	}
@@ -172,10 +178,18 @@ type RelaySendStats struct {
 	NotReading uint64 `json:"not_reading"` // peers dropped for not reading
 }
 
+// MineStats are the counters of a cnj-mine process since it started, as
+// its stats file holds them: proofs tried, and blocks found and stored.
+// Both only grow.
+type MineStats struct {
+	Hashes uint64 `json:"hashes"`
+	Blocks uint64 `json:"blocks"`
+}
+
 // RelayStats is a stats file's contents: the time it was written, the
-// process, and the counters of either kind (those of the other kind stay
-// zero). Unknown fields are ignored, so that a newer relay's file is still
-// read.
+// process, and the counters of any kind (those of the other kinds stay
+// zero). Unknown fields are ignored, so that a newer process's file is
+// still read.
 type RelayStats struct {
 	Time int64 `json:"time"`
 	PID  int64 `json:"pid"`
@@ -197,6 +211,9 @@ type RelayStats struct {
 	// send
 	QueueFull  uint64 `json:"queue_full"`
 	NotReading uint64 `json:"not_reading"`
+	// mine
+	Hashes uint64 `json:"hashes"`
+	Blocks uint64 `json:"blocks"`
 }
 
 // Add adds the counts and gauges of o to st.
@@ -215,6 +232,8 @@ func (st *RelayStats) Add(o *RelayStats) {
 	st.BadLines += o.BadLines
 	st.QueueFull += o.QueueFull
 	st.NotReading += o.NotReading
+	st.Hashes += o.Hashes
+	st.Blocks += o.Blocks
 }
 
 // ReadRelayStats reads the stats file f through an os.Root on the

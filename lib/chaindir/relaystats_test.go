@@ -80,6 +80,11 @@ func TestRelayStatsNames(t *testing.T) {
 		"relay-listen-1.jsonx":          {},
 		"peers":                         {},
 		"relay-listen-99999999999.json": {RelayListen, 99999999999, false, true},
+		"mine-42.json":                  {MineKind, 42, false, true},
+		"mine-42.json.tmp7":             {MineKind, 42, true, true},
+		"mine.json":                     {},
+		"miner-1.json":                  {},
+		"mine-01.json":                  {},
 	} {
 		kind, pid, tmp, ok := ParseRelayStatsName(name)
 		if kind != want.kind || pid != want.pid || tmp != want.tmp || ok != want.ok {

@@ -16,6 +16,7 @@ import (
 	"github.com/coniunctum/cnj/lib/mempool"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
+	"github.com/coniunctum/cnj/lib/txindex"
 )
 
 // replay puts every block line of the segments, in order, through a fresh
@@ -61,8 +62,9 @@ func (r *replay) run() error {
 
 // Check verifies the whole directory: every line of every segment parses
 // and is intact, every block passes consensus and connects in a fresh
-// in-memory chain, and the index, the state file and this node's view
-// equal what that fresh replay gives. It first catches up (Refresh) and
+// in-memory chain, and the index, the state file, the transfer index (up
+// to its own tip, see txindex.Check) and this node's view equal what that
+// fresh replay gives. It first catches up (Refresh) and
 // checks the blocks up to there. A torn last line, and index records or
 // blocks a crashed writer left unfinished, are not problems: Open and the
 // next writer deal with them. The first problem is returned as a
@@ -160,7 +162,9 @@ func (n *Node) Check() error {
 			return chaindir.Corruptf(chaindir.MempoolBinFile, 0, "holds %d transfers, the lines of %s give %d or others: %s", len(a), chaindir.MempoolFile, len(b), chaindir.ReindexHint)
 		}
 	}
-	return nil
+
+	// The transfer index: that of a branch of the replay.
+	return txindex.Check(n.dir, r.ch, r.ch.Block)
 }
 
 // checkUndo checks the undo file against a replay: every record whole (a
@@ -234,11 +238,13 @@ func checkState(p *params.Params, r *replay, sn blockstore.Snapshot, wantTip [32
 	return nil
 }
 
-// Reindex rebuilds the derived files (index, state and undo) of the chain
-// directory at dir from the block segments alone, validating every block
-// as Check does, under the lock. Each is written to a temporary file,
-// fsynced and renamed, so a crash at any instant leaves the old file or
-// the new one. The undo file gets the undo data of the last UndoDepth
+// Reindex rebuilds the derived files (index, state, undo and the transfer
+// index) of the chain directory at dir from the block segments alone,
+// validating every block as Check does, under the lock. The index, the
+// state and the undo file are each written to a temporary file, fsynced
+// and renamed, so a crash at any instant leaves the old file or the new
+// one; the transfer index is made anew in place, so that a crash leaves it
+// part built, at a block of the chain, for the next write to complete. The undo file gets the undo data of the last UndoDepth
 // main-chain blocks (a directory of an older build has none); mempool.bin
 // is removed, for the next writer to write again.
 //
@@ -283,5 +289,9 @@ func Reindex(dir string) (moved []string, err error) {
 	if err := os.Remove(d.File(chaindir.MempoolBinFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return moved, err
 	}
-	return moved, blockstore.WriteUndoFile(d, p.Hash(), undoRecords(r.ch))
+	if err := blockstore.WriteUndoFile(d, p.Hash(), undoRecords(r.ch)); err != nil {
+		return moved, err
+	}
+	_, err = txindex.Rebuild(d, r.ch, r.ch.Block, txindex.Options{})
+	return moved, err
 }

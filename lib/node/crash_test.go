@@ -5,9 +5,13 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/coniunctum/cnj/internal/crashpoint"
+	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/txindex"
 )
 
 type crashed struct{ point string }
@@ -118,11 +122,20 @@ func TestCrashInjection(t *testing.T) {
 		if err := d.Check(); err != nil {
 			t.Fatalf("%s: Check: %v", what, err)
 		}
+		ino := indexInode(t, dir)
 		g := *g0
 		g.seq += 1000
 		grow(t, d, &g, 1, 2)
 		if err := d.Check(); err != nil {
 			t.Fatalf("%s: Check after a write: %v", what, err)
+		}
+		// The write brought the transfer index to the tip from where the
+		// crash left it, not by making it anew.
+		if at := indexTip(t, dir, d); at != d.Chain().Tip().Hash {
+			t.Fatalf("%s: the transfer index is at %x after a write, the tip is %x", what, at[:4], d.Chain().Tip().Hash[:4])
+		}
+		if indexInode(t, dir) != ino {
+			t.Fatalf("%s: the transfer index was made anew", what)
 		}
 		if err := d.Close(); err != nil {
 			t.Fatal(err)
@@ -136,3 +149,31 @@ func TestCrashInjection(t *testing.T) {
 }
 
 var errCrashed = fmt.Errorf("crashed")
+
+// indexTip returns the block the transfer index of dir is at.
+func indexTip(t *testing.T, dir string, n *Node) [32]byte {
+	t.Helper()
+	r := txindex.NewReader(chaindir.Dir(dir), n.Params().Hash(), time.Second)
+	defer r.Close()
+	var at [32]byte
+	err := r.View(func(v *txindex.View) error {
+		var err error
+		at, _, err = v.Tip()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// indexInode returns the inode of the transfer index of dir: a new index
+// is made under another name and renamed into place.
+func indexInode(t *testing.T, dir string) uint64 {
+	t.Helper()
+	fi, err := os.Stat(chaindir.Dir(dir).File(chaindir.TxIndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/blockstore"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
@@ -15,6 +16,7 @@ import (
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
 	"github.com/coniunctum/cnj/lib/tx"
+	"github.com/coniunctum/cnj/lib/txindex"
 	"github.com/coniunctum/cnj/lib/wire"
 )
 
@@ -28,6 +30,8 @@ type Options struct {
 	// arrive on their own (Item.Relayed): see chain.Limits. Zero takes
 	// chain.DefaultMaxForkDepth of the network.
 	MaxForkDepth uint64
+	// Index are the transfer index's settings (package txindex).
+	Index txindex.Options
 }
 
 // DefaultMaxPool is the mempool's bound when Options.MaxPool is zero.
@@ -61,6 +65,12 @@ type Node struct {
 	tip      [32]byte
 	binTip   [32]byte // the tip of the mempool.bin this process last wrote or loaded
 	binTail  int      // lines appended to mempool.jsonl since that mempool.bin
+
+	// The transfer index (index.go).
+	writing   bool                      // inside Write: keep the blocks taken
+	taken     map[[32]byte]*block.Block // blocks connected or disconnected in this write
+	indexedAt [32]byte                  // the tip the index was last brought to
+	indexErr  error                     // why the last update of the index failed
 }
 
 // MempoolBinTail is how many transfer lines a writer appends to

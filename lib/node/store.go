@@ -65,6 +65,7 @@ func (n *Node) apply(rec blockstore.Record, b *block.Block) (blockstore.Record, 
 		}
 		return rec, nil, err
 	}
+	n.took(res)
 	return res.Record, res.Invalidated, nil
 }
 
@@ -118,8 +119,9 @@ func (w *Writer) check() error {
 // Write takes the directory's lock (it waits for another writer to
 // finish), catches up with what other processes stored, runs fn, makes
 // the blocks fn added durable and indexes them, writes the state file when
-// it is due, and releases the lock: processes take turns. Then, when the
-// blocks rolled over to a new segment, the full one is sealed.
+// it is due, brings the transfer index to the new tip (index.go), and
+// releases the lock: processes take turns. Then, when the blocks rolled
+// over to a new segment, the full one is sealed.
 func (n *Node) Write(fn func(w *Writer) error) error {
 	if n.w != nil {
 		return errors.New("node: Write called inside Write")
@@ -128,6 +130,8 @@ func (n *Node) Write(fn func(w *Writer) error) error {
 	if err != nil {
 		return err
 	}
+	n.writing = true
+	defer func() { n.writing, n.taken = false, nil }()
 	err = func() error {
 		defer unlock()
 		if _, err := n.refresh(); err != nil {
@@ -142,6 +146,9 @@ func (n *Node) Write(fn func(w *Writer) error) error {
 		err := fn(w)
 		if eerr := n.store.End(n.snapshot); err == nil {
 			err = eerr
+		}
+		if err == nil {
+			n.index()
 		}
 		return err
 	}()
@@ -187,6 +194,7 @@ func (w *Writer) addBlock(b *block.Block, line []byte, now int64, lim chain.Limi
 	}
 	n.store.Added(res.Record, res.Invalidated)
 	n.wrote = true
+	n.took(res)
 	return res, err
 }
 

@@ -1,13 +1,11 @@
 package web
 
 import (
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync"
 
@@ -16,11 +14,23 @@ import (
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainhash"
+	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/txindex"
 )
 
-// blocksPage is how many summaries /api/blocks returns.
-const blocksPage = 10
+// Pages of Esplora's answers.
+const (
+	blocksPage  = 10 // /api/blocks
+	txsPage     = 25 // /api/block/H/txs, an address's confirmed transactions
+	mempoolPage = 50 // an address's mempool transactions
+)
+
+// defaultMaxLag bounds the block lines a lookup reads above the transfer
+// index (explore.Lookup.MaxLag; Config.maxLag when zero): a few blocks
+// behind is normal, for a moment; more is an index that is being made,
+// and the lookup answers 503.
+const defaultMaxLag = 8 << 20
 
 func (s *Server) routes() http.Handler {
 	m := http.NewServeMux()
@@ -30,12 +40,31 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /api/blocks", s.blocks)
 	m.HandleFunc("GET /api/blocks/{start}", s.blocks)
 	m.HandleFunc("GET /api/block/{hash}", s.block)
+	// mempool.space's paths for the same answers.
+	m.HandleFunc("GET /api/v1/blocks", s.blocks)
+	m.HandleFunc("GET /api/v1/blocks/{start}", s.blocks)
+	m.HandleFunc("GET /api/v1/block/{hash}", s.block)
+	m.HandleFunc("GET /api/block/{hash}/status", s.blockStatus)
+	m.HandleFunc("GET /api/block/{hash}/txids", s.blockTxids)
+	m.HandleFunc("GET /api/block/{hash}/txs", s.blockTxs)
+	m.HandleFunc("GET /api/block/{hash}/txs/{start}", s.blockTxs)
+	m.HandleFunc("GET /api/block/{hash}/txid/{index}", s.blockTxid)
+	m.HandleFunc("GET /api/block/{hash}/header", s.blockHeader)
+	m.HandleFunc("GET /api/block/{hash}/raw", s.blockRaw)
 	m.HandleFunc("GET /api/block-height/{index}", s.blockHeight)
-	m.HandleFunc("GET /api/tx/{id}", s.tx)
+	m.HandleFunc("GET /api/tx/{txid}", s.tx)
+	m.HandleFunc("GET /api/tx/{txid}/status", s.txStatus)
+	m.HandleFunc("GET /api/tx/{txid}/merkle-proof", s.txProof)
 	m.HandleFunc("GET /api/address/{addr}", s.address)
 	m.HandleFunc("GET /api/address/{addr}/txs", s.addressTxs)
+	m.HandleFunc("GET /api/address/{addr}/txs/chain", s.addressChain)
+	m.HandleFunc("GET /api/address/{addr}/txs/chain/{last}", s.addressChain)
+	m.HandleFunc("GET /api/address/{addr}/txs/mempool", s.addressMempool)
 	m.HandleFunc("GET /api/mempool", s.mempool)
 	m.HandleFunc("GET /api/mempool/txids", s.mempoolTxids)
+	m.HandleFunc("GET /api/mempool/recent", s.mempoolRecent)
+	m.HandleFunc("GET /api/fee-estimates", s.feeEstimates)
+	m.HandleFunc("GET /api/v1/fees/recommended", s.feesRecommended)
 	m.HandleFunc("GET /api/peers", s.peers)
 	m.HandleFunc("GET /api/genesis", s.genesis)
 	m.HandleFunc("GET /api/chain", s.download)
@@ -74,18 +103,22 @@ func write(w http.ResponseWriter, ct []string, body []byte) {
 }
 
 // fail answers err as JSON: 404 for what the chain does not hold, 400 for
-// malformed input, 503 when the directory is unavailable, 500 otherwise.
+// malformed input, 503 when the directory is unavailable, busy or its
+// index far behind, 500 otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, explore.ErrNotFound):
 		writeError(w, http.StatusNotFound, codeNotFound, err.Error())
 	case errors.Is(err, explore.ErrBadRef):
 		writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
-	case rule.CodeOf(err) != "":
+	case rule.CodeOf(err) != "" && rule.CodeOf(err) != rule.Corrupt:
 		writeError(w, http.StatusBadRequest, string(rule.CodeOf(err)), err.Error())
 	case errors.Is(err, errUnavailable):
 		writeError(w, http.StatusServiceUnavailable, codeUnavailable, err.Error())
-	case errors.As(err, new(*busyError)):
+	case errors.Is(err, explore.ErrIndexBehind):
+		w.Header()["Retry-After"] = hdrRetry
+		writeError(w, http.StatusServiceUnavailable, codeIndexBehind, err.Error())
+	case errors.As(err, new(*busyError)), errors.Is(err, txindex.ErrBusy):
 		w.Header()["Retry-After"] = hdrRetry
 		writeError(w, http.StatusServiceUnavailable, codeBusy, err.Error())
 	default:
@@ -121,8 +154,45 @@ func badHex(w http.ResponseWriter, what string, digits int) {
 	writeError(w, http.StatusBadRequest, codeBadHex, what+" is "+strconv.Itoa(digits)+" lowercase hex digits")
 }
 
+func badTxid(w http.ResponseWriter) {
+	writeError(w, http.StatusBadRequest, codeBadHex, "a txid is 32 lowercase hex digits (a transfer), or 64 (a reward)")
+}
+
 func badNumber(w http.ResponseWriter, what string) {
 	writeError(w, http.StatusBadRequest, codeBadNumber, what+" is a decimal number without sign or leading zeros")
+}
+
+// answer writes an answer built by fn under the node's read lock
+// (nothing is held while it goes out), or fn's error: JSON with its
+// newline, or text when fn begins it with textMark.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, fn func(n *node.Node, dst []byte) ([]byte, error)) {
+	n := s.st.rlock()
+	if n == nil {
+		s.unavailable(w)
+		return
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	var err error
+	buf.b, err = fn(n, buf.b)
+	s.st.runlock()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(buf.b) > 0 && buf.b[0] == textMark {
+		write(w, hdrText, buf.b[1:])
+		return
+	}
+	write(w, hdrJSON, append(buf.b, '\n'))
+}
+
+// textMark begins an answer of answer's that is text, not JSON.
+const textMark = 0
+
+// lookup is the node's transfer-index lookups.
+func (s *Server) lookup(n *node.Node) explore.Lookup {
+	return explore.Lookup{N: n, X: s.st.idx, MaxLag: s.cfg.maxLag}
 }
 
 func (s *Server) tipHeight(w http.ResponseWriter, r *http.Request) {
@@ -141,63 +211,66 @@ func (s *Server) genesis(w http.ResponseWriter, r *http.Request) {
 	write(w, hdrJSON, s.st.snap.Load().params)
 }
 
-// appendSummary appends a block summary:
-// {"height":N,"hash":H,"previous_hash":H|null,"timestamp":T,"target":HEX,
-// "transfers":N,"size":N}, size being the length of its line.
-func appendSummary(dst []byte, nd *chain.BlockNode, genesisSize int) []byte {
-	dst = append(dst, `{"height":`...)
-	dst = strconv.AppendUint(dst, nd.Height, 10)
-	dst = append(dst, `,"hash":"`...)
-	dst = hex.AppendEncode(dst, nd.Hash[:])
-	dst = append(dst, `","previous_hash":`...)
-	size := int(nd.Loc.Length)
-	if nd.Parent == nil {
-		dst = append(dst, "null"...)
-		size = genesisSize
-	} else {
-		dst = append(dst, '"')
-		dst = hex.AppendEncode(dst, nd.PrevHash[:])
-		dst = append(dst, '"')
-	}
-	dst = append(dst, `,"timestamp":`...)
-	dst = strconv.AppendInt(dst, nd.Timestamp, 10)
-	dst = append(dst, `,"target":"`...)
-	dst = hex.AppendEncode(dst, nd.Target[:])
-	dst = append(dst, `","transfers":`...)
-	dst = strconv.AppendInt(dst, int64(nd.TxCount), 10)
-	dst = append(dst, `,"size":`...)
-	dst = strconv.AppendInt(dst, int64(size), 10)
-	return append(dst, '}')
-}
-
-// summaries returns the main-chain blocks from start (nil: the tip) down,
-// at most blocksPage of them.
-func (s *Server) summaries(start *uint64) ([]*chain.BlockNode, int, error) {
-	n := s.st.rlock()
-	if n == nil {
-		return nil, 0, errUnavailable
-	}
-	defer s.st.runlock()
-	c := n.Chain()
-	h := c.Tip().Height
-	if start != nil {
-		if *start > h {
-			return nil, 0, &notFoundError{"no block at height " + strconv.FormatUint(*start, 10)}
-		}
-		h = *start
-	}
-	nds := make([]*chain.BlockNode, 0, blocksPage)
-	for nd := c.AtHeight(h); nd != nil && len(nds) < blocksPage; nd = nd.Parent {
-		nds = append(nds, nd)
-	}
-	return nds, len(s.st.snap.Load().params) - 1, nil
-}
-
 // notFoundError is a 404 of the web app's own.
 type notFoundError struct{ msg string }
 
 func (e *notFoundError) Error() string { return e.msg }
 func (e *notFoundError) Unwrap() error { return explore.ErrNotFound }
+
+// badRefError is a malformed reference of the web app's own.
+type badRefError struct{ msg string }
+
+func (e *badRefError) Error() string { return e.msg }
+func (e *badRefError) Unwrap() error { return explore.ErrBadRef }
+
+// Blocks.
+
+// findBlock returns the block whose hash is in the path (400 when it is
+// not a hash), on the main chain or a side branch.
+func (s *Server) findBlock(w http.ResponseWriter, r *http.Request, n *node.Node) (*chain.BlockNode, bool) {
+	h, err := chainhash.ParseHash(r.PathValue("hash"))
+	if err != nil {
+		return nil, false
+	}
+	return n.Chain().Node(h), true
+}
+
+// withBlock runs fn on the block of the path's hash, with the node read
+// locked; a malformed hash is 400, an unknown one 404.
+func (s *Server) withBlock(w http.ResponseWriter, r *http.Request, fn func(n *node.Node, nd *chain.BlockNode, dst []byte) ([]byte, error)) {
+	if _, err := chainhash.ParseHash(r.PathValue("hash")); err != nil {
+		badHex(w, "a block hash", 64)
+		return
+	}
+	s.answer(w, r, func(n *node.Node, dst []byte) ([]byte, error) {
+		nd, _ := s.findBlock(w, r, n)
+		if nd == nil {
+			return dst, &notFoundError{r.PathValue("hash") + ": no such block"}
+		}
+		return fn(n, nd, dst)
+	})
+}
+
+// info returns what the block answers need of block nd: its header, read
+// from its line and checked against its hash.
+func info(n *node.Node, nd *chain.BlockNode) (blockInfo, error) {
+	bi := blockInfo{nd: nd, median: n.Chain().MedianTime(nd)}
+	if nd.Parent == nil {
+		return bi, nil
+	}
+	line, err := n.Line(nd)
+	if err != nil {
+		return bi, err
+	}
+	hdr, err := block.ParseHeader(line)
+	if err != nil || hdr.ComputeHash() != nd.Hash {
+		return bi, chaindir.Corruptf(chaindir.SegmentName(nd.Loc.Segment), 0, "the line of block %x does not hold its header: %s", nd.Hash[:8], chaindir.ReindexHint)
+	}
+	bi.hdr = hdr
+	return bi, nil
+}
+
+func (s *Server) genesisSize() int { return len(s.st.snap.Load().params) - 1 }
 
 func (s *Server) blocks(w http.ResponseWriter, r *http.Request) {
 	var start *uint64
@@ -209,52 +282,153 @@ func (s *Server) blocks(w http.ResponseWriter, r *http.Request) {
 		}
 		start = &h
 	}
-	nds, gsize, err := s.summaries(start)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	buf := getBuf()
-	defer putBuf(buf)
-	buf.b = append(buf.b, '[')
-	for i, nd := range nds {
-		if i > 0 {
-			buf.b = append(buf.b, ',')
+	s.answer(w, r, func(n *node.Node, dst []byte) ([]byte, error) {
+		c := n.Chain()
+		h := c.Tip().Height
+		if start != nil {
+			if *start > h {
+				return dst, &notFoundError{"no block at height " + strconv.FormatUint(*start, 10)}
+			}
+			h = *start
 		}
-		buf.b = appendSummary(buf.b, nd, gsize)
-	}
-	buf.b = append(buf.b, "]\n"...)
-	write(w, hdrJSON, buf.b)
+		dst = append(dst, '[')
+		for nd, i := c.AtHeight(h), 0; nd != nil && i < blocksPage; nd, i = nd.Parent, i+1 {
+			bi, err := info(n, nd)
+			if err != nil {
+				return dst, err
+			}
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendBlock(dst, bi, n.Params(), s.genesisSize())
+		}
+		return append(dst, ']'), nil
+	})
 }
 
 func (s *Server) block(w http.ResponseWriter, r *http.Request) {
-	ref := r.PathValue("hash")
-	if _, err := chainhash.ParseHash(ref); err != nil {
-		badHex(w, "a block hash", 64)
-		return
-	}
-	s.blockLine(w, r, ref)
+	s.withBlock(w, r, func(n *node.Node, nd *chain.BlockNode, dst []byte) ([]byte, error) {
+		bi, err := info(n, nd)
+		if err != nil {
+			return dst, err
+		}
+		return appendBlock(dst, bi, n.Params(), s.genesisSize()), nil
+	})
 }
 
-// blockLine answers the line of the block ref names (explore.FindBlock).
-func (s *Server) blockLine(w http.ResponseWriter, r *http.Request, ref string) {
-	n := s.st.rlock()
-	if n == nil {
-		s.unavailable(w)
+// blockStatus answers {"in_best_chain":B,"height":N,"next_best":H}, the
+// last two for a block of the main chain only, next_best below the tip
+// only.
+func (s *Server) blockStatus(w http.ResponseWriter, r *http.Request) {
+	s.withBlock(w, r, func(n *node.Node, nd *chain.BlockNode, dst []byte) ([]byte, error) {
+		c := n.Chain()
+		if c.AtHeight(nd.Height) != nd {
+			return append(dst, `{"in_best_chain":false}`...), nil
+		}
+		dst = append(dst, `{"in_best_chain":true,"height":`...)
+		dst = strconv.AppendUint(dst, nd.Height, 10)
+		if next := c.AtHeight(nd.Height + 1); next != nil {
+			dst = append(dst, `,"next_best":"`...)
+			dst = hex.AppendEncode(dst, next.Hash[:])
+			dst = append(dst, '"')
+		}
+		return append(dst, '}'), nil
+	})
+}
+
+func (s *Server) blockTxids(w http.ResponseWriter, r *http.Request) {
+	s.withBlock(w, r, func(n *node.Node, nd *chain.BlockNode, dst []byte) ([]byte, error) {
+		fs, err := explore.BlockTxs(n, nd, 0, nd.TxCount+1)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, '[')
+		for i := range fs {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '"')
+			dst = hex.AppendEncode(dst, fs[i].TxID())
+			dst = append(dst, '"')
+		}
+		return append(dst, ']'), nil
+	})
+}
+
+// blockTxs answers 25 transactions of a block from the start index, a
+// multiple of 25 (400 else; 404 past the last).
+func (s *Server) blockTxs(w http.ResponseWriter, r *http.Request) {
+	start := uint64(0)
+	if v := r.PathValue("start"); v != "" {
+		h, ok := parseHeight(v)
+		if !ok {
+			badNumber(w, "the start index")
+			return
+		}
+		if h%txsPage != 0 {
+			writeError(w, http.StatusBadRequest, codeBadNumber, "the start index is a multiple of "+strconv.Itoa(txsPage))
+			return
+		}
+		start = h
+	}
+	s.withBlock(w, r, func(n *node.Node, nd *chain.BlockNode, dst []byte) ([]byte, error) {
+		count := uint64(nd.TxCount + 1)
+		if nd.Parent == nil {
+			count = 0
+		}
+		if start >= count {
+			return dst, &notFoundError{"start index " + strconv.FormatUint(start, 10) + " out of range: the block holds " + strconv.FormatUint(count, 10) + " transactions"}
+		}
+		fs, err := explore.BlockTxs(n, nd, int(start), txsPage)
+		if err != nil {
+			return dst, err
+		}
+		return appendTxArray(dst, fs), nil
+	})
+}
+
+func (s *Server) blockTxid(w http.ResponseWriter, r *http.Request) {
+	i, ok := parseHeight(r.PathValue("index"))
+	if !ok {
+		badNumber(w, "a transaction index")
 		return
 	}
-	buf := getBuf()
-	defer putBuf(buf)
-	nd, err := explore.FindBlock(n, ref)
-	if err == nil {
-		buf.b, err = explore.AppendBlockLine(buf.b, n, nd)
-	}
-	s.st.runlock()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	write(w, hdrJSON, append(buf.b, '\n'))
+	s.withBlock(w, r, func(n *node.Node, nd *chain.BlockNode, dst []byte) ([]byte, error) {
+		if nd.Parent == nil || i > uint64(nd.TxCount) {
+			return dst, &notFoundError{"the block has no transaction " + strconv.FormatUint(i, 10)}
+		}
+		fs, err := explore.BlockTxs(n, nd, int(i), 1)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, textMark)
+		return hex.AppendEncode(dst, fs[0].TxID()), nil
+	})
+}
+
+// blockHeader answers the block's 200-byte header in hex (cnj-format(5));
+// block 0 has none.
+func (s *Server) blockHeader(w http.ResponseWriter, r *http.Request) {
+	s.withBlock(w, r, func(n *node.Node, nd *chain.BlockNode, dst []byte) ([]byte, error) {
+		if nd.Parent == nil {
+			return dst, &notFoundError{"block 0 has no header: it is the genesis, /api/genesis"}
+		}
+		bi, err := info(n, nd)
+		if err != nil {
+			return dst, err
+		}
+		h := bi.hdr.Bytes()
+		dst = append(dst, textMark)
+		return hex.AppendEncode(dst, h[:]), nil
+	})
+}
+
+// blockRaw answers the block's line as stored (the genesis line for
+// block 0): cnj's raw form of a block.
+func (s *Server) blockRaw(w http.ResponseWriter, r *http.Request) {
+	s.withBlock(w, r, func(n *node.Node, nd *chain.BlockNode, dst []byte) ([]byte, error) {
+		return explore.AppendBlockLine(dst, n, nd)
+	})
 }
 
 func (s *Server) blockHeight(w http.ResponseWriter, r *http.Request) {
@@ -279,186 +453,252 @@ func (s *Server) blockHeight(w http.ResponseWriter, r *http.Request) {
 	write(w, hdrText, hx[:])
 }
 
-func (s *Server) address(w http.ResponseWriter, r *http.Request) {
-	addr := r.PathValue("addr")
-	n := s.st.rlock()
-	if n == nil {
-		s.unavailable(w)
-		return
-	}
-	buf := getBuf()
-	var err error
-	buf.b, err = explore.AppendBalance(buf.b, n, addr)
-	s.st.runlock()
-	if err != nil {
-		putBuf(buf)
-		s.fail(w, r, err)
-		return
-	}
-	buf.b = append(buf.b, '\n')
-	write(w, hdrJSON, buf.b)
-	putBuf(buf)
-}
+// Transactions.
 
-// findTx looks for a transfer as explore.FindTx does, newest block first,
-// then in the mempool, reading the chain a piece at a time.
-func (s *Server) findTx(ctx context.Context, id [16]byte) (explore.TxFound, error) {
-	release, err := s.scanTurn(ctx)
+// withTx runs fn on the transaction of the path's txid.
+func (s *Server) withTx(w http.ResponseWriter, r *http.Request, fn func(n *node.Node, f *explore.Found, dst []byte) ([]byte, error)) {
+	txid, err := explore.ParseTxRef(r.PathValue("txid"))
 	if err != nil {
-		return explore.TxFound{}, err
+		badTxid(w)
+		return
 	}
-	defer release()
-	path, err := s.st.path(1, ^uint64(0))
-	if err != nil {
-		return explore.TxFound{}, err
-	}
-	var tipHeight uint64
-	if len(path) > 0 {
-		tipHeight = path[len(path)-1].Height
-	}
-	// Blocks with only a reward cannot hold it: skip reading them.
-	path = slices.DeleteFunc(path, func(nd *chain.BlockNode) bool { return nd.TxCount == 0 })
-	slices.Reverse(path)
-	var found explore.TxFound
-	err = s.st.scan(path, func(nd *chain.BlockNode, b *block.Block) error {
-		for _, t := range b.Txs {
-			if t.ID == id {
-				found = explore.TxFound{Tx: t, Block: nd}
-				return errStop
-			}
+	s.answer(w, r, func(n *node.Node, dst []byte) ([]byte, error) {
+		f, err := s.lookup(n).FindTx(txid)
+		if err != nil {
+			return dst, err
 		}
-		return nil
-	}, func() error { return nil })
-	if err != nil {
-		return found, err
-	}
-	if found.Tx != nil {
-		found.Confirmations = tipHeight - found.Block.Height + 1
-		return found, nil
-	}
-	for _, t := range s.st.snap.Load().pool.Txs() {
-		if t.ID == id {
-			return explore.TxFound{Tx: t}, nil
-		}
-	}
-	return found, &notFoundError{hex.EncodeToString(id[:]) + ": no such transaction on the main chain or in the mempool"}
+		return fn(n, &f, dst)
+	})
 }
 
 func (s *Server) tx(w http.ResponseWriter, r *http.Request) {
-	id, err := chainhash.ParseID(r.PathValue("id"))
-	if err != nil {
-		badHex(w, "a transaction id", 32)
-		return
+	s.withTx(w, r, func(n *node.Node, f *explore.Found, dst []byte) ([]byte, error) {
+		return appendTxObject(dst, f), nil
+	})
+}
+
+func (s *Server) txStatus(w http.ResponseWriter, r *http.Request) {
+	s.withTx(w, r, func(n *node.Node, f *explore.Found, dst []byte) ([]byte, error) {
+		return appendStatus(dst, f), nil
+	})
+}
+
+// txProof answers the merkle proof of a confirmed transaction:
+// {"block_height":H,"merkle":[HEX64...],"pos":P} (Esplora's), the audit
+// path from the transaction's leaf up to its block's merkle root
+// (cnj-format(5)), and cnj's tx_count, the leaves of the tree.
+func (s *Server) txProof(w http.ResponseWriter, r *http.Request) {
+	s.withTx(w, r, func(n *node.Node, f *explore.Found, dst []byte) ([]byte, error) {
+		if f.Block == nil {
+			return dst, &notFoundError{"the transaction is in the mempool: no proof until it is in a block"}
+		}
+		b, err := n.Chain().Block(f.Block)
+		if err != nil {
+			return dst, err
+		}
+		leaves := block.Leaves(n.Params().Hash(), &b.Reward, b.Txs)
+		dst = append(dst, `{"block_height":`...)
+		dst = strconv.AppendUint(dst, f.Block.Height, 10)
+		dst = append(dst, `,"merkle":[`...)
+		for i, h := range block.MerkleProof(leaves, f.Pos) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '"')
+			dst = hex.AppendEncode(dst, h[:])
+			dst = append(dst, '"')
+		}
+		dst = append(dst, `],"pos":`...)
+		dst = strconv.AppendInt(dst, int64(f.Pos), 10)
+		dst = append(dst, `,"tx_count":`...)
+		dst = strconv.AppendInt(dst, int64(len(leaves)), 10)
+		return append(dst, '}'), nil
+	})
+}
+
+// Addresses.
+
+// withAddress runs fn for the path's address, checked against the
+// network (400 bad-address, wrong-network).
+func (s *Server) withAddress(w http.ResponseWriter, r *http.Request, fn func(n *node.Node, addr string, dst []byte) ([]byte, error)) {
+	addr := r.PathValue("addr")
+	s.answer(w, r, func(n *node.Node, dst []byte) ([]byte, error) {
+		if err := explore.CheckAddress(n, addr); err != nil {
+			return dst, err
+		}
+		return fn(n, addr, dst)
+	})
+}
+
+// address answers {"address":A,"chain_stats":{..},"mempool_stats":{..}}
+// and cnj's balance: confirmed, immature, pending and the tip's height.
+func (s *Server) address(w http.ResponseWriter, r *http.Request) {
+	s.withAddress(w, r, func(n *node.Node, addr string, dst []byte) ([]byte, error) {
+		cs, err := s.lookup(n).Stats(addr)
+		if err != nil {
+			return dst, err
+		}
+		c := n.Chain()
+		b := c.Ledger().Balance(addr)
+		dst = append(dst, `{"address":"`...)
+		dst = append(dst, addr...) // a valid address is lowercase letters and digits
+		dst = append(dst, `","chain_stats":`...)
+		dst = appendStats(dst, cs)
+		dst = append(dst, `,"mempool_stats":`...)
+		dst = appendStats(dst, s.poolOf(n).stats(addr))
+		dst = append(dst, `,"confirmed":`...)
+		dst = strconv.AppendUint(dst, b.Confirmed, 10)
+		dst = append(dst, `,"immature":`...)
+		dst = strconv.AppendUint(dst, b.Immature, 10)
+		dst = append(dst, `,"pending":`...)
+		dst = strconv.AppendInt(dst, n.Pool.Pending(addr), 10)
+		dst = append(dst, `,"height":`...)
+		dst = strconv.AppendUint(dst, c.Tip().Height, 10)
+		return append(dst, '}'), nil
+	})
+}
+
+// poolOf returns the answers of the pool of n: the snapshot's when it is
+// n's pool (it is but for a moment after a refresh), else built anew.
+func (s *Server) poolOf(n *node.Node) *poolView {
+	if snap := s.st.snap.Load(); snap.pool == n.Pool {
+		return snap.mempool()
 	}
-	f, err := s.findTx(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	return newPoolView(n.Pool.Txs())
+}
+
+// pendingOf returns addr's transactions in the pool, newest first, at
+// most mempoolPage.
+func (s *Server) pendingOf(n *node.Node, addr string) []explore.Found {
+	var out []explore.Found
+	for _, t := range s.poolOf(n).pending(addr, mempoolPage) {
+		out = append(out, explore.Found{Tx: t})
 	}
+	return out
+}
+
+// confirmed returns a page of addr's history on the main chain, newest
+// first, after the txid after (nil: from the newest).
+func (s *Server) confirmed(n *node.Node, addr string, after []byte) ([]explore.Found, error) {
+	var out []explore.Found
+	err := s.lookup(n).History(addr, after, txsPage, func(f explore.Found) bool {
+		out = append(out, f)
+		return true
+	})
+	return out, err
+}
+
+// addressTxs answers the address's mempool transactions (newest first,
+// up to 50), then its newest 25 on the main chain.
+func (s *Server) addressTxs(w http.ResponseWriter, r *http.Request) {
+	s.withAddress(w, r, func(n *node.Node, addr string, dst []byte) ([]byte, error) {
+		fs, err := s.confirmed(n, addr, nil)
+		if err != nil {
+			return dst, err
+		}
+		return appendTxArray(dst, append(s.pendingOf(n, addr), fs...)), nil
+	})
+}
+
+// addressChain answers 25 of the address's transactions on the main
+// chain, newest first, after the txid in the path when there is one.
+func (s *Server) addressChain(w http.ResponseWriter, r *http.Request) {
+	var after []byte
+	if v := r.PathValue("last"); v != "" {
+		txid, err := explore.ParseTxRef(v)
+		if err != nil {
+			badTxid(w)
+			return
+		}
+		after = txid
+	}
+	s.withAddress(w, r, func(n *node.Node, addr string, dst []byte) ([]byte, error) {
+		fs, err := s.confirmed(n, addr, after)
+		if err != nil {
+			return dst, err
+		}
+		return appendTxArray(dst, fs), nil
+	})
+}
+
+func (s *Server) addressMempool(w http.ResponseWriter, r *http.Request) {
+	s.withAddress(w, r, func(n *node.Node, addr string, dst []byte) ([]byte, error) {
+		return appendTxArray(dst, s.pendingOf(n, addr)), nil
+	})
+}
+
+// Mempool and fees.
+
+func (s *Server) mempool(w http.ResponseWriter, r *http.Request) {
 	buf := getBuf()
 	defer putBuf(buf)
-	buf.b = append(explore.AppendTx(buf.b, f), '\n')
+	buf.b = append(s.st.snap.Load().mempool().appendMempool(buf.b), '\n')
 	write(w, hdrJSON, buf.b)
 }
 
-// checkAddress checks addr against the network's prefix.
-func (s *Server) checkAddress(addr string) error {
-	n := s.st.rlock()
-	if n == nil {
-		return errUnavailable
-	}
-	defer s.st.runlock()
-	return explore.CheckAddress(n, addr)
+func (s *Server) mempoolTxids(w http.ResponseWriter, r *http.Request) {
+	write(w, hdrJSON, s.st.snap.Load().mempool().ids)
 }
 
-// events calls fn for each event of addr (explore.Events), reading the
-// chain a piece at a time, in its turn (scanTurn), and calling flush
-// between pieces, without the lock and without the turn.
-func (s *Server) events(ctx context.Context, addr string, fn func(explore.Event) error, flush func() error) error {
-	release, err := s.scanTurn(ctx)
-	if err != nil {
-		return err
-	}
-	held := true
-	defer func() {
-		if held {
-			release()
-		}
-	}()
-	// A piece written to a slow client must not keep the turn from others:
-	// give it back while flushing, and wait for it again (without a limit:
-	// the answer has begun) before reading on.
-	flushFree := func() error {
-		release()
-		held = false
-		if err := flush(); err != nil {
-			return err
-		}
-		select {
-		case s.scans <- struct{}{}:
-			held = true
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	path, err := s.st.path(1, ^uint64(0))
-	if err != nil {
-		return err
-	}
-	err = s.st.scan(path, func(nd *chain.BlockNode, b *block.Block) error {
-		return explore.BlockEvents(addr, nd, b, fn)
-	}, flushFree)
-	if err != nil {
-		return err
-	}
-	if err := explore.PoolEvents(addr, s.st.snap.Load().pool.Txs(), fn); err != nil {
-		return err
-	}
-	return flushFree()
-}
-
-// addressTxs answers the history of an address as a JSON array, streamed:
-// an error after the first piece cuts the response.
-func (s *Server) addressTxs(w http.ResponseWriter, r *http.Request) {
-	addr := r.PathValue("addr")
-	if err := s.checkAddress(addr); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	h := w.Header()
-	h["Content-Type"] = hdrJSON
-	h["X-Content-Type-Options"] = hdrNosniff
-	if r.Method == http.MethodHead {
-		return
-	}
-	rc := http.NewResponseController(w)
+func (s *Server) mempoolRecent(w http.ResponseWriter, r *http.Request) {
 	buf := getBuf()
 	defer putBuf(buf)
-	buf.b = append(buf.b, '[')
-	first := true
-	err := s.events(r.Context(), addr, func(e explore.Event) error {
-		if !first {
-			buf.b = append(buf.b, ',')
-		}
-		first = false
-		buf.b = explore.AppendEvent(buf.b, e)
-		return nil
-	}, func() error {
-		if len(buf.b) < 16<<10 {
-			return nil // keep small pieces together
-		}
-		err := writeOut(w, buf.b)
-		buf.b = buf.b[:0]
-		return err
-	})
-	if err == nil {
-		buf.b = append(buf.b, "]\n"...)
-		err = writeOut(w, buf.b)
-	}
+	buf.b = append(s.st.snap.Load().mempool().appendRecent(buf.b), '\n')
+	write(w, hdrJSON, buf.b)
+}
+
+// estimates returns the fee estimates of feeTargets at the node's tip.
+func (s *Server) estimates(n *node.Node) ([]float64, error) {
+	recent, err := s.fees.recent(n, feeWindow)
 	if err != nil {
-		s.cut(w, r, rc, err)
+		return nil, err
 	}
+	return feeEstimates(recent, floorRate(n.Params())), nil
+}
+
+func (s *Server) feeEstimates(w http.ResponseWriter, r *http.Request) {
+	s.answer(w, r, func(n *node.Node, dst []byte) ([]byte, error) {
+		est, err := s.estimates(n)
+		if err != nil {
+			return dst, err
+		}
+		return appendFeeEstimates(dst, est), nil
+	})
+}
+
+// feesRecommended answers mempool.space's /api/v1/fees/recommended from
+// the same estimates: fastestFee (1 block), halfHourFee (3), hourFee (6),
+// economyFee (144) and minimumFee (the floor).
+func (s *Server) feesRecommended(w http.ResponseWriter, r *http.Request) {
+	s.answer(w, r, func(n *node.Node, dst []byte) ([]byte, error) {
+		est, err := s.estimates(n)
+		if err != nil {
+			return dst, err
+		}
+		at := func(k int) float64 {
+			for i, t := range feeTargets {
+				if t == k {
+					return est[i]
+				}
+			}
+			return 0
+		}
+		for i, f := range []struct {
+			k    string
+			rate float64
+		}{{"fastestFee", at(1)}, {"halfHourFee", at(3)}, {"hourFee", at(6)}, {"economyFee", at(144)}, {"minimumFee", floorRate(n.Params())}} {
+			if i == 0 {
+				dst = append(dst, '{')
+			} else {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '"')
+			dst = append(dst, f.k...)
+			dst = append(dst, `":`...)
+			dst = appendRate(dst, f.rate)
+		}
+		return append(dst, '}'), nil
+	})
 }
 
 // cut ends a response that went wrong after it started: when nothing was
@@ -494,22 +734,6 @@ type writeErr struct{ err error }
 
 func (e *writeErr) Error() string { return "writing the response: " + e.err.Error() }
 func (e *writeErr) Unwrap() error { return e.err }
-
-func (s *Server) mempool(w http.ResponseWriter, r *http.Request) {
-	snap := s.st.snap.Load().mempool()
-	buf := getBuf()
-	defer putBuf(buf)
-	buf.b = append(buf.b, `{"count":`...)
-	buf.b = strconv.AppendInt(buf.b, int64(snap.poolCount), 10)
-	buf.b = append(buf.b, `,"total_fee":`...)
-	buf.b = strconv.AppendUint(buf.b, snap.poolFee, 10)
-	buf.b = append(buf.b, "}\n"...)
-	write(w, hdrJSON, buf.b)
-}
-
-func (s *Server) mempoolTxids(w http.ResponseWriter, r *http.Request) {
-	write(w, hdrJSON, s.st.snap.Load().mempool().poolIDs)
-}
 
 // readPeers returns the peers of the peers file. Its bad lines are
 // skipped (chaindir's policy): a mistyped line of the node's own file is

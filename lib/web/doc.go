@@ -5,35 +5,31 @@
 //
 // # What it serves
 //
-//	/api/blocks/tip/height        tip height, text
-//	/api/blocks/tip/hash          tip hash, text
-//	/api/tip                      {"height":N,"hash":H,"work":HEX}
-//	/api/blocks[/START]           JSON array of up to 10 block summaries,
-//	                              descending from START (default the tip)
-//	/api/block/HASH               the block line (the genesis line for block 0)
-//	/api/block-height/INDEX       hash of the main-chain block, text
-//	/api/tx/ID                    cnj-chain tx line
-//	/api/address/ADDR             cnj-chain balance line
-//	/api/address/ADDR/txs         JSON array of cnj-chain history events
-//	/api/mempool                  {"count":N,"total_fee":N}
-//	/api/mempool/txids            JSON array of ids
-//	/api/peers                    JSON array of HOST:PORT
-//	/api/genesis                  the genesis line
-//	/api/chain?from=H[&to=H2]     main-chain block lines, application/x-ndjson,
-//	                              zstd when Accept-Encoding names it
-//	/metrics                      Prometheus text format
-//	/, /block/HASH, /tx/ID, /address/ADDR, /search?q=   HTML pages
-//	/install.sh, /bin/cnj-*       the installer and the binaries
+// The JSON API on Esplora's paths and in Esplora's JSON (api.go,
+// esplora.go, fees.go; cnj-serve(1) lists every answer): blocks
+// (/api/blocks, /api/block/HASH and its status, txids, txs, txid,
+// header and raw line), transactions (/api/tx/TXID, its status and
+// merkle proof), addresses (/api/address/ADDR, its txs, txs/chain and
+// txs/mempool), the mempool and fee estimates, mempool.space's
+// /api/v1/ paths for the same answers, and cnj's own /api/tip,
+// /api/genesis, /api/peers, /api/block-height/H and the chain download
+// /api/chain; /metrics in the Prometheus text format; HTML explorer
+// pages; /install.sh and the binaries it installs. cnj's fields come
+// after Esplora's in its objects, never instead of them.
 //
-// JSON answers are the lines cnj-chain prints (package explore), each with
-// its newline; text answers have none, as Esplora's. An error is
-// {"error":MSG,"code":CODE} with 400 (malformed input: bad-hex, bad-number,
-// bad-path, bad-request, or the address rule codes bad-address and
-// wrong-network), 404 (not-found), 405 (method-not-allowed, with Allow:
-// GET, HEAD), 414 (uri-too-long), 429 (rate-limited, with Retry-After), 500
-// (internal) or 503 (unavailable: the chain directory could not be read;
-// busy, with Retry-After: no turn to read the whole chain or to download
-// it, see scans.go).
+// Lookups by txid and by address read the transfer index (package
+// txindex, through explore.Lookup) up to where it agrees with the chain
+// and the blocks above it, at most Config.maxLag bytes of them; they take
+// no turns. Text answers have no newline, as Esplora's; JSON answers one.
+// An error is {"error":MSG,"code":CODE} with 400 (malformed input:
+// bad-hex, bad-number, bad-path, bad-request, or the address rule codes
+// bad-address and wrong-network), 404 (not-found), 405
+// (method-not-allowed, with Allow: GET, HEAD), 414 (uri-too-long), 429
+// (rate-limited, with Retry-After), 500 (internal) or 503 (unavailable:
+// the chain directory could not be read; index-behind, with Retry-After:
+// the transfer index lags more than Config.maxLag; busy, with
+// Retry-After: no turn to download the chain, see scans.go, or a writer
+// kept the index too long).
 //
 // # What it guards
 //
@@ -52,11 +48,12 @@
 // through package node (one open node, refreshed at most every
 // Config.RefreshEvery, under a read-write lock: queries share it, a
 // refresh has it alone, and no lock is held while writing to a client),
-// and its other files through package chaindir: the peers file,
-// rejects.log (its one tail) and the relay's stats files, the last two
-// opened through an os.Root on the chain directory under their own names
-// (the stats files under the names of the directory's listing that match
-// relay-(listen|send)-PID.json). /bin/NAME
+// the transfer index through a txindex.Reader (polled at each refresh,
+// so that it lets go of the index when a writer asks), and its other files
+// through package chaindir: the peers file, rejects.log (its one tail) and
+// the relay's stats files, the last two opened through an os.Root on the
+// chain directory under their own names (the stats files under the names
+// of the directory's listing that match relay-(listen|send)-PID.json). /bin/NAME
 // serves NAME only when it matches cnj-[a-z0-9-]+ and is a regular,
 // executable file directly in the binaries directory, opened through an
 // os.Root on that directory, so nothing outside it (key files, the chain,

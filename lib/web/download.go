@@ -39,7 +39,15 @@ func sealedRun(st *blockstore.Store, rest []*chain.BlockNode, buf []byte) (frame
 		return nil, 0, err
 	}
 	var h zstd.Header
-	if h.Decode(frame) != nil || h.WindowSize > maxPassWindow || h.SingleSegment && h.FrameContentSize > maxPassWindow {
+	err = h.Decode(frame)
+	if err == nil && h.Skippable {
+		// The frame table: the first frame of lines follows it; the
+		// others are of the same size.
+		if next := h.HeaderSize + int(h.SkippableSize); next < len(frame) {
+			err = h.Decode(frame[next:])
+		}
+	}
+	if err != nil || h.WindowSize > maxPassWindow || h.SingleSegment && h.FrameContentSize > maxPassWindow {
 		return nil, 0, nil // not a frame this server would send as it is
 	}
 	return frame, k, nil

@@ -226,7 +226,7 @@ func TestDownloadFollows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	line, err := addBlock(n, f.bob.addr, n.Chain().Tip().Timestamp+2, nil)
+	_, line, err := addBlock(n, f.bob.addr, n.Chain().Tip().Timestamp+2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestConcurrent(t *testing.T) {
 			if i%2 == 0 {
 				txs = append(txs, transfer(f.p, f.alice, f.bob.addr, 1000, tip.Timestamp+2))
 			}
-			if _, err := addBlock(n, f.miner.addr, tip.Timestamp+2, txs); err != nil {
+			if _, _, err := addBlock(n, f.miner.addr, tip.Timestamp+2, txs); err != nil {
 				n.Close()
 				done <- err
 				return
@@ -378,7 +378,7 @@ func TestConcurrent(t *testing.T) {
 // comes in time. HEAD and other clients are not held up, and a turn given
 // back in time is taken.
 func TestDownloadTurns(t *testing.T) {
-	s, ts, _ := newServer(t, Config{ScanWait: 100 * time.Millisecond})
+	s, ts, _ := newServer(t, Config{DownloadWait: 100 * time.Millisecond})
 	ctx := context.Background()
 	var held []func()
 	for range DownloadsPerClient {

@@ -15,6 +15,7 @@ import (
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/txindex"
 )
 
 // maxPageEvents bounds the history an address page shows (newest kept).
@@ -156,9 +157,12 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 		status, title, msg = http.StatusBadRequest, "Bad request", err.Error()
 	case errors.Is(err, errUnavailable):
 		status, title, msg = http.StatusServiceUnavailable, "Unavailable", err.Error()
-	case errors.As(err, new(*busyError)):
+	case errors.As(err, new(*busyError)), errors.Is(err, txindex.ErrBusy):
 		w.Header()["Retry-After"] = hdrRetry
 		status, title, msg = http.StatusServiceUnavailable, "Busy", err.Error()
+	case errors.Is(err, explore.ErrIndexBehind):
+		w.Header()["Retry-After"] = hdrRetry
+		status, title, msg = http.StatusServiceUnavailable, "Index behind", err.Error()
 	default:
 		s.log.Printf("%s %s: %v", r.Method, r.URL.Path, err)
 	}
@@ -166,17 +170,22 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) pageIndex(w http.ResponseWriter, r *http.Request) {
-	nds, _, err := s.summaries(nil)
-	if err != nil {
-		s.pageError(w, r, err)
+	n := s.st.rlock()
+	if n == nil {
+		s.pageError(w, r, errUnavailable)
 		return
 	}
-	snap := s.st.snap.Load().mempool()
+	var nds []*chain.BlockNode
+	for nd := n.Chain().Tip(); nd != nil && len(nds) < blocksPage; nd = nd.Parent {
+		nds = append(nds, nd)
+	}
+	s.st.runlock()
+	snap := s.st.snap.Load()
 	s.render(w, r, http.StatusOK, "index", struct {
 		Tip     *chain.BlockNode
 		Mempool int
 		Blocks  []*chain.BlockNode
-	}{snap.tip, snap.poolCount, nds})
+	}{snap.tip, len(snap.mempool().txs), nds})
 }
 
 func (s *Server) pageBlock(w http.ResponseWriter, r *http.Request) {
@@ -215,19 +224,19 @@ func (s *Server) pageBlock(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "block", data)
 }
 
-// badRefError is a malformed reference of the web app's own.
-type badRefError struct{ msg string }
-
-func (e *badRefError) Error() string { return e.msg }
-func (e *badRefError) Unwrap() error { return explore.ErrBadRef }
-
 func (s *Server) pageTx(w http.ResponseWriter, r *http.Request) {
 	id, err := chainhash.ParseID(r.PathValue("id"))
 	if err != nil {
 		s.pageError(w, r, &badRefError{"a transaction id is 32 lowercase hex digits"})
 		return
 	}
-	f, err := s.findTx(r.Context(), id)
+	n := s.st.rlock()
+	if n == nil {
+		s.pageError(w, r, errUnavailable)
+		return
+	}
+	f, err := s.lookup(n).FindTx(id[:])
+	s.st.runlock()
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -255,32 +264,29 @@ func (s *Server) pageAddress(w http.ResponseWriter, r *http.Request) {
 		b := n.Chain().Ledger().Balance(addr)
 		data.Address, data.Confirmed, data.Immature = addr, b.Confirmed, b.Immature
 		data.Pending = n.Pool.Pending(addr)
+		// The newest maxPageEvents events, newest first: pending, then
+		// confirmed.
+		l := s.lookup(n)
+		var st txindex.Stats
+		st, err = l.Stats(addr)
+		pending := s.pendingOf(n, addr)
+		data.Total = int(st.TxCount) + len(pending)
+		for _, f := range pending {
+			data.Events = append(data.Events, explore.EventOf(f, addr))
+		}
+		if err == nil {
+			err = l.History(addr, nil, maxPageEvents-len(data.Events), func(f explore.Found) bool {
+				data.Events = append(data.Events, explore.EventOf(f, addr))
+				return true
+			})
+		}
 	}
 	s.st.runlock()
 	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
-	// Keep the newest maxPageEvents events, newest first.
-	err = s.events(r.Context(), addr, func(e explore.Event) error {
-		data.Total++
-		if len(data.Events) == 2*maxPageEvents {
-			data.Events = append(data.Events[:0], data.Events[maxPageEvents:]...)
-		}
-		data.Events = append(data.Events, e)
-		return nil
-	}, func() error { return nil })
-	if err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	if len(data.Events) > maxPageEvents {
-		data.Events = data.Events[len(data.Events)-maxPageEvents:]
-	}
 	data.Cut = data.Total > len(data.Events)
-	for i, j := 0, len(data.Events)-1; i < j; i, j = i+1, j-1 {
-		data.Events[i], data.Events[j] = data.Events[j], data.Events[i]
-	}
 	s.render(w, r, http.StatusOK, "address", data)
 }
 

@@ -48,8 +48,9 @@ type fixture struct {
 	miner   wallet
 	alice   wallet
 	bob     wallet
-	lines   [][]byte // lines[h] is block h's line, h >= 1
-	mined   *tx.Tx   // miner -> alice, in block 5
+	lines   [][]byte       // lines[h] is block h's line, h >= 1
+	blocks  []*block.Block // blocks[h] is block h, h >= 1
+	mined   *tx.Tx         // miner -> alice, in block 5
 	pending *tx.Tx
 }
 
@@ -120,7 +121,9 @@ func mineOn(n *node.Node, miner string, ts int64, txs []*tx.Tx) *block.Block {
 	b.Reward = tx.Reward{Receiver: miner, Amount: p.Subsidy(b.Index) + fees, Index: b.Index}
 	b.Txs = txs
 	b.MerkleRoot = block.MerkleRoot(p.Hash(), &b.Reward, txs)
-	for b.Proof = 0; ; b.Proof++ {
+	// Proofs counted from a million times the height: a proof is seven
+	// digits, a value of its own that the golden answers name.
+	for b.Proof = 1_000_000 * b.Index; ; b.Proof++ {
 		b.Hash = b.ComputeHash()
 		if pow.Meets(&b.Hash, &b.Target) {
 			return b
@@ -145,11 +148,11 @@ func submit(n *node.Node, lines ...*wire.Line) error {
 	return nil
 }
 
-// addBlock mines and stores a block, returning its line.
-func addBlock(n *node.Node, miner string, ts int64, txs []*tx.Tx) ([]byte, error) {
+// addBlock mines and stores a block, returning it and its line.
+func addBlock(n *node.Node, miner string, ts int64, txs []*tx.Tx) (*block.Block, []byte, error) {
 	b := mineOn(n, miner, ts, txs)
 	line := b.JSON()
-	return line, submit(n, &wire.Line{Raw: line, Block: b})
+	return b, line, submit(n, &wire.Line{Raw: line, Block: b})
 }
 
 func buildFixture(root string) (*fixture, error) {
@@ -177,6 +180,7 @@ func buildFixture(root string) (*fixture, error) {
 	}
 	defer n.Close()
 	f.lines = make([][]byte, fixtureHeight+1)
+	f.blocks = make([]*block.Block, fixtureHeight+1)
 	ts := now - 900
 	for h := 1; h <= fixtureHeight; h++ {
 		ts += 2
@@ -188,7 +192,7 @@ func buildFixture(root string) (*fixture, error) {
 		case 6:
 			txs = []*tx.Tx{transfer(p, f.miner, f.bob.addr, 100_000_000, ts), transfer(p, f.alice, f.bob.addr, 2*100_000_000, ts)}
 		}
-		if f.lines[h], err = addBlock(n, f.miner.addr, ts, txs); err != nil {
+		if f.blocks[h], f.lines[h], err = addBlock(n, f.miner.addr, ts, txs); err != nil {
 			return nil, err
 		}
 	}

@@ -20,6 +20,7 @@ const (
 	codeInternal     = "internal"
 	codeUnavailable  = "unavailable"
 	codeBusy         = "busy"
+	codeIndexBehind  = "index-behind"
 	allowedMethods   = "GET, HEAD"
 	contentTypeJSON  = "application/json"
 	contentTypeText  = "text/plain; charset=utf-8"

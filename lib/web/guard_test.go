@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -10,11 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/coniunctum/cnj/internal/explore"
+	"github.com/coniunctum/cnj/lib/block"
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 // raw sends request bytes as they are (no client cleans the path) and
@@ -405,80 +408,44 @@ func TestConnLimit(t *testing.T) {
 	}
 }
 
-// TestScanTurns: requests that read the whole chain (transfer lookups,
-// address histories) take turns; one that finds no turn within ScanWait is
-// refused with 503 busy and Retry-After, and the rest of the app is not held
-// up. A request whose turn comes in time is served.
-func TestScanTurns(t *testing.T) {
-	s, ts, _ := newServer(t, Config{MaxScans: 1, ScanWait: 100 * time.Millisecond})
+// TestWithoutIndex: lookups answer from the index up to where it agrees
+// with the chain and from the blocks above it. A directory whose index is
+// missing (none made yet) answers the same from the blocks alone, while
+// they are few (Config.maxLag); beyond, 503 index-behind with
+// Retry-After, and the rest of the app is not held up.
+func TestWithoutIndex(t *testing.T) {
 	f := getFixture(t)
+	dir := copyFixture(t)
+	if err := os.Remove(chaindir.Dir(dir).File(chaindir.TxIndexFile)); err != nil {
+		t.Fatal(err)
+	}
+	_, withIndex, _ := newServer(t, Config{})
+	_, noIndex, _ := newServer(t, Config{Chain: dir})
+	_, behind, _ := newServer(t, Config{Chain: dir, maxLag: 1000})
 	id := hex.EncodeToString(f.mined.ID[:])
-	s.scans <- struct{}{} // a long read holds the only turn
-	for _, c := range []struct {
-		path string
-		api  bool
-	}{
-		{"/api/tx/" + id, true},
-		{"/api/address/" + f.alice.addr + "/txs", true},
-		{"/tx/" + id, false},
-		{"/address/" + f.alice.addr, false},
+	reward := block.Leaf(f.blocks[7].Reward.Canonical())
+	for _, path := range []string{
+		"/api/tx/" + id,
+		"/api/tx/" + hex.EncodeToString(reward[:]) + "/merkle-proof",
+		"/api/address/" + f.alice.addr,
+		"/api/address/" + f.bob.addr + "/txs",
+		"/api/address/" + f.bob.addr + "/txs/chain/" + hex.EncodeToString(f.blocks[6].Txs[1].ID[:]),
+		"/tx/" + id,
+		"/address/" + f.alice.addr,
 	} {
-		resp, body := get(t, "GET", ts.URL+c.path)
+		resp1, want := get(t, "GET", withIndex.URL+path)
+		resp2, got := get(t, "GET", noIndex.URL+path)
+		if resp1.StatusCode != 200 || resp2.StatusCode != 200 || !bytes.Equal(got, want) {
+			t.Errorf("%s without the index: %d %.300s\nwith it: %d %.300s", path, resp2.StatusCode, got, resp1.StatusCode, want)
+		}
+		resp, body := get(t, "GET", behind.URL+path)
 		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-			t.Fatalf("%s with no turn free: %d, Retry-After %q", c.path, resp.StatusCode, resp.Header.Get("Retry-After"))
-		}
-		if c.api {
-			checkError(t, c.path, resp, body, "busy")
-		} else if !strings.Contains(string(body), "busy") {
-			t.Errorf("%s: the page does not say busy", c.path)
+			t.Errorf("%s far behind: %d, Retry-After %q", path, resp.StatusCode, resp.Header.Get("Retry-After"))
+		} else if strings.HasPrefix(path, "/api/") {
+			checkError(t, path, resp, body, "index-behind")
 		}
 	}
-	if resp, _ := get(t, "GET", ts.URL+"/api/address/"+f.alice.addr); resp.StatusCode != 200 {
-		t.Errorf("a balance while the chain is being read: %d", resp.StatusCode)
-	}
-	if got := s.busy.Load(); got != 4 {
-		t.Errorf("%d refusals counted, want 4", got)
-	}
-	if _, body := get(t, "GET", ts.URL+"/metrics"); !strings.Contains(string(body), "\ncnj_http_busy_total 4\n") {
-		t.Error("/metrics lacks cnj_http_busy_total 4")
-	}
-	go func() {
-		time.Sleep(30 * time.Millisecond)
-		<-s.scans // the long read ends
-	}()
-	resp, body := get(t, "GET", ts.URL+"/api/address/"+f.alice.addr+"/txs")
-	if resp.StatusCode != 200 || !strings.Contains(string(body), id) {
-		t.Fatalf("a turn given back in time: %d %.200s", resp.StatusCode, body)
-	}
-	if len(s.scans) != 0 {
-		t.Errorf("%d turns still taken after the requests ended", len(s.scans))
-	}
-}
-
-// TestScanTurnFreeWhileWriting: an address history holds its turn while it
-// reads the chain, not while a piece goes out to the client, so that a
-// client that reads slowly does not keep the turn from the others.
-func TestScanTurnFreeWhileWriting(t *testing.T) {
-	s, _, _ := newServer(t, Config{MaxScans: 1, ScanWait: time.Second})
-	f := getFixture(t)
-	events, flushes := 0, 0
-	err := s.events(context.Background(), f.alice.addr, func(explore.Event) error {
-		events++
-		if len(s.scans) != 1 {
-			t.Errorf("event %d read without the turn", events)
-		}
-		return nil
-	}, func() error {
-		flushes++
-		if len(s.scans) != 0 {
-			t.Errorf("flush %d holds the turn", flushes)
-		}
-		return nil
-	})
-	if err != nil || events == 0 || flushes == 0 {
-		t.Fatalf("events: %v, %d events, %d flushes", err, events, flushes)
-	}
-	if len(s.scans) != 0 {
-		t.Error("the turn was not given back")
+	if resp, _ := get(t, "GET", behind.URL+"/api/block/"+hex.EncodeToString(f.blocks[6].Hash[:])+"/txs"); resp.StatusCode != 200 {
+		t.Errorf("a block's transactions without the index: %d", resp.StatusCode)
 	}
 }

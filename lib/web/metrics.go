@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"maps"
+	"math/big"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/node"
+	"github.com/coniunctum/cnj/lib/pow"
 )
 
 // maxReasons bounds the reason labels of cnj_rejects_total; further
@@ -67,7 +70,8 @@ func (rc *rejectCounter) read() (map[string]uint64, error) {
 
 // metrics answers in the Prometheus text format (version 0.0.4).
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	snap := s.st.snap.Load().mempool()
+	snap := s.st.snap.Load()
+	pool := snap.mempool()
 	peers, perr := s.readPeers()
 	rejects, rerr := s.rejects.read()
 	var b bytes.Buffer
@@ -88,9 +92,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		s.log.Printf("metrics: peers: %v", perr)
 	}
 	metric("cnj_mempool_txs", "gauge", "Transfers in the mempool.")
-	value("cnj_mempool_txs", uint64(snap.poolCount))
+	value("cnj_mempool_txs", uint64(len(pool.txs)))
 	metric("cnj_mempool_fees", "gauge", "Sum of the fees of the mempool's transfers, in base units.")
-	value("cnj_mempool_fees", snap.poolFee)
+	value("cnj_mempool_fees", pool.fees)
 	if rerr == nil {
 		metric("cnj_rejects_total", "counter", "Refused transfers and blocks in "+chaindir.RejectsFile+", by reason.")
 		reasons := make([]string, 0, len(rejects))
@@ -104,14 +108,82 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.log.Printf("metrics: %s: %v", chaindir.RejectsFile, rerr)
 	}
+	s.chainMetrics(&b, metric)
 	s.relayMetrics(&b, metric)
+	s.mineMetrics(&b, metric)
 	metric("cnj_http_rate_limited_total", "counter", "Requests refused with 429.")
 	value("cnj_http_rate_limited_total", s.limited.Load())
 	metric("cnj_http_panics_total", "counter", "Requests whose handler panicked.")
 	value("cnj_http_panics_total", s.panics.Load())
 	metric("cnj_http_busy_total", "counter", "Requests refused with 503 busy: no turn to read or download the whole chain.")
 	value("cnj_http_busy_total", s.busy.Load())
+	appendRuntime(&b, metric)
 	write(w, []string{"text/plain; version=0.0.4; charset=utf-8"}, b.Bytes())
+}
+
+// hashrateBlocks is how many blocks the network hashrate is estimated
+// over (as bitcoind's getnetworkhashps, 120).
+const hashrateBlocks = 120
+
+// networkHashrate estimates the hashes a second the network spends: the
+// work of the last hashrateBlocks blocks of n's main chain (each the
+// hashes its target takes on average) over the time they took, from
+// their timestamps. It is 0 when they took no time (too few blocks, or
+// timestamps that do not move on).
+func networkHashrate(n *node.Node) float64 {
+	c := n.Chain()
+	tip := c.Tip()
+	first := tip
+	work := new(big.Int)
+	for i := 0; i < hashrateBlocks && first.Parent != nil; i++ {
+		work.Add(work, pow.Work(&first.Target))
+		first = first.Parent
+	}
+	secs := tip.Timestamp - first.Timestamp
+	if secs <= 0 {
+		return 0
+	}
+	f, _ := new(big.Float).Quo(new(big.Float).SetInt(work), new(big.Float).SetInt64(secs)).Float64()
+	return f
+}
+
+// chainMetrics appends what the chain says of the network: the estimated
+// hashrate.
+func (s *Server) chainMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
+	n := s.st.rlock()
+	if n == nil {
+		return
+	}
+	rate := networkHashrate(n)
+	s.st.runlock()
+	metric("cnj_network_hashrate", "gauge", "Estimated hashes a second of the whole network: the work of the last "+strconv.Itoa(hashrateBlocks)+" blocks over the time their timestamps span.")
+	b.WriteString("cnj_network_hashrate " + strconv.FormatFloat(rate, 'g', -1, 64) + "\n")
+}
+
+// mineMetrics appends the node's own mining, from the stats files of the
+// cnj-mine processes on the directory (mine-PID.json): fresh ones summed.
+func (s *Server) mineMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
+	all, err := chaindir.Dir(s.cfg.Chain).ListRelayStats()
+	if err != nil {
+		s.log.Printf("metrics: mine stats files: %v", err)
+		return
+	}
+	var files []chaindir.RelayStatsFile
+	for _, f := range all {
+		if f.Kind == chaindir.MineKind && f.PID > 0 && !f.Tmp {
+			files = append(files, f)
+		}
+	}
+	d := s.readRelayDir(chaindir.MineKind, "", files, time.Now())
+	metric("cnj_mine_running", "gauge", "cnj-mine processes on this chain directory that rewrote their stats file in the last "+s.cfg.RelayStale.String()+".")
+	b.WriteString("cnj_mine_running " + strconv.FormatUint(d.running, 10) + "\n")
+	if d.running == 0 {
+		return
+	}
+	metric("cnj_mine_hashes_total", "counter", "Proofs of work the running cnj-mine processes tried: its rate is this node's own hashrate.")
+	b.WriteString("cnj_mine_hashes_total " + strconv.FormatUint(d.sum.Hashes, 10) + "\n")
+	metric("cnj_mine_blocks_total", "counter", "Blocks the running cnj-mine processes found and stored.")
+	b.WriteString("cnj_mine_blocks_total " + strconv.FormatUint(d.sum.Blocks, 10) + "\n")
 }
 
 // labelEscaper escapes a label value of the text format.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -214,5 +215,78 @@ func TestRelayMetricsBounded(t *testing.T) {
 	}
 	if want := fmt.Sprintf("metrics: %d relay-send-*.json files: reading the %d newest\n", maxRelayFiles+6, maxRelayFiles); logs.String() != want {
 		t.Errorf("logged %q, want %q", logs, want)
+	}
+}
+
+// TestChainAndRuntimeMetrics: /metrics estimates the network's hashrate
+// from the work and timestamps of the last blocks, and has the standard
+// go_* and process_* metrics.
+func TestChainAndRuntimeMetrics(t *testing.T) {
+	f := getFixture(t)
+	_, ts, _ := newServer(t, Config{})
+	_, body := get(t, "GET", ts.URL+"/metrics")
+	checkExposition(t, body)
+	// The fixture's 8 blocks (fewer than 120: back to the genesis) each
+	// carry a target that half of all hashes meet: 2 hashes a block.
+	secs := f.blocks[fixtureHeight].Timestamp - f.p.Timestamp
+	want := fmt.Sprintf("\ncnj_network_hashrate %s\n", strconv.FormatFloat(float64(2*fixtureHeight)/float64(secs), 'g', -1, 64))
+	if !strings.Contains(string(body), want) {
+		t.Errorf("/metrics lacks%s", want)
+	}
+	for _, name := range []string{"go_goroutines", "go_threads", "go_info", "go_gc_duration_seconds", "go_memstats_alloc_bytes",
+		"go_memstats_heap_inuse_bytes", "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+		"process_max_fds", "process_start_time_seconds"} {
+		if !strings.Contains(string(body), "\n# TYPE "+name+" ") {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "process_start_time_seconds "); ok {
+			start, _ := strconv.ParseFloat(v, 64)
+			if age := float64(time.Now().Unix()) - start; age < 0 || age > 3600 {
+				t.Errorf("process_start_time_seconds %s: the test started %v s ago", v, age)
+			}
+		}
+	}
+}
+
+// TestMineMetrics: the node's own mining comes from the fresh stats files
+// of the cnj-mine processes on the directory, summed; a stale one is left
+// out; with none, only cnj_mine_running 0.
+func TestMineMetrics(t *testing.T) {
+	dir := copyFixture(t)
+	_, ts, _ := newServer(t, Config{Chain: dir})
+	scrape := func() string {
+		t.Helper()
+		_, body := get(t, "GET", ts.URL+"/metrics")
+		checkExposition(t, body)
+		return string(body)
+	}
+	if body := scrape(); !strings.Contains(body, "\ncnj_mine_running 0\n") || strings.Contains(body, "cnj_mine_hashes_total") {
+		t.Fatalf("no miner:\n%s", body)
+	}
+	d := chaindir.Dir(dir)
+	now := time.Now()
+	for pid, st := range map[int]struct {
+		fields string
+		at     time.Time
+	}{
+		101: {`{"hashes":1000,"blocks":2}`, now},
+		102: {`{"hashes":500,"blocks":1}`, now},
+		103: {`{"hashes":99999,"blocks":99}`, now.Add(-time.Hour)}, // killed long ago
+	} {
+		if err := d.WriteRelayStats(chaindir.MineKind, pid, []byte(st.fields), st.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := scrape()
+	for _, want := range []string{"\ncnj_mine_running 2\n", "\n# TYPE cnj_mine_hashes_total counter\ncnj_mine_hashes_total 1500\n",
+		"\n# TYPE cnj_mine_blocks_total counter\ncnj_mine_blocks_total 3\n"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks%s", want)
+		}
+	}
+	if strings.Contains(body, `{direction="in"} 2`) {
+		t.Error("the miners' files counted as relays'")
 	}
 }

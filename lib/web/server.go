@@ -49,12 +49,9 @@ type Config struct {
 	// make, Burst how many at once; Rate <= 0 means no limit.
 	Rate  float64
 	Burst int
-	// MaxScans is how many requests may read the whole chain at once
-	// (transfer lookups, address histories); <= 0 means DefaultMaxScans.
-	// ScanWait is how long a request waits for its turn before a 503;
-	// <= 0 means DefaultScanWait.
-	MaxScans int
-	ScanWait time.Duration
+	// DownloadWait is how long a chain download waits for one of its
+	// client's turns before a 503 (busy); <= 0 means DefaultDownloadWait.
+	DownloadWait time.Duration
 	// Log receives one line per problem (a panic, a failed refresh); nil
 	// is silent.
 	Log *log.Logger
@@ -78,16 +75,14 @@ type Config struct {
 	// scanBytes bounds the block lines read under one hold of the read
 	// lock; zero is defaultScanBytes. Tests lower it.
 	scanBytes int
+	// maxLag bounds what a lookup reads above the transfer index
+	// (explore.Lookup.MaxLag); zero is defaultMaxLag. Tests lower it.
+	maxLag int64
 }
 
 // withDefaults returns cfg with the zero limits set to their defaults.
 func (cfg Config) withDefaults() Config {
-	if cfg.MaxScans <= 0 {
-		cfg.MaxScans = DefaultMaxScans()
-	}
-	if cfg.ScanWait <= 0 {
-		cfg.ScanWait = DefaultScanWait
-	}
+	orDefault(&cfg.DownloadWait, DefaultDownloadWait)
 	orDefault(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	orDefault(&cfg.ReadTimeout, DefaultReadTimeout)
 	orDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
@@ -101,6 +96,9 @@ func (cfg Config) withDefaults() Config {
 	orDefault(&cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	orDefault(&cfg.RelayStale, DefaultRelayStale)
 	orDefault(&cfg.scanBytes, defaultScanBytes)
+	if cfg.maxLag <= 0 {
+		cfg.maxLag = defaultMaxLag
+	}
 	return cfg
 }
 
@@ -124,10 +122,10 @@ type Server struct {
 	// Counters for /metrics.
 	limited atomic.Uint64
 	panics  atomic.Uint64
-	busy    atomic.Uint64 // requests refused for want of a turn to read the chain
+	busy    atomic.Uint64 // requests refused for want of a turn to download the chain
 
-	scans     chan struct{} // one token per read of the whole chain running
-	downloads *clientTurns  // chain downloads running, per client
+	downloads *clientTurns // chain downloads running, per client
+	fees      *feeCache    // recent blocks' fees
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -139,7 +137,7 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, log: cfg.Log, stop: make(chan struct{}), done: make(chan struct{}),
-		scans: make(chan struct{}, cfg.MaxScans), downloads: newClientTurns()}
+		downloads: newClientTurns(), fees: newFeeCache()}
 	if s.log == nil {
 		s.log = log.New(io.Discard, "", 0)
 	}

@@ -9,10 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/mempool"
 	"github.com/coniunctum/cnj/lib/node"
+	"github.com/coniunctum/cnj/lib/txindex"
 )
 
 // errUnavailable says that the chain directory could not be read: the
@@ -30,6 +30,10 @@ type chainState struct {
 	mu     sync.RWMutex
 	n      *node.Node // nil while the directory cannot be read
 	failed bool       // the last refresh failed (logged once)
+
+	// idx reads the transfer index: it lets go of it when a writer asks
+	// (the refresher polls it), and works across reopens of the node.
+	idx *txindex.Reader
 
 	snap atomic.Pointer[snapshot]
 
@@ -50,10 +54,8 @@ type snapshot struct {
 	hash   []byte
 	tipAPI []byte // /api/tip
 
-	poolOnce  sync.Once
-	poolCount int
-	poolFee   uint64
-	poolIDs   []byte // /api/mempool/txids
+	poolOnce sync.Once
+	poolView *poolView
 }
 
 // openState opens the chain directory.
@@ -62,7 +64,8 @@ func openState(dir string, lg *log.Logger) (*chainState, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &chainState{dir: dir, log: lg, n: n, lastFull: time.Now()}
+	st := &chainState{dir: dir, log: lg, n: n, lastFull: time.Now(),
+		idx: txindex.NewReader(n.Dir(), n.Params().Hash(), 0)}
 	st.snap.Store(newSnapshot(n, nil))
 	return st, nil
 }
@@ -89,27 +92,12 @@ func newSnapshot(n *node.Node, old *snapshot) *snapshot {
 	return s
 }
 
-// mempool computes the pool's answers once per snapshot. The pool of a
-// snapshot never changes: the node replaces it rather than change it when
-// it follows the directory.
-func (s *snapshot) mempool() *snapshot {
-	s.poolOnce.Do(func() {
-		txs := s.pool.Txs()
-		ids := make([]byte, 0, 2+len(txs)*35)
-		ids = append(ids, '[')
-		for i, t := range txs {
-			if i > 0 {
-				ids = append(ids, ',')
-			}
-			ids = append(ids, '"')
-			ids = hex.AppendEncode(ids, t.ID[:])
-			ids = append(ids, '"')
-			s.poolFee += t.Fee
-		}
-		s.poolIDs = append(ids, "]\n"...)
-		s.poolCount = len(txs)
-	})
-	return s
+// mempool returns the pool's answers, computed once per snapshot. The
+// pool of a snapshot never changes: the node replaces it rather than
+// change it when it follows the directory.
+func (s *snapshot) mempool() *poolView {
+	s.poolOnce.Do(func() { s.poolView = newPoolView(s.pool.Txs()) })
+	return s.poolView
 }
 
 // rlock returns the node with the read lock held, or nil (and no lock) when
@@ -131,6 +119,7 @@ func (st *chainState) runlock() { st.mu.RUnlock() }
 // fails the node is dropped (503 meanwhile) and the directory opened again,
 // without the lock.
 func (st *chainState) refresh() {
+	st.idx.Poll()
 	// Only this goroutine changes the Dir: its stat calls race with
 	// nothing but readers.
 	if n := st.rlock(); n != nil {
@@ -184,6 +173,9 @@ func (st *chainState) close() error {
 		err = st.n.Close()
 		st.n = nil
 	}
+	if cerr := st.idx.Close(); err == nil {
+		err = cerr
+	}
 	return err
 }
 
@@ -211,35 +203,6 @@ func (st *chainState) path(from, to uint64) ([]*chain.BlockNode, error) {
 // defaultScanBytes bounds the block lines read under one hold of the read
 // lock (Config.scanBytes when zero).
 const defaultScanBytes = 1 << 20
-
-// scan calls fn for each block of path, in order, holding the read lock
-// while it reads at most about st.scanBytes of block lines; after each such
-// piece, and at the end, it calls flush without the lock. fn may return
-// errStop to end the scan early (scan then returns nil).
-func (st *chainState) scan(path []*chain.BlockNode, fn func(*chain.BlockNode, *block.Block) error, flush func() error) error {
-	return st.scanEach(path, func(n *node.Node, nd *chain.BlockNode) error {
-		b, err := n.Chain().Block(nd)
-		if err != nil {
-			return err
-		}
-		return fn(nd, b)
-	}, flush)
-}
-
-// scanEach runs read on each block of path under the read lock, in pieces
-// of about st.scanBytes, calling flush without the lock after each piece.
-func (st *chainState) scanEach(path []*chain.BlockNode, read func(*node.Node, *chain.BlockNode) error, flush func() error) error {
-	return st.scanPieces(path, func(n *node.Node, rest []*chain.BlockNode) (int, error) {
-		k := 0
-		for size := 0; k < len(rest) && size < st.scanBytes; k++ {
-			if err := read(n, rest[k]); err != nil {
-				return k, err
-			}
-			size += int(rest[k].Loc.Length)
-		}
-		return k, nil
-	}, flush)
-}
 
 // scanPieces reads path a piece at a time: piece, under the read lock,
 // reads some of the blocks left (at least one) and says how many; flush

@@ -3,7 +3,10 @@ package webclient_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,9 +18,12 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/chainhash"
+	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/rule"
+	"github.com/coniunctum/cnj/lib/tx"
 	"github.com/coniunctum/cnj/lib/webclient"
 )
 
@@ -182,52 +188,143 @@ func TestPeers(t *testing.T) {
 	mustContain(t, err, "/api/peers: not a JSON array of strings")
 }
 
-// TestExplorerLines: the lines cnj-chain --remote prints are the web app's,
-// byte for byte, asked for at the web app's paths.
-func TestExplorerLines(t *testing.T) {
+// transfer is a transfer line's object with id i (not signed: the client
+// reads its form, it does not judge it).
+func transfer(i int) *tx.Tx {
+	t := &tx.Tx{Sender: addrA, Receiver: addrB, Amount: uint64(1 + i), Fee: 1000, Timestamp: 1700000000}
+	t.ID[0], t.ID[15] = byte(i>>8), byte(i)
+	return t
+}
+
+// Two devnet addresses.
+var (
+	addrA = keys.Address("dcnj", make(ed25519.PublicKey, ed25519.PublicKeySize))
+	addrB = keys.Address("dcnj", append(make(ed25519.PublicKey, ed25519.PublicKeySize-1), 1))
+)
+
+// txObject is Esplora's transaction object of a transfer, in block h (0:
+// the mempool), as cnj-serve writes it (cnj-serve(1)).
+func txObject(t *tx.Tx, h int) string {
+	status := `{"confirmed":false}`
+	if h > 0 {
+		status = fmt.Sprintf(`{"confirmed":true,"block_height":%d,"block_hash":"%s","block_time":1700000000}`, h, hash5)
+	}
+	return fmt.Sprintf(`{"txid":"%x","vin":[{"is_coinbase":false,"prevout":{"scriptpubkey_address":"%s","value":%d}}],`+
+		`"vout":[{"scriptpubkey_address":"%s","value":%d}],"size":%d,"fee":%d,"status":%s,"tx":%s}`,
+		t.ID, t.Sender, t.Amount+t.Fee, t.Receiver, t.Amount, len(t.AppendJSON(nil)), t.Fee, status, t.AppendJSON(nil))
+}
+
+// TestExplorerCalls: what cnj-chain --remote asks, at the web app's
+// paths, read from Esplora's objects: the transaction (cnj's "tx" field,
+// decoded strictly and held to the object's txid), the balance (cnj's
+// fields), an address's history page by page, the tip's height.
+func TestExplorerCalls(t *testing.T) {
 	block := `{"type":"block","index":5,"hash":"` + hash5 + `"}`
-	txLine := `{"height":5,"block":"` + hash5 + `","confirmations":1,"tx":{"type":"tx","id":"` + id1 + `"}}`
-	balance := `{"address":"a/b c","confirmed":1}`
+	reward := tx.Reward{Receiver: addrA, Amount: 5000, Index: 5}
+	leaf := block0Leaf(&reward)
+	var txs []*tx.Tx
+	for i := range 30 {
+		txs = append(txs, transfer(i))
+	}
+	page := func(ts []*tx.Tx) string {
+		var objs []string
+		for i := len(ts) - 1; i >= 0; i-- {
+			objs = append(objs, txObject(ts[i], 5))
+		}
+		return "[" + strings.Join(objs, ",") + "]\n"
+	}
 	n := &node{answers: map[string]string{
-		"/api/block/" + hash5:         block + "\n",
-		"/api/tx/" + id1:              txLine + "\n",
-		"/api/address/a%2Fb%20c":      balance + "\n",
-		"/api/address/a%2Fb%20c/txs":  `[{"kind":"in","amount":1}, {"kind":"out",` + "\n" + `"amount":2}]` + "\n",
-		"/api/address/none/txs":       "[]\n",
-		"/api/address/array":          "[1]\n",
-		"/api/address/spaced":         "{\"a\": 1,\n \"b\": [1, 2]}\n",
-		"/api/address/broken":         `{"a":`,
-		"/api/address/notobjects/txs": `[1]`,
+		"/api/block/" + hash5 + "/raw":                        block + "\n",
+		"/api/tx/" + id1:                                      txObject(transfer(0x0e), 5) + "\n",
+		"/api/tx/" + hex.EncodeToString(transfer(0x0e).ID[:]): txObject(transfer(0x0e), 5) + "\n",
+		"/api/tx/" + hex.EncodeToString(transfer(1).ID[:]):    txObject(transfer(1), 0) + "\n",
+		"/api/tx/" + hex.EncodeToString(leaf): `{"txid":"` + hex.EncodeToString(leaf) + `","vin":[{"is_coinbase":true,"prevout":null}],"vout":[],` +
+			`"status":{"confirmed":true,"block_height":5,"block_hash":"` + hash5 + `","block_time":1},"tx":` + string(reward.AppendJSON(nil)) + "}\n",
+		"/api/blocks/tip/height":           "7",
+		"/api/address/a%2Fb%20c":           `{"address":"a/b c","chain_stats":{},"confirmed":1,"immature":2,"pending":-3,"height":7}` + "\n",
+		"/api/address/a%2Fb%20c/txs/chain": page(txs[5:]),
+		"/api/address/a%2Fb%20c/txs/chain/" + hex.EncodeToString(txs[5].ID[:]): page(txs[:5]),
+		"/api/address/a%2Fb%20c/txs/mempool":                                   "[" + txObject(transfer(31), 0) + "," + txObject(transfer(30), 0) + "]",
 	}}
 	addr := serve(t, n)
 	c := client(0)
 	hash, _ := chainhash.ParseHash(hash5)
 	id, _ := chainhash.ParseID(id1)
-	for _, k := range []struct {
-		name string
-		get  func() ([]byte, error)
-		want string
-	}{
-		{"block", func() ([]byte, error) { return c.BlockLine(t.Context(), addr, hash) }, block + "\n"},
-		{"tx", func() ([]byte, error) { return c.TxLine(t.Context(), addr, id) }, txLine + "\n"},
-		{"balance", func() ([]byte, error) { return c.BalanceLine(t.Context(), addr, "a/b c") }, balance + "\n"},
-		{"history", func() ([]byte, error) { return c.HistoryLines(t.Context(), addr, "a/b c") },
-			`{"kind":"in","amount":1}` + "\n" + `{"kind":"out","amount":2}` + "\n"},
-		{"empty history", func() ([]byte, error) { return c.HistoryLines(t.Context(), addr, "none") }, ""},
-		{"a line with spaces and a newline is one compact line", func() ([]byte, error) { return c.BalanceLine(t.Context(), addr, "spaced") },
-			`{"a":1,"b":[1,2]}` + "\n"},
-	} {
-		got, err := k.get()
-		if err != nil || string(got) != k.want {
-			t.Errorf("%s = %q, %v; want %q", k.name, got, err, k.want)
+
+	if got, err := c.BlockLine(t.Context(), addr, hash); err != nil || string(got) != block+"\n" {
+		t.Errorf("BlockLine = %q, %v", got, err)
+	}
+	at, err := c.Tx(t.Context(), addr, transfer(0x0e).ID[:])
+	if err != nil || !at.Confirmed || at.Height != 5 || at.Block != hash || *at.Transfer != *transfer(0x0e) || at.Reward != nil {
+		t.Errorf("Tx = %+v, %v", at, err)
+	}
+	if _, err := c.Tx(t.Context(), addr, id[:]); err == nil || !strings.Contains(err.Error(), "answered another transaction") {
+		t.Errorf("Tx answered with another transaction: %v", err)
+	}
+	if at, err := c.Tx(t.Context(), addr, transfer(1).ID[:]); err != nil || at.Confirmed || at.Transfer == nil {
+		t.Errorf("Tx in the mempool = %+v, %v", at, err)
+	}
+	if at, err := c.Tx(t.Context(), addr, leaf); err != nil || at.Reward == nil || *at.Reward != reward || at.Transfer != nil {
+		t.Errorf("Tx of a reward = %+v, %v", at, err)
+	}
+	if h, err := c.TipHeight(t.Context(), addr); err != nil || h != 7 {
+		t.Errorf("TipHeight = %d, %v", h, err)
+	}
+	if b, err := c.Balance(t.Context(), addr, "a/b c"); err != nil || b != (webclient.Balance{Confirmed: 1, Immature: 2, Pending: -3, Height: 7}) {
+		t.Errorf("Balance = %+v, %v", b, err)
+	}
+	confirmed, pending, err := c.History(t.Context(), addr, "a/b c")
+	if err != nil || len(confirmed) != 30 || len(pending) != 2 {
+		t.Fatalf("History: %d confirmed, %d pending, %v", len(confirmed), len(pending), err)
+	}
+	for i, at := range confirmed {
+		if *at.Transfer != *txs[i] {
+			t.Fatalf("confirmed %d is transfer %x", i, at.Transfer.ID)
 		}
 	}
-	_, err := c.BalanceLine(t.Context(), addr, "array")
-	mustContain(t, err, "/api/address/array: not a JSON object")
-	_, err = c.BalanceLine(t.Context(), addr, "broken")
-	mustContain(t, err, "/api/address/broken: not a JSON line")
-	_, err = c.HistoryLines(t.Context(), addr, "notobjects")
-	mustContain(t, err, "/api/address/notobjects/txs: an event is not a JSON object")
+	if *pending[0].Transfer != *transfer(30) || *pending[1].Transfer != *transfer(31) {
+		t.Fatal("pending transfers not oldest first")
+	}
+}
+
+// TestExplorerRefusals: answers that are not what they should be are
+// refused, naming the path.
+func TestExplorerRefusals(t *testing.T) {
+	good := transfer(2)
+	other := transfer(3)
+	id := hex.EncodeToString(good.ID[:])
+	obj := txObject(good, 5)
+	n := &node{answers: map[string]string{
+		"/api/tx/" + id: strings.Replace(obj, `"txid":"`+id, `"txid":"`+hex.EncodeToString(other.ID[:]), 1),
+		"/api/tx/" + hex.EncodeToString(other.ID[:]):       strings.Replace(txObject(other, 5), `"vin":[`, `"vin":[{"is_coinbase":false},`, 1),
+		"/api/tx/" + hex.EncodeToString(transfer(4).ID[:]): strings.Replace(txObject(transfer(4), 5), `"type":"tx"`, `"type":"tx","extra":1`, 1),
+		"/api/blocks/tip/height":                           "07",
+		"/api/address/x":                                   `{"address":"y","confirmed":1,"immature":2,"pending":-3,"height":7}`,
+		"/api/address/z":                                   `{"address":"z","confirmed":1,"pending":-3,"height":7}`,
+		"/api/address/w/txs/chain":                         `[1]`,
+	}}
+	addr := serve(t, n)
+	c := client(0)
+	_, err := c.Tx(t.Context(), addr, good.ID[:])
+	mustContain(t, err, "/api/tx/"+id+": txid")
+	_, err = c.Tx(t.Context(), addr, other.ID[:])
+	mustContain(t, err, "2 inputs, not one")
+	_, err = c.Tx(t.Context(), addr, transfer(4).ID[:])
+	mustContain(t, err, "/api/tx/"+hex.EncodeToString(transfer(4).ID[:])+": tx: ")
+	_, err = c.TipHeight(t.Context(), addr)
+	mustContain(t, err, "/api/blocks/tip/height: answer is not a height")
+	_, err = c.Balance(t.Context(), addr, "x")
+	mustContain(t, err, "/api/address/x: not the address's balance")
+	_, err = c.Balance(t.Context(), addr, "z")
+	mustContain(t, err, "/api/address/z: not the address's balance")
+	_, _, err = c.History(t.Context(), addr, "w")
+	mustContain(t, err, "/api/address/w/txs/chain: not an array of transactions")
+}
+
+// block0Leaf is a reward's txid: its merkle leaf.
+func block0Leaf(r *tx.Reward) []byte {
+	l := block.Leaf(r.Canonical())
+	return l[:]
 }
 
 func TestChain(t *testing.T) {
@@ -352,7 +449,7 @@ func TestEndlessBodyCut(t *testing.T) {
 func TestNodeError(t *testing.T) {
 	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/api/block/" + hash5:
+		case "/api/block/" + hash5 + "/raw":
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"error":"`+hash5+`: no such block","code":"not-found"}`+"\n")
 		case "/api/address/x":
@@ -373,14 +470,14 @@ func TestNodeError(t *testing.T) {
 	if !errors.As(err, &se) || se.StatusCode != 404 || se.Code != "not-found" || se.Msg != hash5+": no such block" {
 		t.Fatalf("error %#v, want the node's own", err)
 	}
-	if want := "/api/block/" + hash5 + ": not-found: " + hash5 + ": no such block"; err.Error() != want {
+	if want := "/api/block/" + hash5 + "/raw: not-found: " + hash5 + ": no such block"; err.Error() != want {
 		t.Fatalf("error %q\nwant %q", err, want)
 	}
 	if errors.Is(err, webclient.ErrNoAnswer) {
 		t.Fatal("an answer counted as none")
 	}
 
-	_, err = c.BalanceLine(t.Context(), addr, "x")
+	_, err = c.Balance(t.Context(), addr, "x")
 	if want := "/api/address/x: x: bad-address: no '1' separator after the prefix"; err == nil || err.Error() != want {
 		t.Fatalf("error %v\nwant %q (the code once)", err, want)
 	}

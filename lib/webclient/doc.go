@@ -16,9 +16,12 @@
 //   - Chain (/api/chain?from=F&to=T), the chain download, zstd when the
 //     node offers it, cut past its byte cap, with a deadline for the whole
 //     body and one for silence;
-//   - TipLine, GenesisLine, BlockLine, TxLine, BalanceLine and
-//     HistoryLines: the explorer's answers, as the JSON lines cnj-chain
-//     prints (the web app's lines are cnj-chain's).
+//   - TipLine, GenesisLine and BlockLine (/api/block/H/raw): lines
+//     cnj-chain prints as the node gives them; TipHeight, Tx, Balance and
+//     History (/api/address/A/txs/chain page by page, then
+//     /txs/mempool): Esplora's objects read for what cnj-chain --remote
+//     prints (cnj's "tx" field, decoded strictly and held to the object's
+//     txid, and cnj's balance fields).
 //
 // What it does not do: it judges nothing a node serves beyond its form
 // (chainsync verifies blocks; the caller decides what a peer's tip is

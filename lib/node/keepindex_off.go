@@ -1,0 +1,6 @@
+//go:build cnj_noindex
+
+package node
+
+// keepIndex: see keepindex.go.
+const keepIndex = false
