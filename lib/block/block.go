@@ -98,6 +98,42 @@ func (h *Header) Bytes() (b [HeaderSize]byte) {
 	return b
 }
 
+// DecodeHeader reads a canonical 200-byte header (Bytes), as a wallet
+// that keeps only headers receives them. It refuses, with bad-field, any
+// bytes that Bytes would not give back: another length or magic, a miner
+// longer than MaxMinerLen, non-zero padding, a timestamp above int64.
+// Whether the header is valid is consensus's to decide.
+func DecodeHeader(b []byte) (Header, error) {
+	var h Header
+	if len(b) != HeaderSize {
+		return h, rule.Errorf(rule.BadField, "header of %d bytes, not %d", len(b), HeaderSize)
+	}
+	if string(b[0:8]) != "CNJ-BK-1" {
+		return h, rule.Errorf(rule.BadField, "header does not begin with CNJ-BK-1")
+	}
+	h.Index = binary.BigEndian.Uint64(b[8:16])
+	ts := binary.BigEndian.Uint64(b[16:24])
+	if ts > 1<<63-1 {
+		return h, rule.Errorf(rule.BadField, "header timestamp %d above the largest", ts)
+	}
+	h.Timestamp = int64(ts)
+	copy(h.PrevHash[:], b[24:56])
+	copy(h.Target[:], b[56:88])
+	copy(h.MerkleRoot[:], b[88:120])
+	n := int(b[120])
+	if n > MaxMinerLen {
+		return h, rule.Errorf(rule.BadField, "header miner of %d bytes, above %d", n, MaxMinerLen)
+	}
+	h.Miner = string(b[121 : 121+n])
+	for _, c := range b[121+n : PrefixSize] {
+		if c != 0 {
+			return h, rule.Errorf(rule.BadField, "header padding after the miner is not zero")
+		}
+	}
+	h.Proof = binary.BigEndian.Uint64(b[PrefixSize:])
+	return h, nil
+}
+
 // ComputeHash returns SHA-256 of the canonical header.
 func (h *Header) ComputeHash() [32]byte {
 	b := h.Bytes()

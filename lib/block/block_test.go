@@ -241,3 +241,38 @@ func TestMerkleProof(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeHeader: the 200 bytes come back as the header, and every
+// byte string that Bytes would not give is refused with bad-field.
+func TestDecodeHeader(t *testing.T) {
+	b := sampleBlock(3)
+	enc := b.Bytes()
+	h, err := DecodeHeader(enc[:])
+	if err != nil || h != b.Header {
+		t.Fatalf("DecodeHeader(Bytes()) = %+v, %v; want %+v", h, err, b.Header)
+	}
+	mut := func(f func(x []byte) []byte) []byte {
+		x := append([]byte(nil), enc[:]...)
+		return f(x)
+	}
+	bad := map[string][]byte{
+		"one byte short":        enc[:HeaderSize-1],
+		"one byte long":         append(enc[:], 0),
+		"another magic":         mut(func(x []byte) []byte { x[7] = '2'; return x }),
+		"timestamp above int64": mut(func(x []byte) []byte { x[16] = 0x80; return x }),
+		"miner too long":        mut(func(x []byte) []byte { x[120] = MaxMinerLen + 1; return x }),
+		"padding not zero":      mut(func(x []byte) []byte { x[PrefixSize-1] = 1; return x }),
+	}
+	for name, x := range bad {
+		if _, err := DecodeHeader(x); rule.CodeOf(err) != rule.BadField {
+			t.Errorf("%s: err %v, want bad-field", name, err)
+		}
+	}
+	// The longest miner fills the prefix to its last byte and still decodes.
+	long := sampleBlock(3)
+	long.Miner = strings.Repeat("a", MaxMinerLen)
+	lb := long.Bytes()
+	if h, err := DecodeHeader(lb[:]); err != nil || h.Miner != long.Miner {
+		t.Fatalf("miner of MaxMinerLen: %v", err)
+	}
+}
