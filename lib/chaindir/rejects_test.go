@@ -1,6 +1,7 @@
 package chaindir
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -241,5 +242,24 @@ func TestRejectsRotation(t *testing.T) {
 	readAll()
 	if got != logged+1 || restarted {
 		t.Errorf("the tail read %d entries (restarted %v) across the second rotation, want %d", got, restarted, logged+1)
+	}
+}
+
+// TestRejectTailID: a transfer's refusal comes back with its id, time and
+// message, as LogReject wrote them; a block's or a line's has no id.
+func TestRejectTailID(t *testing.T) {
+	d := Dir(t.TempDir())
+	id := bytes.Repeat([]byte{0xab}, 16)
+	d.LogReject(Reject{Time: 7, From: "", Reason: rule.InsufficientFunds, ID: id, Msg: "has 3, needs 9"})
+	d.LogReject(Reject{Time: 8, From: "10.0.0.1", Reason: rule.HighHash, Hash: bytes.Repeat([]byte{1}, 32), Msg: "m"})
+	es, _, _, err := d.TailRejects(false).Read()
+	if err != nil || len(es) != 2 {
+		t.Fatalf("read %v, %v", es, err)
+	}
+	if e := es[0]; !e.HasID || !bytes.Equal(e.ID[:], id) || e.Time != 7 || e.Msg != "has 3, needs 9" || e.Reason != rule.InsufficientFunds {
+		t.Fatalf("transfer's reject read as %+v", e)
+	}
+	if es[1].HasID {
+		t.Fatalf("a block's reject read with an id: %+v", es[1])
 	}
 }

@@ -8,15 +8,21 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/rule"
 )
 
-// RejectEntry is what a reader of rejects.log needs of one line: who and
-// why. Reason is "" for a line that is not a reject line (it does not
-// parse, or has no reason).
+// RejectEntry is what a reader of rejects.log needs of one line: who,
+// why, and which transfer. Reason is "" for a line that is not a reject
+// line (it does not parse, or has no reason); HasID is set when the line
+// named a transfer's id.
 type RejectEntry struct {
+	Time   int64
 	From   string
 	Reason rule.Code
+	ID     chainhash.ID
+	HasID  bool
+	Msg    string
 }
 
 // RejectTail follows rejects.log, across its rotations: each Read returns
@@ -192,11 +198,20 @@ func (c *cursor) read(f *os.File, fi os.FileInfo) (entries []RejectEntry, err er
 
 func parseReject(line []byte) RejectEntry {
 	var e struct {
+		Time   int64     `json:"time"`
 		From   string    `json:"from"`
 		Reason rule.Code `json:"reason"`
+		ID     string    `json:"id"`
+		Msg    string    `json:"msg"`
 	}
 	if len(line) > maxLine || json.Unmarshal(line, &e) != nil || len(e.Reason) > 64 {
 		return RejectEntry{}
 	}
-	return RejectEntry{From: e.From, Reason: e.Reason}
+	r := RejectEntry{Time: e.Time, From: e.From, Reason: e.Reason, Msg: e.Msg}
+	if e.ID != "" {
+		if id, err := chainhash.ParseID(e.ID); err == nil {
+			r.ID, r.HasID = id, true
+		}
+	}
+	return r
 }

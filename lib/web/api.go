@@ -55,6 +55,8 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /api/tx/{txid}", s.tx)
 	m.HandleFunc("GET /api/tx/{txid}/status", s.txStatus)
 	m.HandleFunc("GET /api/tx/{txid}/merkle-proof", s.txProof)
+	m.HandleFunc("GET /api/tx/{txid}/fate", s.txFate)
+	m.HandleFunc("GET /api/headers/{start}", s.headers)
 	m.HandleFunc("GET /api/address/{addr}", s.address)
 	m.HandleFunc("GET /api/address/{addr}/txs", s.addressTxs)
 	m.HandleFunc("GET /api/address/{addr}/txs/chain", s.addressChain)

@@ -116,8 +116,10 @@ type Server struct {
 	st      *chainState
 	limiter *ipLimiter
 	rejects *rejectCounter
-	bin     *binDir
-	handler http.Handler
+	// refusals are the transfers of rejects.log, for /api/tx/ID/fate.
+	refusals *refusals
+	bin      *binDir
+	handler  http.Handler
 
 	// Counters for /metrics.
 	limited atomic.Uint64
@@ -148,6 +150,7 @@ func New(cfg Config) (*Server, error) {
 	st.scanBytes = cfg.scanBytes
 	s.st = st
 	s.rejects = newRejectCounter(chaindir.Dir(cfg.Chain))
+	s.refusals = newRefusals(chaindir.Dir(cfg.Chain))
 	if cfg.BinDir != "" {
 		b, err := openBinDir(cfg.BinDir)
 		if err != nil {
