@@ -22,6 +22,9 @@
 //     /txs/mempool): Esplora's objects read for what cnj-chain --remote
 //     prints (cnj's "tx" field, decoded strictly and held to the object's
 //     txid, and cnj's balance fields).
+//   - Headers (/api/headers/START?count=N, raw 200-byte headers),
+//     MerkleProof (/api/tx/TXID/merkle-proof) and Fate (/api/tx/ID/fate):
+//     what cnj-wallet checks its source with and waits on after a send.
 //
 // What it does not do: it judges nothing a node serves beyond its form
 // (chainsync verifies blocks; the caller decides what a peer's tip is
