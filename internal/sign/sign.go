@@ -121,9 +121,13 @@ func parseIntent(line []byte) (Intent, error) {
 // Options say which key signs and against what.
 type Options struct {
 	KeyFile, PassphraseFile string
-	Genesis                 string // genesis file; else Chain
-	Chain                   string
-	Now                     func() int64
+	// Params is the network to sign for, when the caller has it (a
+	// wallet, from its source); else Genesis, a genesis file; else
+	// Chain. Only with Chain are funds checked.
+	Params  *params.Params
+	Genesis string
+	Chain   string
+	Now     func() int64
 }
 
 // Run signs every intent and writes the transfer lines to w, all or
@@ -133,10 +137,10 @@ func Run(o Options, intents []Intent, w io.Writer) error {
 	if o.Now == nil {
 		o.Now = func() int64 { return time.Now().Unix() }
 	}
-	var p *params.Params
+	p := o.Params
 	var led *ledger.Ledger
 	var pendingOut uint64
-	if o.Genesis != "" {
+	if p == nil && o.Genesis != "" {
 		line, err := os.ReadFile(o.Genesis)
 		if err != nil {
 			return err

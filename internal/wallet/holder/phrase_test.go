@@ -1,4 +1,4 @@
-package wallet
+package holder
 
 import (
 	"bufio"
