@@ -6,6 +6,8 @@
 //
 //	status N cmd args...   run cmd and fail unless it exits with status N
 //	                       (its stdout and stderr are kept for stdout/stderr)
+//	liar MODE LISTEN UPSTREAM ADDRFILE
+//	                       a lying web app in front of a real one (liar_test.go)
 package testscripts
 
 import (
@@ -75,6 +77,7 @@ func Params(dir string) testscript.Params {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"status": cmdStatus,
+			"liar":   cmdLiar,
 		},
 	}
 }

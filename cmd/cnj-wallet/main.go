@@ -207,7 +207,17 @@ func initKey(ctx context.Context, h *holder.Holder, f *flags, s cli.Streams) err
 		return errors.New("no terminal to show the recovery phrase on: give --phrase-file FILE")
 	}
 	defer tty.Close()
-	return h.Init(ctx, tty, s.Out)
+	return h.Init(ctx, &ttyPhrase{w: tty}, s.Out)
+}
+
+// ttyPhrase shows the recovery phrase on the terminal with what it is.
+type ttyPhrase struct{ w io.Writer }
+
+func (t *ttyPhrase) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(t.w, "Recovery phrase: write it down and keep it safe; it is the key, and it is shown only now:\n"); err != nil {
+		return 0, err
+	}
+	return t.w.Write(b)
 }
 
 // readPhrase reads the recovery phrase from a file, or from the terminal

@@ -180,9 +180,9 @@ func (h *Holder) Address(ctx context.Context, w io.Writer) error {
 }
 
 // Init makes a new key for the sources' network under a passphrase asked
-// twice, never overwriting a file, and writes its recovery phrase to
-// phrase (the terminal, or a file of the caller's). It prints the
-// address.
+// twice, never overwriting a file, and writes its recovery phrase, the 24
+// words on one line, to phrase (the terminal, or a file of the caller's).
+// It prints the address.
 func (h *Holder) Init(ctx context.Context, phrase io.Writer, w io.Writer) error {
 	priv, err := keys.Generate()
 	if err != nil {
@@ -229,7 +229,7 @@ func (h *Holder) create(ctx context.Context, priv ed25519.PrivateKey, phrase io.
 		if err != nil {
 			return err
 		}
-		if _, err := fmt.Fprintf(phrase, "recovery phrase (write it down; it is shown once, and it is the key):\n%s\n", words); err != nil {
+		if _, err := fmt.Fprintf(phrase, "%s\n", words); err != nil {
 			return err
 		}
 	}
@@ -348,20 +348,18 @@ func (h *Holder) History(ctx context.Context, asJSON bool, w io.Writer) error {
 		case !e.Verified:
 			check = "NOT verified: on a branch the held chain left"
 		}
-		amt := amount.Format(e.Amount)
+		amt := "+" + amount.Format(e.Amount) + " CNJ"
 		switch e.Kind {
 		case "out":
-			amt = "-" + amount.Format(e.Amount) + " (fee " + amount.Format(e.Fee) + ")"
+			amt = "-" + amount.Format(e.Amount) + " CNJ (fee " + amount.Format(e.Fee) + ")"
 		case "self":
-			amt = "0 (fee " + amount.Format(e.Fee) + ")"
-		default:
-			amt = "+" + amt
+			amt = "0 CNJ (fee " + amount.Format(e.Fee) + ")"
 		}
 		who := ""
 		if e.Counterparty != "" {
 			who = " " + e.Counterparty
 		}
-		fmt.Fprintf(&out, "%-12s %-6s %s CNJ%s  %s  [%s]\n", where, e.Kind, amt, who, e.TxID(), check)
+		fmt.Fprintf(&out, "%-12s %-6s %s%s  %s  [%s]\n", where, e.Kind, amt, who, e.TxID(), check)
 	}
 	if !asJSON {
 		fmt.Fprintf(&out, "%s\n", verifiedLine(r))
