@@ -174,7 +174,7 @@ func (s *Store) Close() error { return s.f.Close() }
 // asking its block hashes, going down in doubling steps), every header
 // checked as Chain.Append does, in requests of webclient.MaxHeaders. It
 // returns the source's chain, sharing held's blocks below the fork, and
-// the height of the fork. The tip's hash and work must be those of the
+// the height it fetched from: the fork, or a little below it. The tip's hash and work must be those of the
 // headers served.
 func Fetch(ctx context.Context, wc *webclient.Client, addr string, held *Chain, tip webclient.Tip, now int64) (*Chain, uint64, error) {
 	fork := min(held.Height(), tip.Height)
