@@ -263,7 +263,11 @@ func (ss *Session) history(ctx context.Context, addr string) (*Report, error) {
 			own = append(own, e)
 		}
 		if !lied && !s.Stale && claim.Height <= ss.Held().Height() {
-			if sum, ok := sumAt(own, claim.Height, ss.P.Maturity); ok && (sum.Confirmed != claim.Confirmed || sum.Immature != claim.Immature) {
+			sum, ok := sumAt(own, claim.Height, ss.P.Maturity)
+			switch {
+			case !ok:
+				s.lie("an omission: the entries it reports up to height %d spend more than they receive", claim.Height)
+			case sum.Confirmed != claim.Confirmed || sum.Immature != claim.Immature:
 				s.lie("an altered balance: it reports %s CNJ spendable and %s immature at height %d, its entries sum to %s and %s",
 					amount.Format(claim.Confirmed), amount.Format(claim.Immature), claim.Height, amount.Format(sum.Confirmed), amount.Format(sum.Immature))
 			}
@@ -331,9 +335,8 @@ type Sums struct {
 
 // sumAt adds up the confirmed entries up to height h as the ledger does
 // (a reward of block b is spendable from block b+maturity), and the
-// pending ones; ok is false when the sum does not hold (an entry above h,
-// a spend of more than the entries give: one source's history cut by a
-// new block between its pages).
+// pending ones; ok is false when the sum does not hold: the entries spend
+// more than they receive, which a complete history never does.
 func sumAt(es []Entry, h, maturity uint64) (s Sums, ok bool) {
 	var in, out uint64
 	for _, e := range es {
