@@ -564,7 +564,6 @@ func (h *Holder) Status(ctx context.Context, id chainhash.ID, asJSON bool, w io.
 		} else {
 			fmt.Fprintf(&out, "%s\n", text)
 		}
-		_ = proof
 	}
 	if proven {
 		for _, s := range ss.Sources {
