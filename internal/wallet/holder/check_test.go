@@ -65,11 +65,15 @@ type histSource struct {
 	invent     bool   // a payment of 1000 CNJ in block 7 that is not there
 	omit       bool   // nothing but the outgoing transfer
 	omitOut    bool   // nothing but the incoming transfer
+	badBlock   bool   // the incoming transfer said to be in block 6's place, under block 5's hash
 	claim      uint64 // the balance it reports; 0: the true one
 }
 
 func (s *histSource) txObject(t *tx.Tx, h uint64) string {
 	b := s.w.blocks[h-1]
+	if s.badBlock && t == s.w.in {
+		b = s.w.blocks[h] // the next block's hash, the right height
+	}
 	js := string(t.AppendJSON(nil))
 	if s.alter && t == s.w.in {
 		js = strings.Replace(js, `"amount":200000000`, `"amount":200000001`, 1)
@@ -173,6 +177,7 @@ func TestHistoryChecks(t *testing.T) {
 		{"wrong proof", func(s *histSource) { s.wrongProof = true }, "a proof that does not match", 0},
 		{"invented payment", func(s *histSource) { s.invent = true }, "an invented entry: transfer 09", 200_000_000 - 50_000_000 - 1000},
 		{"altered balance", func(s *histSource) { s.claim = 7 }, "an altered balance: it reports 0.00000007 CNJ", 200_000_000 - 50_000_000 - 1000},
+		{"a block the held chain does not have there", func(s *histSource) { s.badBlock = true }, "an invented entry: transfer 01", 0},
 	} {
 		*w.src = histSource{source: source{c: w.chain}, w: w}
 		c.set(w.src)
