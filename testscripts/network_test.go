@@ -11,8 +11,8 @@ package testscripts
 //
 // Every node of a test starts from one shared devnet genesis (a chain
 // directory holding only genesis.json) and a peers file naming the others.
-// The wallet sends as scripts/cnj-wallet does: cnj-sign | cnj-relay send
-// --to NODE, unbound. Each test has its own addresses; every wait polls
+// The wallet sends as cnj-wallet did when it was a script: cnj-sign |
+// cnj-relay send --to NODE, unbound. Each test has its own addresses; every wait polls
 // with a deadline; every pipeline runs in its own process group, stopped
 // in Cleanup.
 
