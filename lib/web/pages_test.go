@@ -119,8 +119,10 @@ func TestBinaries(t *testing.T) {
 	if resp, _ := get(t, "GET", ts2.URL+"/bin/cnj-x"); resp.StatusCode != 404 {
 		t.Errorf("empty directory: /bin/cnj-x %d", resp.StatusCode)
 	}
-	if resp, _ := get(t, "GET", ts2.URL+"/install.sh"); resp.StatusCode != 404 {
-		t.Errorf("empty directory: /install.sh %d", resp.StatusCode)
+	for _, p := range []string{"/install.sh", "/SHA256SUMS"} {
+		if resp, _ := get(t, "GET", ts2.URL+p); resp.StatusCode != 404 {
+			t.Errorf("empty directory: %s %d", p, resp.StatusCode)
+		}
 	}
 }
 
