@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -336,6 +337,38 @@ func TestInstall(t *testing.T) {
 		if after := tree(t, home); !maps.Equal(after, before) {
 			t.Errorf("%s download: the install changed:\n%v\nwas\n%v", name, after, before)
 		}
+	}
+
+	// Interrupted (Ctrl-C: SIGINT to the whole process group) while a
+	// download hangs: the previous install as it was, no staging left.
+	hung, release := make(chan struct{}), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/man/cnj-x.1" {
+			close(hung)
+			<-release
+		}
+		s.Handler().ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	defer close(release)
+	_, slowScript := get(t, "GET", slow.URL+"/install.sh")
+	cmd := exec.Command("sh", "-s")
+	cmd.Stdin = strings.NewReader(string(slowScript))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "PREFIX=" + pfx, "XDG_CONFIG_HOME=" + filepath.Join(home, "cfg")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-hung
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	if err := cmd.Wait(); err == nil {
+		t.Errorf("interrupted: exit 0")
+	}
+	if after := tree(t, home); !maps.Equal(after, before) {
+		t.Errorf("interrupted: the install changed:\n%v\nwas\n%v", after, before)
+	}
+	if left, _ := filepath.Glob(filepath.Join(pfx, ".cnj-install.*")); len(left) != 0 {
+		t.Errorf("interrupted: %v left", left)
 	}
 
 	// Another platform: said plainly, nothing installed.
