@@ -13,16 +13,32 @@ import (
 	"time"
 )
 
-// minDownloadRate is the slowest a binary download may go (bytes a second)
-// before its write deadline cuts it.
+// minDownloadRate is the slowest a download of the toolkit may go (bytes
+// a second) before its write deadline cuts it.
 const minDownloadRate = 16 << 10
 
+// binary answers /bin/NAME: a binary of the binaries directory.
 func (s *Server) binary(w http.ResponseWriter, r *http.Request) {
 	if s.bin == nil {
 		s.fail(w, r, errNoBinary)
 		return
 	}
-	f, fi, err := s.bin.open(r.PathValue("name"))
+	s.serveFile(w, r, "application/octet-stream", s.bin.open)
+}
+
+// page answers /man/NAME.N: a page of the man directory.
+func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	if s.man == nil {
+		s.fail(w, r, errNoPage)
+		return
+	}
+	s.serveFile(w, r, "text/troff; charset=utf-8", s.man.open)
+}
+
+// serveFile answers with the file that open returns for the path's name,
+// as ct, with ranges, and a write deadline extended for its size.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, ct string, open func(string) (*os.File, fs.FileInfo, error)) {
+	f, fi, err := open(r.PathValue("name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -31,7 +47,7 @@ func (s *Server) binary(w http.ResponseWriter, r *http.Request) {
 	d := s.cfg.WriteTimeout + time.Duration(fi.Size()/minDownloadRate)*time.Second
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(min(d, s.cfg.DownloadTimeout)))
 	h := w.Header()
-	h["Content-Type"] = []string{"application/octet-stream"}
+	h["Content-Type"] = []string{ct}
 	h["X-Content-Type-Options"] = hdrNosniff
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
 }
@@ -93,24 +109,6 @@ func validHost(h string) bool {
 	return true
 }
 
-// page answers /man/NAME.N: a page of the man directory.
-func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	if s.man == nil {
-		s.fail(w, r, errNoPage)
-		return
-	}
-	f, fi, err := s.man.open(r.PathValue("name"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	defer f.Close()
-	h := w.Header()
-	h["Content-Type"] = []string{"text/troff; charset=utf-8"}
-	h["X-Content-Type-Options"] = hdrNosniff
-	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
-}
-
 // toolkitFiles is what /SHA256SUMS covers: the binaries as bin/NAME, the
 // pages as man/NAME.N.
 func (s *Server) toolkitFiles(bins, pages []string) []toolkitFile {
@@ -133,10 +131,6 @@ func (s *Server) checksums(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if len(bins) == 0 {
-		s.fail(w, r, &notFoundError{"this node serves no binaries"})
-		return
-	}
 	body := s.sums.lines(s.toolkitFiles(bins, pages))
 	w.Header()["Cache-Control"] = hdrNoStore
 	write(w, []string{"text/plain; charset=utf-8"}, body)
@@ -149,10 +143,6 @@ func (s *Server) installScript(w http.ResponseWriter, r *http.Request) {
 	bins, pages, err := s.toolkit()
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	if len(bins) == 0 {
-		s.fail(w, r, &notFoundError{"this node serves no binaries"})
 		return
 	}
 	var b strings.Builder

@@ -17,21 +17,54 @@ import (
 // /bin/NAME, and the cnj-*.N pages of the man directory, served at
 // /man/NAME.N, with /SHA256SUMS over both.
 
-// binDir is the directory the binaries are served from, opened as an
-// os.Root: a name is looked up inside it and nowhere else.
-type binDir struct {
+// confined is a directory opened as an os.Root: a name is looked up inside
+// it and nowhere else.
+type confined struct {
 	root *os.Root
 }
 
-func openBinDir(dir string) (*binDir, error) {
+func openConfined(dir string) (confined, error) {
 	root, err := os.OpenRoot(dir)
+	return confined{root: root}, err
+}
+
+func (c confined) close() error { return c.root.Close() }
+
+// openIf opens name inside the directory, with its FileInfo, when ok
+// accepts the FileInfo of what it opened; else it fails with notFound.
+func (c confined) openIf(name string, ok func(fs.FileInfo) bool, notFound error) (*os.File, fs.FileInfo, error) {
+	f, err := c.root.Open(name)
+	if err != nil {
+		return nil, nil, notFound
+	}
+	fi, err := f.Stat()
+	if err != nil || !ok(fi) {
+		f.Close()
+		return nil, nil, notFound
+	}
+	return f, fi, nil
+}
+
+// readDir lists the directory name inside it.
+func (c confined) readDir(name string) ([]fs.DirEntry, error) {
+	d, err := c.root.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	return &binDir{root: root}, nil
+	defer d.Close()
+	return d.ReadDir(-1)
 }
 
-func (b *binDir) close() error { return b.root.Close() }
+// binDir is the directory the binaries are served from.
+type binDir struct{ confined }
+
+func openBinDir(dir string) (*binDir, error) {
+	c, err := openConfined(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &binDir{c}, nil
+}
 
 // binName reports whether name may be served: cnj- and then lowercase
 // letters, digits and dashes (no dot, no slash: no key file, no path).
@@ -62,21 +95,12 @@ func (b *binDir) open(name string) (*os.File, fs.FileInfo, error) {
 	if !binName(name) {
 		return nil, nil, errNoBinary
 	}
-	f, err := b.root.Open(name)
-	if err != nil {
-		return nil, nil, errNoBinary
-	}
-	fi, err := f.Stat()
-	if err != nil || !servable(fi) {
-		f.Close()
-		return nil, nil, errNoBinary
-	}
-	return f, fi, nil
+	return b.openIf(name, servable, errNoBinary)
 }
 
 // list returns the names of the binaries served, sorted.
 func (b *binDir) list() ([]string, error) {
-	ents, err := readDir(b.root, ".")
+	ents, err := b.readDir(".")
 	if err != nil {
 		return nil, err
 	}
@@ -93,33 +117,19 @@ func (b *binDir) list() ([]string, error) {
 	return names, nil
 }
 
-// readDir lists the directory name inside root.
-func readDir(root *os.Root, name string) ([]fs.DirEntry, error) {
-	d, err := root.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	return d.ReadDir(-1)
-}
-
-// manDir is the directory the man pages are served from, opened as an
-// os.Root. A page NAME.N lies in its section's subdirectory manN (as
-// under share/man) or directly in the directory (as man/ of a checkout);
-// the subdirectory wins.
-type manDir struct {
-	root *os.Root
-}
+// manDir is the directory the man pages are served from. A page NAME.N
+// lies in its section's subdirectory manN (as under share/man) or
+// directly in the directory (as man/ of a checkout); the subdirectory
+// wins.
+type manDir struct{ confined }
 
 func openManDir(dir string) (*manDir, error) {
-	root, err := os.OpenRoot(dir)
+	c, err := openConfined(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &manDir{root: root}, nil
+	return &manDir{c}, nil
 }
-
-func (m *manDir) close() error { return m.root.Close() }
 
 // pageName reports whether name may be served as a page: a binary's name,
 // a dot and a section digit 1 to 9.
@@ -127,6 +137,10 @@ func pageName(name string) bool {
 	n := len(name)
 	return n > 2 && name[n-2] == '.' && name[n-1] >= '1' && name[n-1] <= '9' && binName(name[:n-2])
 }
+
+// regular reports whether fi is a regular file (a page need not be
+// executable).
+func regular(fi fs.FileInfo) bool { return fi.Mode().IsRegular() }
 
 // errNoPage is a page that is not served.
 var errNoPage = &notFoundError{"no such manual page"}
@@ -138,7 +152,7 @@ func (m *manDir) path(name string) (string, fs.FileInfo, error) {
 		return "", nil, errNoPage
 	}
 	for _, p := range []string{"man" + name[len(name)-1:] + "/" + name, name} {
-		if fi, err := m.root.Stat(p); err == nil && fi.Mode().IsRegular() {
+		if fi, err := m.root.Stat(p); err == nil && regular(fi) {
 			return p, fi, nil
 		}
 	}
@@ -151,21 +165,12 @@ func (m *manDir) open(name string) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := m.root.Open(p)
-	if err != nil {
-		return nil, nil, errNoPage
-	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, errNoPage
-	}
-	return f, fi, nil
+	return m.openIf(p, regular, errNoPage)
 }
 
 // list returns the names of the pages served, sorted.
 func (m *manDir) list() ([]string, error) {
-	ents, err := readDir(m.root, ".")
+	ents, err := m.readDir(".")
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +181,7 @@ func (m *manDir) list() ([]string, error) {
 			continue
 		}
 		if s, ok := strings.CutPrefix(e.Name(), "man"); ok && len(s) == 1 && s[0] >= '1' && s[0] <= '9' {
-			sub, err := readDir(m.root, e.Name())
+			sub, err := m.readDir(e.Name())
 			if err != nil {
 				continue
 			}
@@ -201,12 +206,15 @@ type toolkitFile struct {
 }
 
 // toolkit lists what the node serves for the installer, binaries first,
-// each list sorted.
+// each list sorted; a node without binaries serves no installer.
 func (s *Server) toolkit() (bins, pages []string, err error) {
 	if s.bin != nil {
 		if bins, err = s.bin.list(); err != nil {
 			return nil, nil, err
 		}
+	}
+	if len(bins) == 0 {
+		return nil, nil, &notFoundError{"this node serves no binaries"}
 	}
 	if s.man != nil {
 		if pages, err = s.man.list(); err != nil {
