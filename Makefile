@@ -25,9 +25,17 @@ TEST_TOOLS := mandoc:mandoc age:age shellcheck:shellcheck jq:jq curl:curl zstd:z
 
 all: build
 
+# bin/ is the whole toolkit: the commands and the role scripts, the
+# scripts with the version in their "version=dev" line, which their
+# --version prints. A node run from here (make demo) serves bin/ and ../man
+# to its installer.
 build:
+	@case '$(VERSION)' in '' | *[!A-Za-z0-9._+-]*) echo 'make: VERSION must be letters, digits and ._+- only' >&2; exit 1 ;; esac
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+	@for s in $(SCRIPTS); do \
+	  sed 's/^version=dev /version=$(VERSION) /' "$$s" >"bin/.$${s##*/}.new" && \
+	  chmod 0755 "bin/.$${s##*/}.new" && mv -f "bin/.$${s##*/}.new" "bin/$${s##*/}" || exit 1; done
 
 deps:
 	@missing=''; for t in $(TEST_TOOLS); do \
@@ -65,25 +73,21 @@ fuzz:
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; done; done
 
-# The scripts get the version in their "version=dev" line, which their
-# --version prints.
+# The commands and the scripts, from bin/; a node run from PREFIX/bin
+# serves them and PREFIX/share/man to its installer.
 install: build
-	@case '$(VERSION)' in '' | *[!A-Za-z0-9._+-]*) echo 'make install: VERSION must be letters, digits and ._+- only' >&2; exit 1 ;; esac
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0755 bin/cnj-* $(DESTDIR)$(PREFIX)/bin/
-	for s in $(SCRIPTS); do \
-	  sed 's/^version=dev /version=$(VERSION) /' "$$s" >"$(DESTDIR)$(PREFIX)/bin/$${s##*/}" && \
-	  chmod 0755 "$(DESTDIR)$(PREFIX)/bin/$${s##*/}" || exit 1; done
 	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
 
 # demo: a local devnet of 3 full nodes in the foreground; Ctrl-C stops it.
 demo: build
 	@base=$$(mktemp -d "$${TMPDIR:-/tmp}/cnj-devnet.XXXXXX"); \
-	PATH="$(CURDIR)/bin:$(CURDIR)/scripts:$$PATH" CNJ_DEVNET="$$base" sh scripts/cnj-devnet up -f 3
+	PATH="$(CURDIR)/bin:$$PATH" CNJ_DEVNET="$$base" sh bin/cnj-devnet up -f 3
 
 walkthrough: build
-	PATH="$(CURDIR)/bin:$$PATH" sh scripts/cnj-demo
+	PATH="$(CURDIR)/bin:$$PATH" sh bin/cnj-demo
 
 clean:
 	rm -rf bin

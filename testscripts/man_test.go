@@ -469,9 +469,10 @@ func parseScriptHelp(out string) scriptHelp {
 }
 
 // TestManScripts checks every executable script of scripts/ against its
-// page and itself: the page exists; --help prints usage lines on standard
-// output and exits 0, --version prints "NAME dev" (make install writes the
-// version over dev) and exits 0, an unknown option is a usage error (2)
+// page and itself: the page exists; --help, alone or after any command of
+// the usage lines, prints usage lines on standard output and exits 0,
+// --version prints "NAME dev" (make build writes the version over dev)
+// and exits 0, an unknown option is a usage error (2)
 // that prints the usage lines on standard error only; the flags of --help
 // (its usage lines and Options rows) are exactly the flags the page's
 // OPTIONS document (.It Fl x, .It Fl -name); its one-letter flags are
@@ -503,6 +504,12 @@ func TestManScripts(t *testing.T) {
 			code, out, errOut = runScript(t, name, "--version")
 			if code != 0 || errOut != "" || out != name+" dev\n" {
 				t.Errorf("scripts/%s --version: exit %d, stdout %q, stderr %q; want 0 and %q", name, code, out, errOut, name+" dev\n")
+			}
+			// --help after a command, as the commands answer it.
+			for _, c := range s.help.commands {
+				if code, out, errOut := runScript(t, name, c, "--help"); code != 0 || errOut != "" || !usageLine.MatchString(out) {
+					t.Errorf("scripts/%s %s --help: exit %d, want 0 with usage lines on standard output only\nstdout: %s\nstderr: %s", name, c, code, out, errOut)
+				}
 			}
 			code, out, errOut = runScript(t, name, "-Z")
 			if code != 2 || out != "" || !usageLine.MatchString(errOut) {

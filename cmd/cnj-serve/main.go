@@ -26,6 +26,7 @@ type flags struct {
 	cli.ChainFlag
 	Listen string  `help:"Address to listen on; an IP without a port means port 56230." default:":56230" placeholder:"IP:PORT"`
 	Bin    string  `help:"Directory whose cnj-* files /install.sh and /bin/ serve (default: the directory of this executable)." placeholder:"DIR"`
+	Man    string  `help:"Directory whose cnj-*.N pages, in manN/ or in it, /install.sh and /man/ serve (default: BIN/../share/man, else BIN/../man)." placeholder:"DIR"`
 	Rate   float64 `help:"Requests a second each client IP may make, bursts of five times that; 0 for no limit." default:"20" placeholder:"N"`
 }
 
@@ -59,10 +60,17 @@ func run(f *flags, s cli.Streams) error {
 	if fi, err := os.Stat(bin); err != nil || !fi.IsDir() {
 		return fmt.Errorf("--bin: %s is not a directory", bin)
 	}
+	man := f.Man
+	if man == "" {
+		man = manDir(bin)
+	} else if fi, err := os.Stat(man); err != nil || !fi.IsDir() {
+		return fmt.Errorf("--man: %s is not a directory", man)
+	}
 	dir := f.Dir()
 	srv, err := web.New(web.Config{
 		Chain:  dir,
 		BinDir: bin,
+		ManDir: man,
 		Rate:   f.Rate,
 		Burst:  int(math.Ceil(5 * f.Rate)),
 		Log:    log.New(s.Err, "cnj-serve: ", 0),
@@ -79,4 +87,16 @@ func run(f *flags, s cli.Streams) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return srv.Serve(ctx, ln)
+}
+
+// manDir is where the pages of the commands in bin are: share/man beside
+// bin (make install, install.sh), else man beside it (a checkout, whose
+// make puts the commands in bin); "" when neither is a directory.
+func manDir(bin string) string {
+	for _, d := range []string{filepath.Join(bin, "..", "share", "man"), filepath.Join(bin, "..", "man")} {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
+	}
+	return ""
 }

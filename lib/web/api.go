@@ -78,6 +78,8 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /search", s.search)
 	m.HandleFunc("GET /install.sh", s.installScript)
 	m.HandleFunc("GET /bin/{name}", s.binary)
+	m.HandleFunc("GET /man/{name}", s.page)
+	m.HandleFunc("GET /SHA256SUMS", s.checksums)
 	m.HandleFunc("/", s.notFound)
 	return m
 }

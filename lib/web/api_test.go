@@ -230,7 +230,7 @@ func checkError(t *testing.T, what string, resp *http.Response, body []byte, cod
 func TestHead(t *testing.T) {
 	f := getFixture(t)
 	_, ts, _ := newServer(t, Config{})
-	for _, p := range []string{"/api/tip", "/api/address/" + f.alice.addr, "/api/address/" + f.alice.addr + "/txs", "/api/chain?from=1", "/", "/metrics", "/install.sh", "/bin/cnj-x"} {
+	for _, p := range []string{"/api/tip", "/api/address/" + f.alice.addr, "/api/address/" + f.alice.addr + "/txs", "/api/chain?from=1", "/", "/metrics", "/install.sh", "/bin/cnj-x", "/man/cnj-x.1", "/SHA256SUMS"} {
 		resp, body := get(t, "HEAD", ts.URL+p)
 		if resp.StatusCode != 200 || len(body) != 0 {
 			t.Errorf("HEAD %s: %d with %d bytes", p, resp.StatusCode, len(body))
@@ -249,7 +249,7 @@ func TestHead(t *testing.T) {
 func TestMethods(t *testing.T) {
 	_, ts, _ := newServer(t, Config{})
 	for _, m := range []string{"POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "CONNECT", "PROPFIND", "get"} {
-		for _, p := range []string{"/", "/api/tip", "/api/chain", "/bin/cnj-x", "/nope", "/bin/../chain/key"} {
+		for _, p := range []string{"/", "/api/tip", "/api/chain", "/bin/cnj-x", "/man/cnj-x.1", "/SHA256SUMS", "/nope", "/bin/../chain/key"} {
 			resp, body := get(t, m, ts.URL+p)
 			if resp.StatusCode != http.StatusMethodNotAllowed {
 				t.Errorf("%s %s: status %d, want 405", m, p, resp.StatusCode)

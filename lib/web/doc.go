@@ -1,7 +1,7 @@
 // Package web is cnj-serve's HTTP application (DESIGN.md, "Network": the web
 // app on port 56230): the JSON API on Esplora's paths, the chain download
 // for cnj-sync, Prometheus metrics, small HTML explorer pages, and the
-// installer with the binaries it installs.
+// installer with the toolkit it installs.
 //
 // # What it serves
 //
@@ -14,7 +14,8 @@
 // /api/v1/ paths for the same answers, and cnj's own /api/tip,
 // /api/genesis, /api/peers, /api/block-height/H and the chain download
 // /api/chain; /metrics in the Prometheus text format; HTML explorer
-// pages; /install.sh and the binaries it installs. cnj's fields come
+// pages; /install.sh and what it installs (/bin/NAME, /man/NAME.N) with
+// /SHA256SUMS over them (toolkit.go, install.go). cnj's fields come
 // after Esplora's in its objects, never instead of them.
 //
 // Lookups by txid and by address read the transfer index (package
@@ -57,7 +58,19 @@
 // serves NAME only when it matches cnj-[a-z0-9-]+ and is a regular,
 // executable file directly in the binaries directory, opened through an
 // os.Root on that directory, so nothing outside it (key files, the chain,
-// ../, symbolic links leaving it) is reachable.
+// ../, symbolic links leaving it) is reachable; /man/NAME.N likewise serves
+// only a regular file NAME.N (NAME as above, N a digit 1 to 9) in the man
+// directory's manN/ or directly in it, through an os.Root on it.
+//
+// # The installer
+//
+// /install.sh is a POSIX sh script naming this node as the source and
+// listing the binaries and pages it serves; it downloads them into a
+// staging directory, checks each against /SHA256SUMS, and only then
+// renames them into place. /SHA256SUMS hashes each file once and again
+// only when its size or modification time changes, so a request costs a
+// stat a file. Both come from this node: they catch a download broken on
+// its way, not a node that lies.
 //
 // # What it does not do
 //

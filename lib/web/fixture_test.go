@@ -44,6 +44,7 @@ const secret = "SECRET-NEVER-SERVED"
 type fixture struct {
 	dir     string // the chain directory
 	bin     string // the binaries directory
+	man     string // the man directory
 	p       *params.Params
 	miner   wallet
 	alice   wallet
@@ -169,7 +170,7 @@ func buildFixture(root string) (*fixture, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	f := &fixture{dir: filepath.Join(root, "chain"), bin: filepath.Join(root, "bin"), p: p,
+	f := &fixture{dir: filepath.Join(root, "chain"), bin: filepath.Join(root, "bin"), man: filepath.Join(root, "man"), p: p,
 		miner: newWallet(p, 0), alice: newWallet(p, 1), bob: newWallet(p, 2)}
 	if err := node.Create(f.dir, p); err != nil {
 		return nil, err
@@ -247,6 +248,30 @@ func buildFixture(root string) (*fixture, error) {
 	if err := os.Symlink("../chain/key", filepath.Join(f.bin, "cnj-rel")); err != nil {
 		return nil, err
 	}
+	// The man directory: pages in manN/ and directly in it, and files that
+	// are not served (a page in the wrong section's directory, other
+	// names, a key, a link leaving the directory).
+	for _, d := range []string{"man1", "man5"} {
+		if err := os.MkdirAll(filepath.Join(f.man, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	for name, body := range map[string]string{
+		"man1/cnj-x.1":      ".Dt CNJ-X 1\n",
+		"cnj-y.1":           ".Dt CNJ-Y 1\n",
+		"man5/cnj-format.5": ".Dt CNJ-FORMAT 5\n",
+		"man1/cnj-bad.5":    secret,
+		"man1/other.1":      secret,
+		"cnj-x.key":         secret,
+		"man1/cnj-x.1.gz":   secret,
+	} {
+		if err := os.WriteFile(filepath.Join(f.man, name), []byte(body), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Symlink(filepath.Join(root, "key"), filepath.Join(f.man, "man1", "cnj-link.1")); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -290,6 +315,9 @@ func newServer(t testing.TB, cfg Config) (*Server, *httptest.Server, *logSink) {
 	}
 	if cfg.BinDir == "" {
 		cfg.BinDir = f.bin
+	}
+	if cfg.ManDir == "" {
+		cfg.ManDir = f.man
 	}
 	sink := &logSink{}
 	cfg.Log = log.New(sink, "", 0)

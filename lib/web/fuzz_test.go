@@ -10,11 +10,11 @@ import (
 
 // FuzzRequest sends any request target through the whole application: it
 // never fails (500), never shows a secret, and serves nothing under /bin/
-// but the two binaries.
+// but the two binaries, nothing under /man/ but the three pages.
 func FuzzRequest(f *testing.F) {
 	s, _, _ := newServer(f, Config{})
 	h := s.Handler()
-	for _, seed := range []string{"/", "/api/tip", "/bin/cnj-x", "/bin/../chain/key", "/api/chain?from=1&to=3", "/api/address/x/txs", "/search?q=1"} {
+	for _, seed := range []string{"/", "/api/tip", "/bin/cnj-x", "/bin/../chain/key", "/man/cnj-x.1", "/man/../key", "/SHA256SUMS", "/api/chain?from=1&to=3", "/api/address/x/txs", "/search?q=1"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, target string) {
@@ -35,6 +35,9 @@ func FuzzRequest(f *testing.F) {
 			t.Fatalf("GET %q: a secret", target)
 		}
 		if w.Code == 200 && strings.HasPrefix(u.Path, "/bin/") && u.Path != "/bin/cnj-x" && u.Path != "/bin/cnj-y" {
+			t.Fatalf("GET %q: served %s", target, u.Path)
+		}
+		if w.Code == 200 && strings.HasPrefix(u.Path, "/man/") && u.Path != "/man/cnj-x.1" && u.Path != "/man/cnj-y.1" && u.Path != "/man/cnj-format.5" {
 			t.Fatalf("GET %q: served %s", target, u.Path)
 		}
 		if s.panics.Load() != 0 {

@@ -6,103 +6,39 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
+	"runtime"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 )
 
-// binDir is the directory the binaries are served from, opened as an
-// os.Root: a name is looked up inside it and nowhere else.
-type binDir struct {
-	root *os.Root
-}
-
-func openBinDir(dir string) (*binDir, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	return &binDir{root: root}, nil
-}
-
-func (b *binDir) close() error { return b.root.Close() }
-
-// binName reports whether name may be served: cnj- and then lowercase
-// letters, digits and dashes (no dot, no slash: no key file, no path).
-func binName(name string) bool {
-	rest, ok := strings.CutPrefix(name, "cnj-")
-	if !ok || rest == "" || len(name) > 64 {
-		return false
-	}
-	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-// servable reports whether fi is a file to hand out: regular and
-// executable (a key file, 0600, never is).
-func servable(fi fs.FileInfo) bool {
-	return fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
-}
-
-// errNoBinary is a name that is not served.
-var errNoBinary = &notFoundError{"no such binary"}
-
-// open returns the binary name, open, with its FileInfo.
-func (b *binDir) open(name string) (*os.File, fs.FileInfo, error) {
-	if !binName(name) {
-		return nil, nil, errNoBinary
-	}
-	f, err := b.root.Open(name)
-	if err != nil {
-		return nil, nil, errNoBinary
-	}
-	fi, err := f.Stat()
-	if err != nil || !servable(fi) {
-		f.Close()
-		return nil, nil, errNoBinary
-	}
-	return f, fi, nil
-}
-
-// list returns the names of the binaries served, sorted.
-func (b *binDir) list() ([]string, error) {
-	d, err := b.root.Open(".")
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	ents, err := d.ReadDir(-1)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, e := range ents {
-		if !binName(e.Name()) {
-			continue
-		}
-		if fi, err := b.root.Stat(e.Name()); err == nil && servable(fi) {
-			names = append(names, e.Name())
-		}
-	}
-	slices.Sort(names)
-	return names, nil
-}
-
-// minDownloadRate is the slowest a binary download may go (bytes a second)
-// before its write deadline cuts it.
+// minDownloadRate is the slowest a download of the toolkit may go (bytes
+// a second) before its write deadline cuts it.
 const minDownloadRate = 16 << 10
 
+// binary answers /bin/NAME: a binary of the binaries directory.
 func (s *Server) binary(w http.ResponseWriter, r *http.Request) {
 	if s.bin == nil {
 		s.fail(w, r, errNoBinary)
 		return
 	}
-	f, fi, err := s.bin.open(r.PathValue("name"))
+	s.serveFile(w, r, "application/octet-stream", s.bin.open)
+}
+
+// page answers /man/NAME.N: a page of the man directory.
+func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	if s.man == nil {
+		s.fail(w, r, errNoPage)
+		return
+	}
+	s.serveFile(w, r, "text/troff; charset=utf-8", s.man.open)
+}
+
+// serveFile answers with the file that open returns for the path's name,
+// as ct, with ranges, and a write deadline extended for its size.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, ct string, open func(string) (*os.File, fs.FileInfo, error)) {
+	f, fi, err := open(r.PathValue("name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -111,7 +47,7 @@ func (s *Server) binary(w http.ResponseWriter, r *http.Request) {
 	d := s.cfg.WriteTimeout + time.Duration(fi.Size()/minDownloadRate)*time.Second
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(min(d, s.cfg.DownloadTimeout)))
 	h := w.Header()
-	h["Content-Type"] = []string{"application/octet-stream"}
+	h["Content-Type"] = []string{ct}
 	h["X-Content-Type-Options"] = hdrNosniff
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
 }
@@ -173,63 +109,314 @@ func validHost(h string) bool {
 	return true
 }
 
-// installScript answers /install.sh: a POSIX sh script that downloads the
-// binaries this node serves into ${PREFIX:-$HOME/.local}/bin and records
-// this node as the source node in $XDG_CONFIG_HOME/coniunctum/source.
-func (s *Server) installScript(w http.ResponseWriter, r *http.Request) {
-	var names []string
-	if s.bin != nil {
-		var err error
-		if names, err = s.bin.list(); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+// toolkitFiles is what /SHA256SUMS covers: the binaries as bin/NAME, the
+// pages as man/NAME.N.
+func (s *Server) toolkitFiles(bins, pages []string) []toolkitFile {
+	var files []toolkitFile
+	for _, n := range bins {
+		files = append(files, toolkitFile{path: "bin/" + n, open: func() (*os.File, fs.FileInfo, error) { return s.bin.open(n) }})
 	}
-	if len(names) == 0 {
-		s.fail(w, r, &notFoundError{"this node serves no binaries"})
+	for _, n := range pages {
+		files = append(files, toolkitFile{path: "man/" + n, open: func() (*os.File, fs.FileInfo, error) { return s.man.open(n) }})
+	}
+	return files
+}
+
+// checksums answers /SHA256SUMS: the SHA-256 of every file the installer
+// installs, as sha256sum(1) prints them, paths relative to the web app's
+// root.
+func (s *Server) checksums(w http.ResponseWriter, r *http.Request) {
+	bins, pages, err := s.toolkit()
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	src := sourceURL(r)
-	var b strings.Builder
-	b.WriteString(`#!/bin/sh
-# Coniunctum installer. It downloads the commands of the node it came from
-# into ${PREFIX:-$HOME/.local}/bin and records that node as this machine's
-# source node in ${XDG_CONFIG_HOME:-$HOME/.config}/coniunctum/source.
-#   curl -fsS ` + src + `/install.sh | sh
-set -eu
-source_node='` + src + `'
-bindir="${PREFIX:-$HOME/.local}/bin"
-confdir="${XDG_CONFIG_HOME:-$HOME/.config}/coniunctum"
-fetch() {
-	if command -v curl >/dev/null 2>&1; then
-		curl -fsS -o "$2" "$1"
-	elif command -v wget >/dev/null 2>&1; then
-		wget -q -O "$2" "$1"
-	else
-		echo "install.sh: neither curl nor wget is installed" >&2
-		exit 1
-	fi
+	body := s.sums.lines(s.toolkitFiles(bins, pages))
+	w.Header()["Cache-Control"] = hdrNoStore
+	write(w, []string{"text/plain; charset=utf-8"}, body)
 }
-mkdir -p "$bindir" "$confdir"
-trap 'rm -f "$bindir"/.cnj-*.part' EXIT
-for name in`)
-	for _, n := range names {
-		b.WriteString(" " + n)
+
+// installScript answers /install.sh: a POSIX sh script that installs the
+// toolkit this node serves (installScriptText) and records this node as
+// the source node.
+func (s *Server) installScript(w http.ResponseWriter, r *http.Request) {
+	bins, pages, err := s.toolkit()
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	b.WriteString(`; do
-	fetch "$source_node/bin/$name" "$bindir/.$name.part"
-	chmod 0755 "$bindir/.$name.part"
-	mv -f "$bindir/.$name.part" "$bindir/$name"
-done
-printf '%s\n' "$source_node" > "$confdir/source.part"
-mv -f "$confdir/source.part" "$confdir/source"
-echo "install.sh: installed ` + strconv.Itoa(len(names)) + ` commands into $bindir; source node $source_node" >&2
-case ":$PATH:" in
-*":$bindir:"*) ;;
-*) echo "install.sh: add $bindir to PATH" >&2 ;;
-esac
-`)
-	h := w.Header()
-	h["Cache-Control"] = hdrNoStore
+	var b strings.Builder
+	// Every value is safe inside single quotes: names are of binName and
+	// pageName, the source of validHost, the platform of the Go runtime.
+	err = installTmpl.Execute(&b, map[string]string{
+		"Source":   sourceURL(r),
+		"Platform": runtime.GOOS + "/" + runtime.GOARCH,
+		"Bins":     strings.Join(bins, " "),
+		"Pages":    strings.Join(pages, " "),
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header()["Cache-Control"] = hdrNoStore
 	write(w, []string{"text/x-shellscript; charset=utf-8"}, []byte(b.String()))
 }
+
+var installTmpl = template.Must(template.New("install.sh").Parse(installScriptText))
+
+// installScriptText is the installer; cnj-serve(1) says what it does.
+const installScriptText = `#!/bin/sh
+# Coniunctum installer of the node at {{.Source}}.
+#
+# It installs the toolkit this node serves (its commands, its role scripts
+# and their manual pages) into ${PREFIX:-$HOME/.local}/bin and
+# ${PREFIX:-$HOME/.local}/share/man, and records this node as the source
+# node in ${XDG_CONFIG_HOME:-$HOME/.config}/coniunctum/source. With a
+# role other than wallet, it also fetches the whole chain from this node.
+#
+#   curl -fsS {{.Source}}/install.sh | sh
+#   curl -fsS {{.Source}}/install.sh | sh -s -- --role fullnode
+#
+# Every file is checked against {{.Source}}/SHA256SUMS before anything is
+# installed, and a run that fails leaves the previous install as it was.
+# The checksums come from this same node: they catch a download that is
+# broken or cut short, not a node that lies (cnj-serve(1)).
+#
+# The script is functions and one call on its last line: a download of it
+# that is cut short runs nothing.
+set -eu
+
+source_node='{{.Source}}'
+node_platform='{{.Platform}}'
+bins='{{.Bins}}'
+pages='{{.Pages}}'
+
+usage_text() {
+	echo "usage: install.sh [--role wallet | validator | miner | fullnode]"
+	echo "                  [--ip IP] [--address ADDR] [--systemd]"
+	echo "       install.sh --help"
+}
+
+help() {
+	usage_text
+	echo
+	echo "Install the Coniunctum toolkit of $source_node and make that node"
+	echo "this machine's source node; for a validator, miner or fullnode, also"
+	echo "fetch the whole chain from it and say what starts the role."
+	echo
+	echo "Options:"
+	echo "  --role ROLE     wallet (the default), validator, miner or fullnode."
+	echo "  --ip IP         The node's own IPv4 address, for the start command."
+	echo "  --address ADDR  The address a miner's or fullnode's rewards go to."
+	echo "  --systemd       Write a systemd user unit that starts the role."
+	echo "  --help          Print this help and exit."
+	echo
+	echo "The toolkit goes to \$PREFIX/bin and \$PREFIX/share/man (PREFIX: ~/.local)."
+}
+
+usage() {
+	echo "install.sh: $*" >&2
+	usage_text >&2
+	exit 2
+}
+
+die() {
+	echo "install.sh: $*" >&2
+	exit 1
+}
+
+say() {
+	echo "install.sh: $*" >&2
+}
+
+# platform: this machine as OS/ARCH, in the Go names the node gives.
+platform() {
+	case $(uname -s) in
+	Linux) p_os=linux ;;
+	Darwin) p_os=darwin ;;
+	FreeBSD) p_os=freebsd ;;
+	OpenBSD) p_os=openbsd ;;
+	NetBSD) p_os=netbsd ;;
+	*) p_os=$(uname -s | tr '[:upper:]' '[:lower:]') ;;
+	esac
+	case $(uname -m) in
+	x86_64 | amd64) p_arch=amd64 ;;
+	aarch64 | arm64) p_arch=arm64 ;;
+	i386 | i486 | i586 | i686) p_arch=386 ;;
+	armv*) p_arch=arm ;;
+	*) p_arch=$(uname -m) ;;
+	esac
+	echo "$p_os/$p_arch"
+}
+
+# fetch PATH FILE: GET the node's PATH into FILE.
+fetch() {
+	case $fetcher in
+	curl) curl -fsS -o "$2" "$source_node/$1" </dev/null ;;
+	wget) wget -q -O "$2" "$source_node/$1" </dev/null ;;
+	esac || die "downloading $source_node/$1 failed; nothing was installed"
+}
+
+# sha256 FILE: prints the SHA-256 of FILE in hex.
+sha256() {
+	case $hasher in
+	sha256sum) s_out=$(sha256sum "$1") ;;
+	shasum) s_out=$(shasum -a 256 "$1") ;;
+	esac
+	echo "${s_out%% *}"
+}
+
+# check PATH: the file staged as PATH has the hash SHA256SUMS gives PATH.
+check() {
+	c_want=$(awk -v f="$1" '$2 == f { print $1; exit }' "$stage/SHA256SUMS")
+	[ -n "$c_want" ] || die "$1 is not in $source_node/SHA256SUMS; nothing was installed"
+	c_got=$(sha256 "$stage/$1")
+	[ "$c_got" = "$c_want" ] ||
+		die "$1: the download does not match $source_node/SHA256SUMS (sha256 $c_got, not $c_want); nothing was installed: run again"
+}
+
+main() {
+	role=wallet ip='' addr='' systemd=false
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--role | --ip | --address)
+			[ $# -ge 2 ] || usage "$1 needs a value"
+			case $1 in
+			--role) role=$2 ;;
+			--ip) ip=$2 ;;
+			*) addr=$2 ;;
+			esac
+			shift
+			;;
+		--role=*) role=${1#--role=} ;;
+		--ip=*) ip=${1#--ip=} ;;
+		--address=*) addr=${1#--address=} ;;
+		--systemd) systemd=true ;;
+		--help)
+			help
+			exit 0
+			;;
+		*) usage "unknown argument $1" ;;
+		esac
+		shift
+	done
+	case $role in validator | miner | fullnode | wallet) ;; *) usage "--role $role: wallet, validator, miner or fullnode" ;; esac
+	case $ip in *[!0-9.]*) usage "--ip $ip: an IPv4 address, as 192.0.2.7" ;; esac
+	case $addr in *[!0-9a-z]*) usage "--address $addr: an address, as cnj-wallet address prints it" ;; esac
+	if $systemd; then
+		[ "$role" != wallet ] || usage "--systemd: a wallet holder runs no service; give --role"
+		[ -n "$ip" ] || usage "--systemd: the unit needs the node's own address: --ip IP"
+		[ "$role" = validator ] || [ -n "$addr" ] || usage "--systemd: a $role's unit needs --address ADDR for its rewards"
+	fi
+
+	here=$(platform)
+	[ "$here" = "$node_platform" ] ||
+		die "this node serves commands for $node_platform, and this machine is $here ($(uname -s) $(uname -m)): they would not run here; nothing was installed: install from a node of this machine's platform, or build from source (make install)"
+	if command -v curl >/dev/null 2>&1; then
+		fetcher=curl
+	elif command -v wget >/dev/null 2>&1; then
+		fetcher=wget
+	else
+		die "neither curl nor wget is installed; nothing was installed"
+	fi
+	if command -v sha256sum >/dev/null 2>&1; then
+		hasher=sha256sum
+	elif command -v shasum >/dev/null 2>&1; then
+		hasher=shasum
+	else
+		die "neither sha256sum nor shasum is installed, so nothing could be checked; nothing was installed"
+	fi
+
+	prefix=${PREFIX:-$HOME/.local}
+	bindir=$prefix/bin
+	mandir=$prefix/share/man
+	confdir=${XDG_CONFIG_HOME:-$HOME/.config}/coniunctum
+
+	# Everything is downloaded into a staging directory beside the
+	# install and checked there; nothing is installed before all is.
+	mkdir -p "$prefix"
+	stage=$(mktemp -d "$prefix/.cnj-install.XXXXXX") || die "cannot make a staging directory in $prefix"
+	trap 'rm -rf "$stage"' EXIT
+	trap 'exit 1' INT TERM HUP
+	mkdir "$stage/bin" "$stage/man"
+	fetch SHA256SUMS "$stage/SHA256SUMS"
+	nbins=0 npages=0
+	for name in $bins; do
+		fetch "bin/$name" "$stage/bin/$name"
+		check "bin/$name"
+		chmod 0755 "$stage/bin/$name"
+		nbins=$((nbins + 1))
+	done
+	for page in $pages; do
+		fetch "man/$page" "$stage/man/$page"
+		check "man/$page"
+		chmod 0644 "$stage/man/$page"
+		npages=$((npages + 1))
+	done
+	printf '%s\n' "$source_node" >"$stage/source"
+	mkdir -p "$bindir" "$confdir"
+	for page in $pages; do
+		mkdir -p "$mandir/man${page##*.}"
+	done
+
+	# All is here and checked: rename it into place, without letting a
+	# signal cut the renames in the middle.
+	trap '' INT TERM HUP
+	for name in $bins; do
+		mv -f "$stage/bin/$name" "$bindir/$name"
+	done
+	for page in $pages; do
+		mv -f "$stage/man/$page" "$mandir/man${page##*.}/$page"
+	done
+	mv -f "$stage/source" "$confdir/source"
+	trap 'exit 1' INT TERM HUP
+	say "installed $nbins commands into $bindir and $npages manual pages into $mandir, each checked against SHA256SUMS; source node $source_node"
+	case ":$PATH:" in
+	*":$bindir:"*) ;;
+	*) say "add $bindir to PATH" ;;
+	esac
+
+	if [ "$role" = wallet ]; then
+		say "next: cnj-wallet init"
+		return 0
+	fi
+	from=${source_node#http://}
+	chain=${CNJ_CHAIN:-${XDG_DATA_HOME:-$HOME/.local/share}/coniunctum/chain}
+	say "fetching the whole chain from $from into $chain"
+	"$bindir/cnj-sync" --from="$from" --chain="$chain" </dev/null ||
+		die "fetching the chain from $from failed (cnj-sync said why above); the toolkit is installed: run cnj-sync --from $from --chain $chain"
+	start="cnj-$role start -c $chain -a ${ip:-IP}"
+	[ "$role" = validator ] || start="$start -m ${addr:-ADDR}"
+	if ! $systemd; then
+		[ -n "$addr" ] || [ "$role" = validator ] || say "ADDR: the address of a key of yours (cnj-wallet init, then cnj-wallet address)"
+		say "next: $start"
+		return 0
+	fi
+	case $bindir in /*) ;; *) die "--systemd: $bindir is not an absolute path; the toolkit and the chain are installed" ;; esac
+	case $bindir$chain in *[!A-Za-z0-9/._-]*) die "--systemd: $bindir or $chain has characters a unit file would need escaped; the toolkit and the chain are installed: start the role with $start" ;; esac
+	unitdir=${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user
+	unit=$unitdir/cnj-$role.service
+	mkdir -p "$unitdir"
+	{
+		echo "# The Coniunctum $role installed from $source_node (cnj-$role(1))."
+		echo "[Unit]"
+		echo "Description=Coniunctum $role on $ip"
+		echo "After=network-online.target"
+		echo
+		echo "[Service]"
+		echo "# cnj-$role start starts the parts and returns; they run on in this unit."
+		echo "Type=oneshot"
+		echo "RemainAfterExit=yes"
+		echo "Environment=PATH=$bindir:/usr/local/bin:/usr/bin:/bin"
+		echo "ExecStart=$bindir/$start"
+		echo "ExecStop=$bindir/cnj-$role stop -c $chain"
+		echo
+		echo "[Install]"
+		echo "WantedBy=default.target"
+	} >"$unit.part"
+	mv -f "$unit.part" "$unit"
+	say "wrote $unit; start it with: systemctl --user daemon-reload && systemctl --user enable --now cnj-$role"
+}
+
+main "$@"
+`

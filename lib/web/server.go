@@ -45,6 +45,9 @@ type Config struct {
 	// BinDir is where /bin/cnj-* and the installer's list come from; ""
 	// serves no binaries.
 	BinDir string
+	// ManDir is where /man/cnj-*.N come from, for the installer: pages
+	// in its manN subdirectories or directly in it; "" serves no pages.
+	ManDir string
 	// Rate is the sustained number of requests per second a client IP may
 	// make, Burst how many at once; Rate <= 0 means no limit.
 	Rate  float64
@@ -119,6 +122,8 @@ type Server struct {
 	// refusals are the transfers of rejects.log, for /api/tx/ID/fate.
 	refusals *refusals
 	bin      *binDir
+	man      *manDir
+	sums     sums // of the toolkit, for /SHA256SUMS
 	handler  http.Handler
 
 	// Counters for /metrics.
@@ -158,6 +163,17 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.bin = b
+	}
+	if cfg.ManDir != "" {
+		m, err := openManDir(cfg.ManDir)
+		if err != nil {
+			if s.bin != nil {
+				s.bin.close()
+			}
+			st.close()
+			return nil, err
+		}
+		s.man = m
 	}
 	if cfg.Rate > 0 {
 		s.limiter = newIPLimiter(cfg.Rate, max(cfg.Burst, 1))
@@ -232,6 +248,9 @@ func (s *Server) Close() error {
 	<-s.done
 	if s.bin != nil {
 		s.bin.close()
+	}
+	if s.man != nil {
+		s.man.close()
 	}
 	return s.st.close()
 }
