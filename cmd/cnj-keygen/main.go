@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 	"syscall"
 
 	"github.com/coniunctum/cnj/internal/wallet"
@@ -55,7 +54,7 @@ func run(f *flags, s cli.Streams) error {
 	if _, err := os.Lstat(f.Output); err == nil {
 		return fmt.Errorf("%s: file exists, not overwriting it", f.Output)
 	}
-	wf, err := workFactor()
+	wf, err := wallet.WorkFactor(os.Getenv("CNJ_SCRYPT_WORK_FACTOR"))
 	if err != nil {
 		return err
 	}
@@ -111,20 +110,4 @@ func named(f *flags, err error) error {
 		}
 	}
 	return err
-}
-
-// workFactor reads CNJ_SCRYPT_WORK_FACTOR: a lower scrypt cost for tests
-// and slow machines (each step down halves the work an attacker needs per
-// guess, so the default is for keys that hold money). Unset is 0, the
-// default.
-func workFactor() (int, error) {
-	v := os.Getenv("CNJ_SCRYPT_WORK_FACTOR")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 10 || n > keys.DefaultMaxWorkFactor {
-		return 0, fmt.Errorf("CNJ_SCRYPT_WORK_FACTOR=%s: want a whole number from 10 to %d", v, keys.DefaultMaxWorkFactor)
-	}
-	return n, nil
 }

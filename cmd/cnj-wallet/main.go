@@ -15,12 +15,12 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/coniunctum/cnj/internal/wallet"
 	"github.com/coniunctum/cnj/internal/wallet/holder"
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/cli"
-	"github.com/coniunctum/cnj/lib/keys"
 	"github.com/coniunctum/cnj/lib/relay"
 )
 
@@ -129,7 +129,7 @@ func setup(f *flags, cmd string) (*holder.Holder, error) {
 	if h.RelayPort == relay.DefaultPort {
 		h.RelayPort = 0
 	}
-	wf, err := workFactor()
+	wf, err := wallet.WorkFactor(os.Getenv("CNJ_SCRYPT_WORK_FACTOR"))
 	if err != nil {
 		return nil, err
 	}
@@ -239,18 +239,4 @@ func readPhrase(file string) (string, error) {
 	b, err := term.ReadPassword(int(tty.Fd()))
 	io.WriteString(tty, "\n")
 	return string(b), err
-}
-
-// workFactor reads CNJ_SCRYPT_WORK_FACTOR as cnj-keygen does: a lower
-// scrypt cost for tests and slow machines; unset is the default.
-func workFactor() (int, error) {
-	v := os.Getenv("CNJ_SCRYPT_WORK_FACTOR")
-	if v == "" {
-		return 0, nil
-	}
-	var n int
-	if _, err := fmt.Sscan(v, &n); err != nil || n < 10 || n > keys.DefaultMaxWorkFactor || fmt.Sprint(n) != v {
-		return 0, fmt.Errorf("CNJ_SCRYPT_WORK_FACTOR=%s: want a whole number from 10 to %d", v, keys.DefaultMaxWorkFactor)
-	}
-	return n, nil
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/keys"
@@ -61,4 +62,20 @@ func Network(network, dir string) (*params.Params, error) {
 		return params.Main(), nil
 	}
 	return p, err
+}
+
+// WorkFactor reads v, the value of CNJ_SCRYPT_WORK_FACTOR: a lower scrypt
+// cost for tests and slow machines (each step down halves the work an
+// attacker needs per guess, so the default is for keys that hold money).
+// Empty is 0, the default; anything but a whole number from 10 to
+// keys.DefaultMaxWorkFactor, written plainly, is an error.
+func WorkFactor(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 10 || n > keys.DefaultMaxWorkFactor || strconv.Itoa(n) != v {
+		return 0, fmt.Errorf("CNJ_SCRYPT_WORK_FACTOR=%s: want a whole number from 10 to %d", v, keys.DefaultMaxWorkFactor)
+	}
+	return n, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -216,5 +217,20 @@ func TestNetwork(t *testing.T) {
 	}
 	if p, err := wallet.Network("", odd); err == nil || p != nil {
 		t.Fatalf("Network(genesis.json a directory) = %v, %v", p, err)
+	}
+}
+
+// TestWorkFactor: CNJ_SCRYPT_WORK_FACTOR is a plain whole number from 10
+// to the maximum, or unset; nothing else lowers a key's cost.
+func TestWorkFactor(t *testing.T) {
+	for v, want := range map[string]int{"": 0, "10": 10, "17": 17, fmt.Sprint(keys.DefaultMaxWorkFactor): keys.DefaultMaxWorkFactor} {
+		if n, err := wallet.WorkFactor(v); err != nil || n != want {
+			t.Errorf("%q: %d, %v; want %d", v, n, err, want)
+		}
+	}
+	for _, v := range []string{"9", "0", "-12", "+12", "012", "12.0", "1e2", " 12", fmt.Sprint(keys.DefaultMaxWorkFactor + 1)} {
+		if n, err := wallet.WorkFactor(v); err == nil {
+			t.Errorf("%q: %d, want an error", v, n)
+		}
 	}
 }
