@@ -674,21 +674,8 @@ func (c *Chain) best() *BlockNode {
 // parent is unknown, or whose height does not follow its parent's, is
 // corrupt; a record repeated is skipped.
 func (c *Chain) Load(recs []blockstore.Record, led *ledger.Ledger) error {
-	if len(c.nodes) != 1 {
-		return errors.New("chain: Load on a chain that already holds blocks")
-	}
-	for i, r := range recs {
-		if c.nodes[r.Hash] != nil {
-			continue
-		}
-		parent := c.nodes[r.PrevHash]
-		if parent == nil {
-			return rule.Errorf(rule.Corrupt, "index record %d (block %x): parent %x not found before it", i, r.Hash[:8], r.PrevHash[:8])
-		}
-		if r.Height != parent.Height+1 {
-			return rule.Errorf(rule.Corrupt, "index record %d (block %x): height %d on a parent at %d", i, r.Hash[:8], r.Height, parent.Height)
-		}
-		c.addRecord(parent, r)
+	if err := c.loadTree(recs); err != nil {
+		return err
 	}
 	start := c.genesis
 	if led != nil {
@@ -716,4 +703,46 @@ func (c *Chain) Load(recs []blockstore.Record, led *ledger.Ledger) error {
 			c.invalidate(bad)
 		}
 	}
+}
+
+// LoadTree rebuilds the tree from the store's index as Load does and,
+// when the best valid block is the block tip at height, takes it as the
+// tip without a ledger: the chain Load would build from a snapshot at tip,
+// which connects nothing. It reports false when the best valid block is
+// another, or tip is not in the tree: the chain must then be thrown away
+// and one loaded with Load. A chain loaded this way is for reading blocks:
+// Ledger returns nil, and Add, Try and Apply must not be called.
+func (c *Chain) LoadTree(recs []blockstore.Record, tip [32]byte, height uint64) (bool, error) {
+	if err := c.loadTree(recs); err != nil {
+		return false, err
+	}
+	n := c.nodes[tip]
+	if n == nil || n.Invalid || n.Height != height || c.best() != n {
+		return false, nil
+	}
+	c.led, c.tip = nil, n
+	c.main = append([]*BlockNode{c.genesis}, path(c.genesis, n)...)
+	return true, nil
+}
+
+// loadTree adds the index records recs to a chain fresh from New (see
+// Load).
+func (c *Chain) loadTree(recs []blockstore.Record) error {
+	if len(c.nodes) != 1 {
+		return errors.New("chain: Load on a chain that already holds blocks")
+	}
+	for i, r := range recs {
+		if c.nodes[r.Hash] != nil {
+			continue
+		}
+		parent := c.nodes[r.PrevHash]
+		if parent == nil {
+			return rule.Errorf(rule.Corrupt, "index record %d (block %x): parent %x not found before it", i, r.Hash[:8], r.PrevHash[:8])
+		}
+		if r.Height != parent.Height+1 {
+			return rule.Errorf(rule.Corrupt, "index record %d (block %x): height %d on a parent at %d", i, r.Hash[:8], r.Height, parent.Height)
+		}
+		c.addRecord(parent, r)
+	}
+	return nil
 }
