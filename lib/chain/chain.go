@@ -705,11 +705,14 @@ func (c *Chain) Load(recs []blockstore.Record, led *ledger.Ledger) error {
 	}
 }
 
-// LoadTree rebuilds the tree from the store's index as Load does and,
-// when the best valid block is the block tip at height, takes it as the
-// tip without a ledger: the chain Load would build from a snapshot at tip,
-// which connects nothing. It reports false when the best valid block is
-// another, or tip is not in the tree: the chain must then be thrown away
+// LoadTree rebuilds the tree from the store's index as Load does and
+// takes the best valid block as the tip without a ledger, when that is the
+// chain Load builds from a ledger snapshot at the block tip at height:
+// the best valid block is tip (Load connects nothing), or descends from it
+// through blocks that each have undo data in the store (Store.GetUndo),
+// which only a block a writer connected has, so that Load connects them
+// all. It reports false otherwise (tip not in the tree, on another branch,
+// a block above it without undo data): the chain must then be thrown away
 // and one loaded with Load. A chain loaded this way is for reading blocks:
 // Ledger returns nil, and Add, Try and Apply must not be called.
 func (c *Chain) LoadTree(recs []blockstore.Record, tip [32]byte, height uint64) (bool, error) {
@@ -717,11 +720,21 @@ func (c *Chain) LoadTree(recs []blockstore.Record, tip [32]byte, height uint64) 
 		return false, err
 	}
 	n := c.nodes[tip]
-	if n == nil || n.Invalid || n.Height != height || c.best() != n {
+	if n == nil || n.Invalid || n.Height != height {
 		return false, nil
 	}
-	c.led, c.tip = nil, n
-	c.main = append([]*BlockNode{c.genesis}, path(c.genesis, n)...)
+	best := c.best()
+	for x := best; x != n; x = x.Parent {
+		if x.Height <= n.Height {
+			return false, nil // n is not below best
+		}
+		u, err := c.s.GetUndo(x.Hash, x.Height)
+		if u == nil || err != nil {
+			return false, err
+		}
+	}
+	c.led, c.tip = nil, best
+	c.main = append([]*BlockNode{c.genesis}, path(c.genesis, best)...)
 	return true, nil
 }
 

@@ -138,9 +138,15 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-// TestLoadTree: the tree loaded without a ledger at the best valid tip is
-// the tree Load builds, reading no block; at any other block LoadTree
-// declines, so that the caller loads with Load.
+// noUndo is a store that kept no undo data.
+type noUndo struct{ *MemStore }
+
+func (noUndo) GetUndo([32]byte, uint64) ([]byte, error) { return nil, nil }
+
+// TestLoadTree: the tree loaded without a ledger, from a snapshot at the
+// best valid tip or below it on the main chain with undo data above it,
+// is the tree Load builds, reading no block; from any other block
+// LoadTree declines, so that the caller loads with Load.
 func TestLoadTree(t *testing.T) {
 	s, recs := history(t)
 	tip := s.c.Tip()
@@ -148,17 +154,26 @@ func TestLoadTree(t *testing.T) {
 		name   string
 		at     [32]byte
 		height uint64
+		store  Store
 		ok     bool
 	}{
-		{"tip", tip.Hash, tip.Height, true},
-		{"ancestor", s.hash("b4"), 4, false},
-		{"side", s.hash("c4"), 4, false},
-		{"invalid", s.hash("x6"), 6, false},
-		{"wrong height", tip.Hash, tip.Height + 1, false},
-		{"unknown", [32]byte{1}, tip.Height, false},
+		{"tip", tip.Hash, tip.Height, nil, true},
+		{"tip without undo", tip.Hash, tip.Height, noUndo{s.store}, true},
+		{"ancestor", s.hash("b4"), 4, nil, true},
+		{"genesis", s.p.Hash(), 0, nil, true},
+		{"ancestor without undo", s.hash("b4"), 4, noUndo{s.store}, false},
+		{"side", s.hash("c4"), 4, nil, false},
+		{"side below", s.hash("c2"), 2, nil, false},
+		{"invalid", s.hash("x6"), 6, nil, false},
+		{"wrong height", tip.Hash, tip.Height + 1, nil, false},
+		{"unknown", [32]byte{1}, tip.Height, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := New(s.p, s.store)
+			st := tc.store
+			if st == nil {
+				st = s.store
+			}
+			c := New(s.p, st)
 			gets := s.store.Gets()
 			ok, err := c.LoadTree(recs, tc.at, tc.height)
 			if err != nil || ok != tc.ok {

@@ -35,9 +35,10 @@ type Options struct {
 	// NoLedger opens the directory without decoding the ledger snapshot of
 	// the state file (most of the time an open takes on a large chain)
 	// when that gives the very node a full open gives: the state file is
-	// at the best valid block of the index, no block lies beyond the
-	// index, and mempool.bin holds the whole pool at that tip. Otherwise
-	// the node opens in full. Without its ledger, the node's
+	// at the best valid block of the index, or below it with undo data for
+	// each block above (chain.LoadTree), no block lies beyond the index,
+	// and mempool.bin holds the whole pool at that tip. Otherwise the node
+	// opens in full. Without its ledger, the node's
 	// Chain().Ledger() is nil and Template must not be called; Refresh,
 	// Write, Submit and Check first open the directory again in full. For
 	// a process that reads blocks, transactions and the pool but no

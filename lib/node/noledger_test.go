@@ -1,9 +1,12 @@
 package node
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/wire"
 )
 
@@ -53,9 +56,10 @@ func openNoLedger(t *testing.T, dir string) *Node {
 
 // TestNoLedger: a node opened without its ledger shows the chain and the
 // pool of a full open. It does so without the ledger while the state file
-// is at the tip and mempool.bin holds the pool, and opens in full when a
-// writer stored blocks since the state file or appended transfers since
-// mempool.bin; a write through it opens it in full first.
+// is at the tip, or below it with undo data above, and mempool.bin holds
+// the pool; it opens in full when blocks above the state file have no
+// undo data or a writer appended transfers since mempool.bin. A write
+// through it opens it in full first.
 func TestNoLedger(t *testing.T) {
 	dir, p := newDir(t)
 	g := newGen(p)
@@ -77,15 +81,29 @@ func TestNoLedger(t *testing.T) {
 	}
 	sameNode(t, n, full())
 
-	// Blocks stored since the state file (the writer is still open).
+	// Blocks stored since the state file (the writer is still open): their
+	// undo data says that a writer connected them.
 	d := mustOpen(t, dir)
 	defer d.Close()
 	grow(t, d, g, 2, 0)
 	n = openNoLedger(t, dir)
-	if n.Chain().Ledger() == nil {
-		t.Fatal("the state file is behind the tip, yet the ledger was not decoded")
+	if n.Chain().Ledger() != nil {
+		t.Fatal("the blocks since the state file have undo data, yet the ledger was decoded")
 	}
 	sameNode(t, n, full())
+	// Without it, only the ledger says whether they connect.
+	bare := filepath.Join(t.TempDir(), "bare")
+	copyDir(t, dir, bare)
+	if err := os.Remove(chaindir.Dir(bare).File(chaindir.UndoFile)); err != nil {
+		t.Fatal(err)
+	}
+	n = openNoLedger(t, bare)
+	if n.Chain().Ledger() == nil {
+		t.Fatal("the state file is behind the tip and no undo data, yet the ledger was not decoded")
+	}
+	fb := mustOpen(t, bare)
+	defer fb.Close()
+	sameNode(t, n, fb)
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -63,8 +63,8 @@ var errBeyondIndex = errors.New("node: a block beyond the index")
 // loadTree builds the chain from the store, opened with
 // blockstore.Options.StateHeader, without the ledger, and the pool from
 // mempool.bin. It reports false when that is not the node load and
-// reloadPool build (see Options.NoLedger): the state file is not at the
-// best valid block, blocks lie beyond the index, or mempool.jsonl holds
+// reloadPool build (see Options.NoLedger): chain.LoadTree declines the
+// state file's block, blocks lie beyond the index, or mempool.jsonl holds
 // lines mempool.bin does not.
 func (n *Node) loadTree() (bool, error) {
 	st := n.store
