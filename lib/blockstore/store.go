@@ -187,9 +187,6 @@ func (s *Store) Reload() error {
 
 // load reads the directory into s.
 func (s *Store) load() error {
-	s.byHash = map[[32]byte]int{}
-	s.byLoc = map[Loc]int{}
-	s.segFirst = map[uint32]int{}
 	if err := s.list(); err != nil {
 		return err
 	}
@@ -200,6 +197,11 @@ func (s *Store) load() error {
 	if err != nil {
 		return err
 	}
+	// Sized for the index at once: a large chain's open builds them.
+	s.recs = make([]Record, 0, len(recs))
+	s.byHash = make(map[[32]byte]int, len(recs))
+	s.byLoc = make(map[Loc]int, len(recs))
+	s.segFirst = map[uint32]int{}
 	for _, r := range recs {
 		s.addRec(r)
 	}

@@ -434,12 +434,17 @@ func (c *Chain) addBlock(parent *BlockNode, b *block.Block, loc blockstore.Loc) 
 
 // addRecord links a new node under parent; it inherits parent's invalidity.
 func (c *Chain) addRecord(parent *BlockNode, r blockstore.Record) *BlockNode {
+	return c.addRecordWork(parent, r, pow.Work(&r.Target))
+}
+
+// addRecordWork is addRecord given the work of r's target (pow.Work),
+// which it does not change.
+func (c *Chain) addRecordWork(parent *BlockNode, r blockstore.Record, work *big.Int) *BlockNode {
 	c.seq++
 	n := &BlockNode{Hash: r.Hash, PrevHash: r.PrevHash, Parent: parent, Height: parent.Height + 1,
 		Timestamp: r.Timestamp, Target: r.Target, Loc: r.Loc, Seq: c.seq,
 		Invalid: r.Invalid || parent.Invalid, TxCount: r.TxCount}
-	n.Work = pow.Work(&n.Target)
-	n.Work.Add(n.Work, parent.Work)
+	n.Work = new(big.Int).Add(work, parent.Work)
 	parent.children = append(parent.children, n)
 	c.nodes[n.Hash] = n
 	return n
@@ -744,6 +749,11 @@ func (c *Chain) loadTree(recs []blockstore.Record) error {
 	if len(c.nodes) != 1 {
 		return errors.New("chain: Load on a chain that already holds blocks")
 	}
+	c.nodes = make(map[[32]byte]*BlockNode, len(recs)+1)
+	c.nodes[c.genesis.Hash] = c.genesis
+	// A block's work is a division; most blocks carry their parent's target.
+	var target [32]byte
+	var work *big.Int
 	for i, r := range recs {
 		if c.nodes[r.Hash] != nil {
 			continue
@@ -755,7 +765,10 @@ func (c *Chain) loadTree(recs []blockstore.Record) error {
 		if r.Height != parent.Height+1 {
 			return rule.Errorf(rule.Corrupt, "index record %d (block %x): height %d on a parent at %d", i, r.Hash[:8], r.Height, parent.Height)
 		}
-		c.addRecord(parent, r)
+		if work == nil || r.Target != target {
+			target, work = r.Target, pow.Work(&r.Target)
+		}
+		c.addRecordWork(parent, r, work)
 	}
 	return nil
 }
