@@ -38,11 +38,11 @@ type Options struct {
 	// at the best valid block of the index, or below it with undo data for
 	// each block above (chain.LoadTree), no block lies beyond the index,
 	// and mempool.bin holds the whole pool at that tip. Otherwise the node
-	// opens in full. Without its ledger, the node's
-	// Chain().Ledger() is nil and Template must not be called; Refresh,
-	// Write, Submit and Check first open the directory again in full. For
-	// a process that reads blocks, transactions and the pool but no
-	// balance (cnj-chain tip, tx, history).
+	// opens in full. Without its ledger, the node's Chain().Ledger() is nil
+	// and Template must not be called; Refresh, Write, Submit and Check
+	// first open the directory again in full. For a process that reads
+	// blocks, transactions and the pool but no balance (cnj-chain tip,
+	// tx, history).
 	NoLedger bool
 }
 
