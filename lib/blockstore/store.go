@@ -25,6 +25,14 @@ type Options struct {
 	// package node does on Close.
 	StateEveryBlocks int
 	StateEveryTxs    int
+	// StateHeader makes Open read only the header of the state file (the
+	// block its ledger is at), not the ledger's bytes, which are most of
+	// the time a reader takes to open a large chain: State then returns
+	// the snapshot with a nil Ledger, its header unchecked by the file's
+	// checksum (which covers the whole file). It is for a reader that
+	// needs the tree and the tip alone (package node's NoLedger); a store
+	// opened so refuses to write (Begin).
+	StateHeader bool
 }
 
 // The defaults of Options.
@@ -117,6 +125,7 @@ type Store struct {
 	idxFlags []int          // records whose flags changed since the index was written
 
 	stateRaw    []byte // the state file as read by Open, until State
+	stateSize   int64  // its size (Options.StateHeader: stateRaw is its header)
 	stateHeight uint64 // height of the state file's ledger
 	stateErr    error  // why the state file was not used, nil if it was
 	blocksSince int    // blocks stored since the state file
@@ -178,9 +187,6 @@ func (s *Store) Reload() error {
 
 // load reads the directory into s.
 func (s *Store) load() error {
-	s.byHash = map[[32]byte]int{}
-	s.byLoc = map[Loc]int{}
-	s.segFirst = map[uint32]int{}
 	if err := s.list(); err != nil {
 		return err
 	}
@@ -191,6 +197,11 @@ func (s *Store) load() error {
 	if err != nil {
 		return err
 	}
+	// Sized for the index at once: a large chain's open builds them.
+	s.recs = make([]Record, 0, len(recs))
+	s.byHash = make(map[[32]byte]int, len(recs))
+	s.byLoc = make(map[Loc]int, len(recs))
+	s.segFirst = map[uint32]int{}
 	for _, r := range recs {
 		s.addRec(r)
 	}
@@ -202,13 +213,13 @@ func (s *Store) load() error {
 		return err
 	}
 	s.stateRaw, s.stateErr = nil, nil
-	data, err := os.ReadFile(s.dir.File(chaindir.StateFile))
+	data, size, err := readState(s.dir.File(chaindir.StateFile), s.o.StateHeader)
 	switch {
 	case errors.Is(err, fs.ErrNotExist): // not an error: a writer will make one
 	case err != nil:
 		s.stateErr = err
 	default:
-		s.stateRaw = data
+		s.stateRaw, s.stateSize = data, size
 	}
 	return nil
 }
@@ -216,13 +227,20 @@ func (s *Store) load() error {
 // State returns the state file's snapshot when it is sound and at a block
 // of the index, and nil otherwise (StateError says why). The composer
 // checks that the ledger's bytes decode (RefuseState when they do not).
+// With Options.StateHeader the snapshot's Ledger is nil.
 func (s *Store) State() *Snapshot {
 	data := s.stateRaw
 	s.stateRaw = nil
 	if data == nil {
 		return nil
 	}
-	snap, ok := decodeState(data, s.genesis)
+	var snap Snapshot
+	var ok bool
+	if s.o.StateHeader {
+		snap, ok = decodeStateHeader(data, s.stateSize, s.genesis)
+	} else {
+		snap, ok = decodeState(data, s.genesis)
+	}
 	if !ok {
 		s.stateErr = chaindir.Corruptf(chaindir.StateFile, 0, "bad checksum or header")
 		return nil

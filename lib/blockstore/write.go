@@ -37,6 +37,9 @@ func (s *Store) Begin() error {
 	if s.w != nil {
 		return errors.New("blockstore: Begin during a write")
 	}
+	if s.o.StateHeader {
+		return errors.New("blockstore: Begin on a store opened to read the state's header alone")
+	}
 	s.w = &session{}
 	if !s.cleaned {
 		if err := s.repair(); err != nil {

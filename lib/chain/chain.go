@@ -434,12 +434,17 @@ func (c *Chain) addBlock(parent *BlockNode, b *block.Block, loc blockstore.Loc) 
 
 // addRecord links a new node under parent; it inherits parent's invalidity.
 func (c *Chain) addRecord(parent *BlockNode, r blockstore.Record) *BlockNode {
+	return c.addRecordWork(parent, r, pow.Work(&r.Target))
+}
+
+// addRecordWork is addRecord given the work of r's target (pow.Work),
+// which it does not change.
+func (c *Chain) addRecordWork(parent *BlockNode, r blockstore.Record, work *big.Int) *BlockNode {
 	c.seq++
 	n := &BlockNode{Hash: r.Hash, PrevHash: r.PrevHash, Parent: parent, Height: parent.Height + 1,
 		Timestamp: r.Timestamp, Target: r.Target, Loc: r.Loc, Seq: c.seq,
 		Invalid: r.Invalid || parent.Invalid, TxCount: r.TxCount}
-	n.Work = pow.Work(&n.Target)
-	n.Work.Add(n.Work, parent.Work)
+	n.Work = new(big.Int).Add(work, parent.Work)
 	parent.children = append(parent.children, n)
 	c.nodes[n.Hash] = n
 	return n
@@ -674,21 +679,8 @@ func (c *Chain) best() *BlockNode {
 // parent is unknown, or whose height does not follow its parent's, is
 // corrupt; a record repeated is skipped.
 func (c *Chain) Load(recs []blockstore.Record, led *ledger.Ledger) error {
-	if len(c.nodes) != 1 {
-		return errors.New("chain: Load on a chain that already holds blocks")
-	}
-	for i, r := range recs {
-		if c.nodes[r.Hash] != nil {
-			continue
-		}
-		parent := c.nodes[r.PrevHash]
-		if parent == nil {
-			return rule.Errorf(rule.Corrupt, "index record %d (block %x): parent %x not found before it", i, r.Hash[:8], r.PrevHash[:8])
-		}
-		if r.Height != parent.Height+1 {
-			return rule.Errorf(rule.Corrupt, "index record %d (block %x): height %d on a parent at %d", i, r.Hash[:8], r.Height, parent.Height)
-		}
-		c.addRecord(parent, r)
+	if err := c.loadTree(recs); err != nil {
+		return err
 	}
 	start := c.genesis
 	if led != nil {
@@ -716,4 +708,67 @@ func (c *Chain) Load(recs []blockstore.Record, led *ledger.Ledger) error {
 			c.invalidate(bad)
 		}
 	}
+}
+
+// LoadTree rebuilds the tree from the store's index as Load does and
+// takes the best valid block as the tip without a ledger, when that is the
+// chain Load builds from a ledger snapshot at the block tip at height:
+// the best valid block is tip (Load connects nothing), or descends from it
+// through blocks that each have undo data in the store (Store.GetUndo),
+// which only a block a writer connected has, so that Load connects them
+// all. It reports false otherwise (tip not in the tree, on another branch,
+// a block above it without undo data): the chain must then be thrown away
+// and one loaded with Load. A chain loaded this way is for reading blocks:
+// Ledger returns nil, and Add, Try and Apply must not be called.
+func (c *Chain) LoadTree(recs []blockstore.Record, tip [32]byte, height uint64) (bool, error) {
+	if err := c.loadTree(recs); err != nil {
+		return false, err
+	}
+	n := c.nodes[tip]
+	if n == nil || n.Invalid || n.Height != height {
+		return false, nil
+	}
+	best := c.best()
+	for x := best; x != n; x = x.Parent {
+		if x.Height <= n.Height {
+			return false, nil // n is not below best
+		}
+		u, err := c.s.GetUndo(x.Hash, x.Height)
+		if u == nil || err != nil {
+			return false, err
+		}
+	}
+	c.led, c.tip = nil, best
+	c.main = append([]*BlockNode{c.genesis}, path(c.genesis, best)...)
+	return true, nil
+}
+
+// loadTree adds the index records recs to a chain fresh from New (see
+// Load).
+func (c *Chain) loadTree(recs []blockstore.Record) error {
+	if len(c.nodes) != 1 {
+		return errors.New("chain: Load on a chain that already holds blocks")
+	}
+	c.nodes = make(map[[32]byte]*BlockNode, len(recs)+1)
+	c.nodes[c.genesis.Hash] = c.genesis
+	// A block's work is a division; most blocks carry their parent's target.
+	var target [32]byte
+	var work *big.Int
+	for i, r := range recs {
+		if c.nodes[r.Hash] != nil {
+			continue
+		}
+		parent := c.nodes[r.PrevHash]
+		if parent == nil {
+			return rule.Errorf(rule.Corrupt, "index record %d (block %x): parent %x not found before it", i, r.Hash[:8], r.PrevHash[:8])
+		}
+		if r.Height != parent.Height+1 {
+			return rule.Errorf(rule.Corrupt, "index record %d (block %x): height %d on a parent at %d", i, r.Hash[:8], r.Height, parent.Height)
+		}
+		if work == nil || r.Target != target {
+			target, work = r.Target, pow.Work(&r.Target)
+		}
+		c.addRecordWork(parent, r, work)
+	}
+	return nil
 }

@@ -138,6 +138,73 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// noUndo is a store that kept no undo data.
+type noUndo struct{ *MemStore }
+
+func (noUndo) GetUndo([32]byte, uint64) ([]byte, error) { return nil, nil }
+
+// TestLoadTree: the tree loaded without a ledger, from a snapshot at the
+// best valid tip or below it on the main chain with undo data above it,
+// is the tree Load builds, reading no block; from any other block
+// LoadTree declines, so that the caller loads with Load.
+func TestLoadTree(t *testing.T) {
+	s, recs := history(t)
+	tip := s.c.Tip()
+	for _, tc := range []struct {
+		name   string
+		at     [32]byte
+		height uint64
+		store  Store
+		ok     bool
+	}{
+		{"tip", tip.Hash, tip.Height, nil, true},
+		{"tip without undo", tip.Hash, tip.Height, noUndo{s.store}, true},
+		{"ancestor", s.hash("b4"), 4, nil, true},
+		{"genesis", s.p.Hash(), 0, nil, true},
+		{"ancestor without undo", s.hash("b4"), 4, noUndo{s.store}, false},
+		{"side", s.hash("c4"), 4, nil, false},
+		{"side below", s.hash("c2"), 2, nil, false},
+		{"invalid", s.hash("x6"), 6, nil, false},
+		{"wrong height", tip.Hash, tip.Height + 1, nil, false},
+		{"unknown", [32]byte{1}, tip.Height, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.store
+			if st == nil {
+				st = s.store
+			}
+			c := New(s.p, st)
+			gets := s.store.Gets()
+			ok, err := c.LoadTree(recs, tc.at, tc.height)
+			if err != nil || ok != tc.ok {
+				t.Fatalf("LoadTree = %v, %v; want %v", ok, err, tc.ok)
+			}
+			if n := s.store.Gets() - gets; n != 0 {
+				t.Errorf("LoadTree read %d blocks", n)
+			}
+			if !ok {
+				return
+			}
+			if c.Ledger() != nil || c.Tip() != c.Node(tip.Hash) || c.Len() != s.c.Len() {
+				t.Fatalf("tip %s of %d blocks, ledger %v", s.nameOf(c.Tip().Hash), c.Len(), c.Ledger() != nil)
+			}
+			for h := uint64(0); h <= tip.Height+1; h++ {
+				if a, b := c.AtHeight(h), s.c.AtHeight(h); (a == nil) != (b == nil) || a != nil && a.Hash != b.Hash {
+					t.Errorf("main chain at %d differs", h)
+				}
+			}
+			for _, r := range recs {
+				if n := c.Node(r.Hash); n == nil || n.Invalid != s.c.Node(r.Hash).Invalid || n.Work.Cmp(s.c.Node(r.Hash).Work) != 0 {
+					t.Errorf("block %s: %+v", s.nameOf(r.Hash), n)
+				}
+			}
+		})
+	}
+	if _, err := New(s.p, s.store).LoadTree(recs[1:], tip.Hash, tip.Height); !rule.Is(err, rule.Corrupt) {
+		t.Errorf("record before its parent: %v, want corrupt", err)
+	}
+}
+
 // TestLoadUnmarkedInvalid: after a crash between storing a side branch and
 // marking it invalid, Load finds the bad block itself and keeps the best
 // valid tip.

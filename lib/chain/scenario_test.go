@@ -163,6 +163,30 @@ func TestLongerChainWithLessWorkLoses(t *testing.T) {
 	if l, a := s.c.Node(s.hash("l14")), s.c.Tip(); l.Height <= a.Height || l.Work.Cmp(a.Work) >= 0 {
 		t.Fatalf("l14 at %d with work %v, tip at %d with work %v", l.Height, l.Work, a.Height, a.Work)
 	}
+
+	// Loaded from the index, with or without a ledger, the tree has the
+	// same work block by block: targets change along both branches.
+	var recs []blockstore.Record
+	for _, name := range []string{"l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "l9", "l10", "l11", "l12", "l13",
+		"a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a10", "l14"} {
+		recs = append(recs, s.c.Node(s.hash(name)).Record())
+	}
+	loaded, tree := New(p, s.store), New(p, s.store)
+	if err := loaded.Load(recs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := tree.LoadTree(recs, s.hash("a10"), 10); !ok || err != nil {
+		t.Fatalf("LoadTree at a10: %v %v", ok, err)
+	}
+	for _, r := range recs {
+		want := s.c.Node(r.Hash).Work
+		if loaded.Node(r.Hash).Work.Cmp(want) != 0 || tree.Node(r.Hash).Work.Cmp(want) != 0 {
+			t.Fatalf("block %s: work %v and %v loaded, %v added", s.nameOf(r.Hash), loaded.Node(r.Hash).Work, tree.Node(r.Hash).Work, want)
+		}
+	}
+	if loaded.Tip().Hash != s.hash("a10") || tree.Tip().Hash != s.hash("a10") {
+		t.Fatalf("loaded tips %s and %s, want a10", s.nameOf(loaded.Tip().Hash), s.nameOf(tree.Tip().Hash))
+	}
 }
 
 // TestInvalidForkNeverWins: a heavier fork holding an overspend at depth k

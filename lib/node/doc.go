@@ -23,8 +23,14 @@
 // rejects.log (evicted), and mempool.bin keeps the pool as judged, so
 // that opening a full pool does not judge every line again.
 //
-// Settings are values (Options): the mempool's bound, the fork depth, and
-// the block store's segment size and state schedule.
+// A reader that needs no balance (cnj-chain tip, block, tx, history) opens
+// with Options.NoLedger: when the state file is at the best tip (or below
+// it, with the undo data of the blocks above) and mempool.bin holds the
+// pool, the node is the one a full open builds, without decoding the
+// ledger snapshot, which is most of an open's time on a large chain.
+//
+// Settings are values (Options): the mempool's bound, the fork depth,
+// NoLedger, and the block store's segment size and state schedule.
 //
 // # Errors
 //

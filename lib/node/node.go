@@ -32,6 +32,18 @@ type Options struct {
 	MaxForkDepth uint64
 	// Index are the transfer index's settings (package txindex).
 	Index txindex.Options
+	// NoLedger opens the directory without decoding the ledger snapshot of
+	// the state file (most of the time an open takes on a large chain)
+	// when that gives the very node a full open gives: the state file is
+	// at the best valid block of the index, or below it with undo data for
+	// each block above (chain.LoadTree), no block lies beyond the index,
+	// and mempool.bin holds the whole pool at that tip. Otherwise the node
+	// opens in full. Without its ledger, the node's Chain().Ledger() is nil
+	// and Template must not be called; Refresh, Write, Submit and Check
+	// first open the directory again in full. For a process that reads
+	// blocks, transactions and the pool but no balance (cnj-chain tip,
+	// tx, history).
+	NoLedger bool
 }
 
 // DefaultMaxPool is the mempool's bound when Options.MaxPool is zero.
@@ -109,17 +121,66 @@ func OpenWith(dir string, o Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := blockstore.Open(d, p.Hash(), o.Store)
-	if err != nil {
+	n := &Node{dir: d, p: p, o: o, mem: d.Mempool(), Now: func() int64 { return time.Now().Unix() }}
+	if o.NoLedger && n.openTree() {
+		return n, nil
+	}
+	if err := n.openFull(); err != nil {
 		return nil, err
 	}
-	n := &Node{dir: d, p: p, o: o, store: st, mem: d.Mempool(), Now: func() int64 { return time.Now().Unix() }}
+	return n, nil
+}
+
+// openFull opens the block store, builds the chain with its ledger and
+// the pool. On a node already open without its ledger (Options.NoLedger)
+// it replaces the store and the chain, or leaves them as they were on an
+// error.
+func (n *Node) openFull() error {
+	st, err := blockstore.Open(n.dir, n.p.Hash(), n.o.Store)
+	if err != nil {
+		return err
+	}
+	oldStore, oldChain := n.store, n.ch
+	n.store = st
 	if err := n.load(); err != nil {
 		st.Close()
-		return nil, err
+		n.store, n.ch = oldStore, oldChain
+		return err
+	}
+	if oldStore != nil {
+		oldStore.Close()
 	}
 	n.reloadPool()
-	return n, nil
+	return nil
+}
+
+// openTree opens the node without its ledger (Options.NoLedger) and
+// reports whether that gave the node a full open gives; when it did not
+// (or on any error, which the full open meets again and reports), nothing
+// is left open.
+func (n *Node) openTree() bool {
+	so := n.o.Store
+	so.StateHeader = true
+	st, err := blockstore.Open(n.dir, n.p.Hash(), so)
+	if err != nil {
+		return false
+	}
+	n.store = st
+	if ok, err := n.loadTree(); !ok || err != nil {
+		st.Close()
+		n.store, n.ch, n.Pool = nil, nil, nil
+		return false
+	}
+	return true
+}
+
+// needLedger opens the directory again in full when the node was opened
+// without its ledger (Options.NoLedger).
+func (n *Node) needLedger() error {
+	if n.ch.Ledger() != nil {
+		return nil
+	}
+	return n.openFull()
 }
 
 // NextTime is the earliest time the next block can carry: the clock, or
@@ -135,8 +196,9 @@ func (n *Node) NextTime() int64 {
 // Params returns the network's parameters.
 func (n *Node) Params() *params.Params { return n.p }
 
-// Chain returns the block tree and the ledger at its best tip. Refresh
-// and Write may replace it: fetch it again after them.
+// Chain returns the block tree and the ledger at its best tip (a nil
+// ledger on a node opened without it: Options.NoLedger). Refresh and Write
+// may replace it: fetch it again after them.
 func (n *Node) Chain() *chain.Chain { return n.ch }
 
 // Dir returns the chain directory.

@@ -9,6 +9,7 @@ import (
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/ledger"
+	"github.com/coniunctum/cnj/lib/mempool"
 )
 
 // load builds the chain from the store as opened (or reloaded): the tree
@@ -55,6 +56,50 @@ func (n *Node) load() error {
 	return err
 }
 
+// errBeyondIndex refuses the blocks found beyond the index when the node
+// opens without its ledger: they need it.
+var errBeyondIndex = errors.New("node: a block beyond the index")
+
+// loadTree builds the chain from the store, opened with
+// blockstore.Options.StateHeader, without the ledger, and the pool from
+// mempool.bin. It reports false when that is not the node load and
+// reloadPool build (see Options.NoLedger): chain.LoadTree declines the
+// state file's block, blocks lie beyond the index, or mempool.jsonl holds
+// lines mempool.bin does not.
+func (n *Node) loadTree() (bool, error) {
+	st := n.store
+	sn := st.State()
+	if sn == nil {
+		return false, nil
+	}
+	n.ch = chain.New(n.p, st)
+	if ok, err := n.ch.LoadTree(st.Records(), sn.Tip, sn.Height); !ok || err != nil {
+		return false, err
+	}
+	err := st.ApplyTail(func(blockstore.Record, *block.Block) (blockstore.Record, [][32]byte, error) {
+		return blockstore.Record{}, nil, errBeyondIndex
+	})
+	if err != nil {
+		return false, nil
+	}
+	st.UseState(sn.Height, nil)
+	if _, err := n.mem.Refresh(true); err != nil {
+		return false, err
+	}
+	n.Pool = mempool.New(n.p, n.o.MaxPool)
+	if tail, ok := n.poolFromBin(n.Pool); ok && len(tail) == 0 {
+		n.binTip, n.binTail = n.ch.Tip().Hash, 0
+	} else if len(n.mem.Lines()) == 0 {
+		// Nothing to judge: the empty pool a full open loads too.
+		n.Pool = mempool.New(n.p, n.o.MaxPool)
+		n.binTip = [32]byte{}
+	} else {
+		return false, nil
+	}
+	n.markPoolSynced()
+	return true, nil
+}
+
 // apply gives the chain a block another process stored (blockstore's
 // Applier).
 func (n *Node) apply(rec blockstore.Record, b *block.Block) (blockstore.Record, [][32]byte, error) {
@@ -73,6 +118,9 @@ func (n *Node) apply(rec blockstore.Record, b *block.Block) (blockstore.Record, 
 // everything again when the index was replaced) and mempool.jsonl. It
 // reports whether the tip, the stored blocks or the mempool file changed.
 func (n *Node) refresh() (bool, error) {
+	if n.ch.Ledger() == nil {
+		return true, n.needLedger()
+	}
 	tip := n.ch.Tip().Hash
 	grew, err := n.store.Follow(n.apply)
 	if errors.Is(err, blockstore.ErrReload) {
@@ -125,6 +173,9 @@ func (w *Writer) check() error {
 func (n *Node) Write(fn func(w *Writer) error) error {
 	if n.w != nil {
 		return errors.New("node: Write called inside Write")
+	}
+	if err := n.needLedger(); err != nil { // before the lock: it replaces the store
+		return err
 	}
 	unlock, err := n.store.Lock()
 	if err != nil {
