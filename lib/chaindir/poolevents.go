@@ -216,6 +216,17 @@ func (d Dir) ReadPoolEvents() ([]PoolEvent, Stamp, error) {
 	return out, st, nil
 }
 
+// PoolEventsStamp returns the Stamp of mempool-events.jsonl, the zero
+// Stamp when it does not exist: a reader of ReadPoolEvents reads it again
+// only when it changed.
+func (d Dir) PoolEventsStamp() (Stamp, error) {
+	st, err := StampFile(d.File(MempoolEventsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Stamp{}, nil
+	}
+	return st, err
+}
+
 // PoolEventTail follows mempool-events.jsonl: each Read returns the
 // events of the lines appended since the last one. When the writer
 // rewrote the file (LogPoolEvents keeps its newest lines), the tail goes

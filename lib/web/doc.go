@@ -13,10 +13,14 @@
 //	/api/block/HASH               the block line (the genesis line for block 0)
 //	/api/block-height/INDEX       hash of the main-chain block, text
 //	/api/tx/ID                    cnj-chain tx line
+//	/api/tx/ID/events             what the pool did with it: returned
+//	                              (pending again), dropped (poolapi.go)
 //	/api/address/ADDR             cnj-chain balance line
 //	/api/address/ADDR/txs         JSON array of cnj-chain history events
 //	/api/mempool                  {"count":N,"total_fee":N}
 //	/api/mempool/txids            JSON array of ids
+//	/api/mempool/txs?ids=ID,...   the pooled transfers of up to 50 ids,
+//	                              application/x-ndjson (poolapi.go)
 //	/api/peers                    JSON array of HOST:PORT
 //	/api/genesis                  the genesis line
 //	/api/chain?from=H[&to=H2]     main-chain block lines, application/x-ndjson,

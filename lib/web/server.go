@@ -129,6 +129,9 @@ type Server struct {
 	scans     chan struct{} // one token per read of the whole chain running
 	downloads *clientTurns  // chain downloads running, per client
 
+	pool    poolIndex  // /api/mempool/txs
+	poolEvs poolEvents // /api/tx/ID/events
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
