@@ -45,9 +45,9 @@ lint: deps
 	@if [ -n "$(SCRIPTS)" ]; then shellcheck $(SCRIPTS); fi
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5)
 
-# The adversarial suite, the hostile-peer soak and the partition heal write their one-line
-# summaries to files that are printed after the run, so that the lines show
-# whatever go test's verbosity.
+# The adversarial suite, the hostile-peer soak and the partition heal write
+# their one-line summaries to files that are printed after the run, so that
+# the lines show whatever go test's verbosity.
 test: deps build lint
 	@rm -f bin/adversarial.txt bin/hostile.txt bin/heal.txt
 	CNJ_KILLS=$(CNJ_KILLS) CNJ_SOAK=$(CNJ_SOAK) CNJ_ADVERSARIAL_OUT=$(CURDIR)/bin/adversarial.txt \
