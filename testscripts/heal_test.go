@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coniunctum/cnj/lib/chaindir"
 )
 
 // healDeadline bounds the heal: from the full-mesh peers files to one tip
@@ -77,7 +79,20 @@ func TestNetworkHeal(t *testing.T) {
 	for _, nd := range n.nodes {
 		n.setPeers(nd, n.nodes...)
 	}
-	n.meshed(n.nodes...)
+	// Every sender connected to the other side, as an operator's nodes
+	// are by the time cron fires (a sender reads its peers file every
+	// second; its stats file says how many peers it is connected to):
+	// meshed alone passes before a sender has even tried.
+	if !healWait(deadline, func() bool {
+		for _, nd := range n.nodes {
+			if healConnected(t, nd) != len(n.nodes)-1 {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("the senders never connected to the other side")
+	}
 	for _, nd := range []*netNode{n3, n4, n1, n2} {
 		n.cronSync(nd)
 	}
@@ -182,6 +197,29 @@ func healWait(deadline time.Time, cond func() bool) bool {
 		time.Sleep(netPollEvery)
 	}
 	return true
+}
+
+// healConnected is how many peers the relay's sender of nd is connected
+// to, as its stats file says (the only cnj-relay send running on nd), or
+// -1 before it wrote one.
+func healConnected(t *testing.T, nd *netNode) int {
+	t.Helper()
+	d := chaindir.Dir(nd.dir)
+	files, err := d.ListRelayStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected, newest := -1, int64(0)
+	for _, f := range files {
+		if f.Kind != chaindir.RelaySend || f.Tmp {
+			continue
+		}
+		// The newest file: one a stopped relay left would be older.
+		if st, err := d.ReadRelayStats(f); err == nil && st.Time >= newest {
+			connected, newest = int(st.Connected), st.Time
+		}
+	}
+	return connected
 }
 
 // healEvents is a node's /api/tx/ID/events answer.
