@@ -53,14 +53,14 @@ lint: deps
 	@if [ -n "$(SCRIPTS)" ]; then shellcheck $(SCRIPTS); fi
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5)
 
-# The adversarial suite and the hostile-peer soak write their one-line
-# summaries to files that are printed after the run, so that the lines show
-# whatever go test's verbosity.
+# The adversarial suite, the hostile-peer soak and the partition heal write
+# their one-line summaries to files that are printed after the run, so that
+# the lines show whatever go test's verbosity.
 test: deps build lint
-	@rm -f bin/adversarial.txt bin/hostile.txt
+	@rm -f bin/adversarial.txt bin/hostile.txt bin/heal.txt
 	CNJ_KILLS=$(CNJ_KILLS) CNJ_SOAK=$(CNJ_SOAK) CNJ_ADVERSARIAL_OUT=$(CURDIR)/bin/adversarial.txt \
-	  CNJ_HOSTILE_OUT=$(CURDIR)/bin/hostile.txt $(GO) test -timeout $(TEST_TIMEOUT) ./...
-	@cat bin/adversarial.txt bin/hostile.txt
+	  CNJ_HOSTILE_OUT=$(CURDIR)/bin/hostile.txt CNJ_HEAL_OUT=$(CURDIR)/bin/heal.txt $(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@cat bin/adversarial.txt bin/hostile.txt bin/heal.txt
 
 soak:
 	$(MAKE) test CNJ_KILLS=2000 CNJ_SOAK=10m TEST_TIMEOUT=45m

@@ -212,7 +212,7 @@ func (n *netNet) setPeers(nd *netNode, peers ...*netNode) {
 func (n *netNet) startRelay(nd *netNode) {
 	n.tb.Helper()
 	nd.relay = startProc(n.tb, n.work, fmt.Sprintf(
-		"cnj-relay listen --listen %s --chain '%s' | cnj-verify --chain '%s' | cnj-relay send --bind %s --peers '%s/peers' --chain '%s'",
+		"cnj-relay listen --listen %s --chain '%s' | cnj-verify --chain '%s' | cnj-relay send --returned --bind %s --peers '%s/peers' --chain '%s'",
 		nd.relayAddr(), nd.dir, nd.dir, nd.ip, nd.dir, nd.dir))
 	p := nd.relay
 	netEventually(n.tb, "cnj-relay listen on "+nd.relayAddr(), 10*time.Second, 10*time.Millisecond, func() bool {

@@ -38,12 +38,13 @@ type flags struct {
 		CoolOff          time.Duration `default:"1m" placeholder:"DURATION" help:"Length of a first cut-off (default 1m); doubled for each repeat, at most 1h."`
 	} `cmd:"" help:"Accept peers; print the lines they send, tagged with their IP."`
 	Send struct {
-		Bind    string   `placeholder:"IP" help:"Local address of outgoing connections: this node's own."`
-		Self    string   `placeholder:"IP:PORT" help:"This node's listen address, never connected to (default: --bind IP, port 5050)."`
-		Peers   string   `placeholder:"FILE" help:"Peers file: one HOST[:PORT] a line; re-read when it changes."`
-		To      []string `placeholder:"HOST[:PORT]" sep:"none" help:"A peer (repeatable)."`
-		Genesis string   `placeholder:"FILE" help:"Take the network from this genesis file instead of the chain directory."`
-		Queue   int      `default:"4096" placeholder:"N" help:"Lines queued per peer (default 4096); a connected peer that falls this far behind is dropped."`
+		Bind     string   `placeholder:"IP" help:"Local address of outgoing connections: this node's own."`
+		Self     string   `placeholder:"IP:PORT" help:"This node's listen address, never connected to (default: --bind IP, port 5050)."`
+		Peers    string   `placeholder:"FILE" help:"Peers file: one HOST[:PORT] a line; re-read when it changes."`
+		To       []string `placeholder:"HOST[:PORT]" sep:"none" help:"A peer (repeatable)."`
+		Genesis  string   `placeholder:"FILE" help:"Take the network from this genesis file instead of the chain directory."`
+		Queue    int      `default:"4096" placeholder:"N" help:"Lines queued per peer (default 4096); a connected peer that falls this far behind is dropped."`
+		Returned bool     `help:"Also send every transfer a reorganization returns to the pool of the chain directory (its mempool-events.jsonl)."`
 	} `cmd:"" help:"Send each input line to every peer."`
 
 	command string
@@ -108,6 +109,9 @@ func send(ctx context.Context, f *flags, s cli.Streams, logf func(string, ...any
 		return cli.Usagef("send: no peers: give --peers FILE or --to HOST[:PORT]")
 	}
 	cfg := relay.SendConfig{PeersFile: o.Peers, Logf: logf, Queue: o.Queue}
+	if o.Returned && o.Genesis != "" {
+		return cli.Usagef("--returned: follows a chain directory's pool: not with --genesis")
+	}
 	for _, to := range o.To {
 		hp, err := hostport.Parse(to, relay.DefaultPort)
 		if err != nil {
@@ -132,7 +136,7 @@ func send(ctx context.Context, f *flags, s cli.Streams, logf func(string, ...any
 		// A sender on a chain directory writes its counters there; one
 		// with --genesis (a wallet) has none.
 		cfg.Params, err = readNetwork(f.Dir())
-		cfg.Chain = f.Dir()
+		cfg.Chain, cfg.Returned = f.Dir(), o.Returned
 	}
 	if err != nil {
 		return err

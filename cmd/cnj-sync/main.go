@@ -166,6 +166,9 @@ func summary(r *chainsync.Report, source string) string {
 	default:
 		s = fmt.Sprintf("up to date at height %d (%d of %d peers answered)", r.After.Height, r.Usable, r.Asked)
 	}
+	if r.PoolTxs > 0 {
+		s += fmt.Sprintf("; %d pending transfers from the peers' pools", r.PoolTxs)
+	}
 	if n := len(r.AddedPeers); n > 0 {
 		s += fmt.Sprintf("; %d new peers", n)
 	}

@@ -2,7 +2,8 @@ package testchain
 
 // The fake peer for tests of cnj-sync: an http.Handler serving a chain
 // through the paths of cnj-serve that package chainsync reads (/api/tip,
-// /api/block-height/:h, /api/chain, /api/genesis, /api/peers), from a list
+// /api/block-height/:h, /api/chain, /api/genesis, /api/peers,
+// /api/mempool/txids, /api/mempool/txs), from a list
 // of block lines that a test may take from a chain directory and then
 // change, and with a hook to make any answer lie.
 
@@ -36,6 +37,9 @@ type Peer struct {
 
 	// Peers is the answer of /api/peers.
 	Peers []string
+	// Pool are the transfer lines of the peer's pool, for
+	// /api/mempool/txids and /api/mempool/txs?ids=.
+	Pool [][]byte
 	// Hook, when set, sees every request first; it returns true when it
 	// answered. It is how a test makes the peer lie.
 	Hook func(w http.ResponseWriter, r *http.Request) bool
@@ -141,6 +145,32 @@ func (fp *Peer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "/api/peers":
 		b, _ := json.Marshal(append([]string{}, fp.Peers...))
 		w.Write(b)
+	case path == "/api/mempool/txids":
+		fp.mu.Lock()
+		pool := fp.Pool
+		fp.mu.Unlock()
+		ids := []string{}
+		for _, l := range pool {
+			var t struct{ ID string }
+			json.Unmarshal(l, &t)
+			ids = append(ids, t.ID)
+		}
+		b, _ := json.Marshal(ids)
+		w.Write(b)
+	case path == "/api/mempool/txs":
+		fp.mu.Lock()
+		pool := fp.Pool
+		fp.mu.Unlock()
+		want := map[string]bool{}
+		for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
+			want[id] = true
+		}
+		for _, l := range pool {
+			var t struct{ ID string }
+			if json.Unmarshal(l, &t) == nil && want[t.ID] {
+				w.Write(append(l, '\n'))
+			}
+		}
 	case path == "/api/chain":
 		from, to, ok := Range(r, uint64(len(lines)))
 		if !ok {

@@ -24,6 +24,10 @@
 //	txindex.lock          flock(2)ed by a process about to change txindex
 //	mempool.jsonl         pending transfer lines (Mempool)
 //	mempool.bin           derived: the pool as last judged (MempoolBin)
+//	mempool-events.jsonl  JSON lines: transfers that went back into the pool
+//	                      or were dropped from it (LogPoolEvents,
+//	                      ReadPoolEvents, TailPoolEvents); at most
+//	                      MaxPoolEvents bytes
 //	peers                 HOST[:PORT] a line, one per host (ReadPeersFile,
 //	                      WritePeersFile, RecordPeer, AddPeers, SeePeers)
 //	peers.seen            JSON lines: when each peer a command added was last
@@ -47,10 +51,10 @@
 //
 // # Writers
 //
-// One process writes blocks, the index, the state, txindex and
-// mempool.jsonl at a time: the holder of Lock. rejects.log takes one
-// O_APPEND write per line and no lock but to rotate; the peers file and
-// peers.seen are changed under an flock of the directory itself
+// One process writes blocks, the index, the state, txindex, mempool.jsonl
+// and mempool-events.jsonl at a time: the holder of Lock. rejects.log
+// takes one O_APPEND write per line and no lock but to rotate; the peers
+// file and peers.seen are changed under an flock of the directory itself
 // (RecordPeer, AddPeers, SeePeers); the relay's and the miner's stats
 // files and relay-delivered.jsonl are replaced atomically (ReplaceFile)
 // and the last complete write wins.

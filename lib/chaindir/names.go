@@ -36,10 +36,13 @@ const (
 	MempoolFile = "mempool.jsonl" // pending transfer lines
 	// MempoolBinFile is derived: the pool as last judged (MempoolBin).
 	MempoolBinFile = "mempool.bin"
-	PeersFile      = "peers"       // HOST[:PORT] a line
-	RejectsFile    = "rejects.log" // JSON lines: what was refused, from whom, why
-	SyncLockFile   = "SYNC"        // flock(2)ed for the whole of one cnj-sync run
-	SourceFile     = "source"      // the node the directory joined through
+	// MempoolEventsFile records the transfers that left the main chain
+	// back into the pool and those the pool dropped (PoolEvent).
+	MempoolEventsFile = "mempool-events.jsonl"
+	PeersFile         = "peers"       // HOST[:PORT] a line
+	RejectsFile       = "rejects.log" // JSON lines: what was refused, from whom, why
+	SyncLockFile      = "SYNC"        // flock(2)ed for the whole of one cnj-sync run
+	SourceFile        = "source"      // the node the directory joined through
 	// TxIndexFile is derived: the transfer-id and address-history indexes,
 	// a bbolt database (package txindex owns its format).
 	TxIndexFile = "txindex"
@@ -94,12 +97,13 @@ func ParseSegmentName(base string) (n uint32, sealed, ok bool) {
 }
 
 // RemoveTemps removes the temporary files that writers of the blocks,
-// the index, the state, the undo file and the mempool make beside the file they replace
-// (NAME.tmp...) and that a crash may leave behind. Only the directory's
-// writer may call it, under LockFile: those writers write only under it
-// (TxIndexFile's too: its writer holds LockFile).
+// the index, the state, the undo file, the mempool and its events make
+// beside the file they replace (NAME.tmp...) and that a crash may leave
+// behind. Only the directory's writer may call it, under LockFile: those
+// writers write only under it (TxIndexFile's too: its writer holds
+// LockFile).
 func (d Dir) RemoveTemps() error {
-	for _, pat := range []string{filepath.Join(BlocksDir, "*.tmp"), IndexFile + ".tmp*", StateFile + ".tmp*", UndoFile + ".tmp*", MempoolFile + ".tmp*", MempoolBinFile + ".tmp*", TxIndexFile + ".tmp*"} {
+	for _, pat := range []string{filepath.Join(BlocksDir, "*.tmp"), IndexFile + ".tmp*", StateFile + ".tmp*", UndoFile + ".tmp*", MempoolFile + ".tmp*", MempoolBinFile + ".tmp*", MempoolEventsFile + ".tmp*", TxIndexFile + ".tmp*"} {
 		m, err := filepath.Glob(d.File(pat))
 		if err != nil {
 			return err

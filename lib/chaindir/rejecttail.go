@@ -143,7 +143,14 @@ func (t *RejectTail) rotated() bool {
 // open opens a file of the directory through the root and returns it
 // with its FileInfo, or nil when it does not exist.
 func (t *RejectTail) open(name string) (*os.File, os.FileInfo, error) {
-	f, err := os.OpenInRoot(t.dir, name)
+	return openRegular(t.dir, name)
+}
+
+// openRegular opens the file name of the directory dir through an
+// os.Root and returns it with its FileInfo, or nil when it does not
+// exist; anything but a regular file is an error.
+func openRegular(dir, name string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenInRoot(dir, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -164,13 +171,21 @@ func (t *RejectTail) open(name string) (*os.File, os.FileInfo, error) {
 // read reads f (whose FileInfo is fi) from the cursor, at most
 // maxTailRead bytes, and returns the entries of the complete lines.
 func (c *cursor) read(f *os.File, fi os.FileInfo) (entries []RejectEntry, err error) {
+	err = c.lines(f, fi, func(line []byte) { entries = append(entries, parseReject(line)) })
+	return entries, err
+}
+
+// lines reads f (whose FileInfo is fi) from the cursor, at most
+// maxTailRead bytes, and calls each with every complete line read, but
+// empty ones; a line longer than maxLine is given as nil, once.
+func (c *cursor) lines(f *os.File, fi os.FileInfo, each func(line []byte)) error {
 	if fi.Size() <= c.off {
-		return nil, nil
+		return nil
 	}
 	buf := make([]byte, min(fi.Size()-c.off, maxTailRead))
 	n, err := f.ReadAt(buf, c.off)
 	if err != nil && err != io.EOF {
-		return nil, err
+		return err
 	}
 	c.off += int64(n)
 	data := append(c.part, buf[:n]...)
@@ -181,7 +196,7 @@ func (c *cursor) read(f *os.File, fi os.FileInfo) (entries []RejectEntry, err er
 			if len(data) <= maxLine && !c.skip {
 				c.part = bytes.Clone(data)
 			} else if !c.skip {
-				entries = append(entries, RejectEntry{})
+				each(nil)
 				c.skip = true
 			}
 			break
@@ -189,11 +204,11 @@ func (c *cursor) read(f *os.File, fi os.FileInfo) (entries []RejectEntry, err er
 		if c.skip {
 			c.skip = false
 		} else if i > 0 {
-			entries = append(entries, parseReject(data[:i]))
+			each(data[:i])
 		}
 		data = data[i+1:]
 	}
-	return entries, nil
+	return nil
 }
 
 func parseReject(line []byte) RejectEntry {

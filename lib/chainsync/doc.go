@@ -1,7 +1,8 @@
 // Package chainsync fetches the valid chain with the most work from the
 // web apps of a node's peers (cnj-sync; DESIGN.md, "Network": sync) over
 // the API of cnj-serve: /api/tip, /api/block-height/:h, /api/chain,
-// /api/genesis and /api/peers.
+// /api/genesis and /api/peers; and the pending transfers of their pools
+// that its own lacks (/api/mempool/txids, /api/mempool/txs).
 //
 // # A run
 //
@@ -17,8 +18,11 @@
 // node.Submit, the path of cnj-verify, in batches (Options.Batch blocks,
 // Options.BatchBytes bytes), so memory stays bounded however long the
 // chain. When a peer fails, the next peer holding the same tip is tried,
-// then the next claim. Last, the peers' /api/peers lists are merged into
-// the peers file.
+// then the next claim. Then each peer's pool: its ids, and the transfers
+// of those this pool lacks, fetched in batches and judged by node.Submit
+// (pool.go), at most Options.PoolPerPeer from one peer and
+// Options.PoolPerRun in all. Last, the peers' /api/peers lists are merged
+// into the peers file.
 //
 // # The switch
 //
@@ -29,7 +33,8 @@
 // Submit, when the block that gives the branch more work arrives; blocks
 // below it wait on a side branch until then, and blocks after it extend
 // the new tip batch by batch (the tip moves forward, never back). Abandoned
-// transfers of the old branch return to the mempool (node.Submit).
+// transfers of the old branch return to the mempool (node.Submit), which
+// records them in mempool-events.jsonl for cnj-relay send --returned.
 // Between branches of equal work the one the node already has stays, as
 // the chain's rule says: the majority of peers only chooses between
 // branches that beat the local tip.

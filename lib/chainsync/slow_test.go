@@ -30,7 +30,7 @@ func TestDrippingPeer(t *testing.T) {
 	var asked []string // who was tried, in order: its first request past its tip
 	tried := func(who string, r *http.Request) {
 		switch r.URL.Path {
-		case "/api/tip", "/api/genesis", "/api/peers":
+		case "/api/tip", "/api/genesis", "/api/peers", "/api/mempool/txids", "/api/mempool/txs":
 			return
 		}
 		mu.Lock()

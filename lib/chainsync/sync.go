@@ -57,6 +57,13 @@ type Options struct {
 	ProgressRate   int64
 	ProgressGrace  time.Duration
 	ProgressWindow time.Duration
+	// PoolPerPeer and PoolPerRun bound the pending transfers taken from
+	// the peers' pools (fetchPools): from one peer, and in all, in one
+	// run; defaults DefaultPoolPerPeer and DefaultPoolPerRun. NoPool
+	// takes none.
+	PoolPerPeer int
+	PoolPerRun  int
+	NoPool      bool
 }
 
 // SlowPeer is the reason code of a peer whose download made too little
@@ -80,6 +87,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Parallel <= 0 {
 		o.Parallel = 8
+	}
+	if o.PoolPerPeer <= 0 {
+		o.PoolPerPeer = DefaultPoolPerPeer
+	}
+	if o.PoolPerRun <= 0 {
+		o.PoolPerRun = DefaultPoolPerRun
 	}
 	if o.Client == nil {
 		o.Client = webclient.NewHTTP(o.Timeout)
@@ -134,6 +147,7 @@ type Report struct {
 	Asked, Usable int    // peers asked; peers that answered and were not refused
 	Problems      []*PeerError
 	AddedPeers    []string // entries added to the peers file
+	PoolTxs       int      // pending transfers taken from the peers' pools
 }
 
 // localError is a failure of this node (its files), which ends the run,
@@ -162,6 +176,10 @@ type peerState struct {
 	learned  []string
 	bad      int
 	peersErr error
+	// poolErr is why the peer's pool could not be read (reported, but
+	// its chain was fine). Its transfers this node refused are in
+	// rejects.log only: honest pools may disagree.
+	poolErr error
 }
 
 type syncer struct {
@@ -219,6 +237,11 @@ func Sync(ctx context.Context, n *node.Node, o Options) (*Report, error) {
 			ps.err = err
 		}
 	}
+	if !o.NoPool {
+		if err := s.fetchPools(ctx, peers); err != nil {
+			return s.end(peers), err
+		}
+	}
 	if !o.KeepPeers {
 		if err := s.refreshPeers(ctx, peers); err != nil {
 			return s.end(peers), err
@@ -246,6 +269,9 @@ func (s *syncer) end(peers []*peerState) *Report {
 		s.rep.Usable++
 		if ps.peersErr != nil {
 			s.rep.Problems = append(s.rep.Problems, &PeerError{Peer: ps.addr, Err: ps.peersErr})
+		}
+		if ps.poolErr != nil {
+			s.rep.Problems = append(s.rep.Problems, &PeerError{Peer: ps.addr, Err: fmt.Errorf("its pool: %w", ps.poolErr)})
 		}
 		if ps.bad > 0 {
 			s.rep.Problems = append(s.rep.Problems, &PeerError{Peer: ps.addr,

@@ -114,9 +114,9 @@ func TestCatchUp(t *testing.T) {
 	wantTip(t, dir, tipOf(t, ahead))
 	check(t, dir)
 	// tip, genesis (its tip is unknown here), one block hash (the fork is
-	// our tip), the chain.
-	if got := fp.Requests.Load(); got != 4 {
-		t.Errorf("%d requests, want 4", got)
+	// our tip), the chain, the ids of its (empty) pool.
+	if got := fp.Requests.Load(); got != 5 {
+		t.Errorf("%d requests, want 5", got)
 	}
 
 	// A second run has nothing to do and writes nothing.

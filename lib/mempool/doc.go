@@ -35,8 +35,10 @@
 //
 // Update takes the blocks connected and disconnected by a new tip, drops the
 // transfers that were mined, puts back those of abandoned blocks, and drops
-// what is no longer valid against the new ledger; calling it with no blocks
-// expires transfers that have left the time window. Template picks the
+// what is no longer valid against the new ledger, returning each dropped
+// transfer with its reason (Drop); calling it with no blocks expires
+// transfers that have left the time window. Get finds a pooled transfer by
+// its hash (for the peers that ask for it). Template picks the
 // transfers for the next block by fee, each valid in sequence.
 //
 // What it does not do: it reads no files (Load takes the lines of

@@ -248,6 +248,17 @@ func (m *Pool) Has(hash [32]byte) bool {
 	return m.byHash[hash] != nil
 }
 
+// Get returns the pooled transfer with this hash, or nil. The caller must
+// not change it.
+func (m *Pool) Get(hash [32]byte) *tx.Tx {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.byHash[hash]; e != nil {
+		return e.tx
+	}
+	return nil
+}
+
 // HasID reports whether a transfer in the pool has this id, from any
 // sender: a walk over the pool (HasSenderID looks one pair up).
 func (m *Pool) HasID(id [16]byte) bool {
@@ -305,6 +316,14 @@ func (m *Pool) Pending(addr string) int64 {
 	return int64(m.in[addr]) - int64(m.out[addr])
 }
 
+// Drop is a transfer Update took out of the pool unmined, and why: the
+// rule error that refused it again (funds, ids, time window), or a
+// rule.Evicted error when a transfer paying more took its place.
+type Drop struct {
+	Tx  *tx.Tx
+	Err error
+}
+
 // Update brings the pool to a new tip, after led has connected the blocks
 // of connected and disconnected those of disconnected (in any order; they
 // are put back in chain order). It forgets the transfers the connected
@@ -312,10 +331,10 @@ func (m *Pool) Pending(addr string) int64 {
 // branch does not carry, and then keeps only what is still valid against
 // led at time now, re-checked in chain order for put-back transfers and in
 // admission order for the others. It returns the transfers it dropped,
-// refused (funds, ids, time window) or evicted: callers log them. Mined
-// transfers are not returned. Update(nil, nil, led, now) expires transfers
-// that have left the time window.
-func (m *Pool) Update(connected, disconnected []*block.Block, led Ledger, now int64) []*tx.Tx {
+// refused (funds, ids, time window) or evicted, each with its reason:
+// callers log them. Mined transfers are not returned. Update(nil, nil,
+// led, now) expires transfers that have left the time window.
+func (m *Pool) Update(connected, disconnected []*block.Block, led Ledger, now int64) []Drop {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mined := make(map[[32]byte]bool)
@@ -347,16 +366,16 @@ func (m *Pool) Update(connected, disconnected []*block.Block, led Ledger, now in
 		}
 	}
 	m.reset()
-	var dropped []*tx.Tx
+	var dropped []Drop
 	for _, t := range cands {
 		// Put-back transfers passed consensus in their block and pool
 		// transfers passed Add: only the context can have changed.
 		ev, err := m.admit(t, led, now)
 		if err != nil {
-			dropped = append(dropped, t)
+			dropped = append(dropped, Drop{t, err})
 		}
 		if ev != nil {
-			dropped = append(dropped, ev)
+			dropped = append(dropped, Drop{ev, rule.Errorf(rule.Evicted, "the mempool is full: left it for transfer %x at fee %d", t.ID, t.Fee)})
 		}
 	}
 	return dropped

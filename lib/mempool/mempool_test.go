@@ -335,12 +335,22 @@ func TestTxsOrder(t *testing.T) {
 	}
 }
 
-func hashes(txs []*tx.Tx) map[[32]byte]bool {
-	s := make(map[[32]byte]bool)
-	for _, t := range txs {
-		s[t.Hash] = true
+// TestGet: a pooled transfer is found by its hash, and nothing else is.
+func TestGet(t *testing.T) {
+	f := newFixture(t)
+	m := New(f.p, 0)
+	x := f.pay(f.alice, f.bob.addr, coin, minFee, f.now())
+	if err := m.Add(x, f.led, f.now()); err != nil {
+		t.Fatal(err)
 	}
-	return s
+	if got := m.Get(x.Hash); got != x {
+		t.Fatalf("Get(pooled) = %v", got)
+	}
+	other := x.Hash
+	other[0] ^= 1
+	if got := m.Get(other); got != nil {
+		t.Fatalf("Get(another hash) = %v", got)
+	}
 }
 
 // TestUpdateReorg: a block is replaced by a competing one.
@@ -378,7 +388,7 @@ func TestUpdateReorg(t *testing.T) {
 	// first, in chain order) still fits, pooled (2 CNJ) then does not.
 	// carolToBob spent a credit of 4a, but carol's 5 CNJ come from 4b too:
 	// it is valid. toCarol is mined again and is not put back.
-	if got := hashes(dropped); len(dropped) != 1 || !got[pooled.Hash] {
+	if len(dropped) != 1 || dropped[0].Tx != pooled || rule.CodeOf(dropped[0].Err) != rule.InsufficientFunds {
 		t.Fatalf("Update dropped %d transfers: %v", len(dropped), dropped)
 	}
 	if m.Len() != 2 || !m.Has(toBob.Hash) || !m.Has(carolToBob.Hash) || m.Has(toCarol.Hash) || m.Has(big.Hash) {
@@ -406,7 +416,7 @@ func TestUpdateAbandonedInvalid(t *testing.T) {
 	b4b := f.mine(f.miner.addr)
 	dropped := m.Update([]*block.Block{b4b}, []*block.Block{b4a}, f.led, f.now())
 	// toCarol is back; carolToBob is not: pending incoming does not count.
-	if len(dropped) != 1 || dropped[0] != carolToBob {
+	if len(dropped) != 1 || dropped[0].Tx != carolToBob || rule.CodeOf(dropped[0].Err) != rule.InsufficientFunds {
 		t.Fatalf("Update dropped %v", dropped)
 	}
 	if m.Len() != 1 || !m.Has(toCarol.Hash) {
@@ -428,7 +438,7 @@ func TestUpdateExpires(t *testing.T) {
 	if d := m.Update(nil, nil, f.led, now+100); len(d) != 0 {
 		t.Fatalf("at the edge of the window: dropped %v", d)
 	}
-	if d := m.Update(nil, nil, f.led, now+101); len(d) != 1 || d[0] != old {
+	if d := m.Update(nil, nil, f.led, now+101); len(d) != 1 || d[0].Tx != old || rule.CodeOf(d[0].Err) != rule.BadTxTime {
 		t.Fatalf("one past the window: dropped %v", d)
 	}
 	if m.Len() != 1 || !m.Has(fresh.Hash) {
@@ -449,7 +459,7 @@ func TestUpdateMinedConflict(t *testing.T) {
 	other.ID = pooled.ID
 	f.resign(other, f.alice)
 	b := f.mine(f.miner.addr, other)
-	if d := m.Update([]*block.Block{b}, nil, f.led, f.now()); len(d) != 1 || d[0] != pooled {
+	if d := m.Update([]*block.Block{b}, nil, f.led, f.now()); len(d) != 1 || d[0].Tx != pooled || rule.CodeOf(d[0].Err) != rule.DuplicateID {
 		t.Fatalf("Update dropped %v", d)
 	}
 	if m.Len() != 0 || m.HasID(pooled.ID) {
@@ -473,7 +483,7 @@ func TestUpdateBound(t *testing.T) {
 	f.disconnect()
 	d := m.Update(nil, []*block.Block{blk}, f.led, f.now())
 	// c comes back first, and b and a, paying more, push it out.
-	if len(d) != 1 || d[0] != c || m.Len() != 2 || !m.Has(a.Hash) || !m.Has(b.Hash) {
+	if len(d) != 1 || d[0].Tx != c || rule.CodeOf(d[0].Err) != rule.Evicted || m.Len() != 2 || !m.Has(a.Hash) || !m.Has(b.Hash) {
 		t.Fatalf("Update dropped %v; pool %v", d, m.Txs())
 	}
 }

@@ -13,7 +13,10 @@
 // lock (Write), catch up with what others stored, and only then add; each
 // Node reloads its pool whenever mempool.jsonl changed under it. Whoever
 // moves the tip also brings mempool.jsonl up to date (mined transfers out,
-// abandoned ones back), so readers only ever reload.
+// abandoned ones back), so readers only ever reload, and records in
+// mempool-events.jsonl, in the same write, the transfers it put back
+// (returned: cnj-relay send --returned announces them again) and those
+// the pool dropped, with the reason (what a wallet holder is told).
 //
 // Lines that arrive on their own (Item.Relayed, cnj-verify's) are held to
 // the side-branch policy (chain.Limits: fork-too-deep; a side block far

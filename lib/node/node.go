@@ -382,7 +382,11 @@ type Verdict struct {
 // are appended, and the file is rewritten whole when transfers left the
 // pool (mined, put back, dropped, evicted) or when it held lines the pool
 // did not take. A transfer evicted from the full pool is logged in
-// rejects.log with reason evicted.
+// rejects.log with reason evicted. What the tip moves do to the pool goes
+// to mempool-events.jsonl in the same write (chaindir.LogPoolEvents): the
+// transfers of disconnected blocks that went back into the pool
+// (returned, for cnj-relay send to announce again) and those the pool
+// dropped unmined, evictions included, with their reasons.
 func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 	out := make([]Verdict, len(items))
 	if dryRun {
@@ -399,6 +403,7 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 	err := n.Write(func(w *Writer) error {
 		n.syncPool()
 		var appendLines [][]byte
+		var events []chaindir.PoolEvent
 		rewrite := false
 		for i, it := range items {
 			if it.Err != nil {
@@ -407,11 +412,12 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 			}
 			switch {
 			case it.Line.Block != nil:
-				v, changed, err := n.addBlock(w, it)
+				v, changed, evs, err := n.addBlock(w, it)
 				if err != nil {
 					return err
 				}
 				out[i] = v
+				events = append(events, evs...)
 				rewrite = rewrite || changed
 			case it.Line.Tx != nil:
 				v := n.judgeTx(it.Line.Tx, it.SigDone)
@@ -422,6 +428,9 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 			}
 		}
 		evicted = n.Pool.TakeEvicted()
+		for _, e := range evicted {
+			events = append(events, n.dropEvent(e.Tx, rule.Evicted))
+		}
 		// The file must hold the pool line for line: an eviction, or lines
 		// the pool did not take when it loaded, mean a rewrite.
 		if len(evicted) > 0 || len(n.mem.Lines())+len(appendLines) != n.Pool.Len() {
@@ -435,6 +444,9 @@ func (n *Node) Submit(items []Item, dryRun bool) ([]Verdict, error) {
 			err = w.AddMempool(appendLines...)
 		}
 		if err != nil {
+			return err
+		}
+		if err := n.dir.LogPoolEvents(events); err != nil {
 			return err
 		}
 		n.markPoolSynced()
@@ -474,17 +486,19 @@ func (n *Node) markPoolSynced() {
 // tip. changed reports that the tip move changed the pool (a pooled
 // transfer mined, one put back or dropped): mempool.jsonl must be
 // rewritten. A block that touches none of the pool, as most blocks of a
-// quiet network, costs no rendering of the whole pool.
-func (n *Node) addBlock(w *Writer, it Item) (v Verdict, changed bool, err error) {
+// quiet network, costs no rendering of the whole pool. events are what
+// the move did to the pool: the transfers of disconnected blocks it took
+// back, and those it dropped.
+func (n *Node) addBlock(w *Writer, it Item) (v Verdict, changed bool, events []chaindir.PoolEvent, err error) {
 	res, err := w.addBlock(it.Line.Block, it.Line.Raw, n.Now(), n.limits(it))
 	if err != nil {
 		if rule.CodeOf(err) == "" {
-			return Verdict{}, false, err
+			return Verdict{}, false, nil, err
 		}
-		return Verdict{Err: err}, false, nil
+		return Verdict{Err: err}, false, nil, nil
 	}
 	if res.Duplicate {
-		return Verdict{Known: true}, false, nil
+		return Verdict{Known: true}, false, nil, nil
 	}
 	if res.TipChanged {
 		// Update only removes (mined or dropped transfers) and puts back
@@ -496,9 +510,26 @@ func (n *Node) addBlock(w *Writer, it Item) (v Verdict, changed bool, err error)
 		stale := len(n.mem.Lines()) != before
 		dropped := n.Pool.Update(res.Connected, res.Disconnected, n.Chain().Ledger(), n.NextTime())
 		changed = stale || len(res.Disconnected) > 0 || len(dropped) > 0 || n.Pool.Len() != before
-		return Verdict{Tip: true}, changed, nil
+		now := n.Now()
+		for _, b := range res.Disconnected {
+			for _, t := range b.Txs {
+				if n.Pool.Has(t.Hash) {
+					events = append(events, chaindir.PoolEvent{Time: now, Event: chaindir.EventReturned, Block: b.Hash, Tx: t.AppendJSON(nil)})
+				}
+			}
+		}
+		for _, d := range dropped {
+			events = append(events, n.dropEvent(d.Tx, rule.CodeOf(d.Err)))
+		}
+		return Verdict{Tip: true}, changed, events, nil
 	}
-	return Verdict{Held: res.Behind && it.Relayed}, false, nil
+	return Verdict{Held: res.Behind && it.Relayed}, false, nil, nil
+}
+
+// dropEvent is the mempool-events.jsonl event of a transfer the pool let
+// go unmined, for the reason why.
+func (n *Node) dropEvent(t *tx.Tx, why rule.Code) chaindir.PoolEvent {
+	return chaindir.PoolEvent{Time: n.Now(), Event: chaindir.EventDropped, Reason: why, Tx: t.AppendJSON(nil)}
 }
 
 // limits returns the side-branch policy for an item: the node's for a

@@ -78,6 +78,15 @@
 // changes, connects to new peers and leaves removed ones; it never
 // connects to its own address (SendConfig.Self).
 //
+// # Returned transfers
+//
+// With SendConfig.Returned, Send follows the chain directory's
+// mempool-events.jsonl (chaindir's PoolEventTail) and sends each
+// transfer a reorganization put back into the pool to every peer, though
+// its seen-set holds it (returned.go): the peers on the winning branch
+// never had it. Loops end at the peers' cnj-verify, which passes over
+// what it holds.
+//
 // # Counters
 //
 // A Listener and Send count their traffic in atomics (one add per event,

@@ -37,7 +37,14 @@ type SendConfig struct {
 	// Chain is the chain directory where Send writes its counters
 	// (relay-send-PID.json); "" writes none.
 	Chain string
-	Logf  func(string, ...any) // one line per call; nil discards
+	// Returned makes Send follow Chain's mempool-events.jsonl and send
+	// every transfer a reorganization returns to the pool to every peer,
+	// as if newly received, though it sent the line before: the peers
+	// that lack it take it, those that hold it pass it over. One sender
+	// of a node follows the file (the relay's, not the miner's).
+	Returned     bool
+	ReturnedPoll time.Duration        // how often; DefaultReturnedPoll
+	Logf         func(string, ...any) // one line per call; nil discards
 
 	Queue            int // lines queued per peer
 	QueueBytes       int
@@ -131,6 +138,10 @@ func Send(ctx context.Context, cfg SendConfig, in io.Reader) error {
 		go func() { defer s.wg.Done(); s.watchPeers(ctx) }()
 	}
 	lines := make(chan item, 64)
+	if cfg.Returned && cfg.Chain != "" {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.followReturned(ctx, lines) }()
+	}
 	rerr := make(chan error, 1)
 	go func() { rerr <- s.readInput(ctx, in, lines) }()
 	for {
@@ -174,11 +185,13 @@ type sender struct {
 }
 
 // item is one input line: its JSON, the peer it came from if tagged, and
-// whether it is a block.
+// whether it is a block; again marks a transfer returned to the pool,
+// sent whether or not it was sent before.
 type item struct {
 	from  netip.Addr
 	raw   []byte
 	block bool
+	again bool
 }
 
 // outLine is a line queued for a peer, with its newline.
@@ -200,6 +213,7 @@ func newSender(cfg SendConfig) (*sender, error) {
 	cfg.BackoffMax = orDefault(cfg.BackoffMax, DefaultBackoffMax)
 	cfg.DrainTimeout = orDefault(cfg.DrainTimeout, DefaultDrainTimeout)
 	cfg.PeersPoll = orDefault(cfg.PeersPoll, DefaultPeersPoll)
+	cfg.ReturnedPoll = orDefault(cfg.ReturnedPoll, DefaultReturnedPoll)
 	cfg.StatsEvery = orDefault(cfg.StatsEvery, DefaultStatsEvery)
 	cfg.StatsHeartbeat = orDefault(cfg.StatsHeartbeat, DefaultStatsHeartbeat)
 	cfg.StatsStale = orDefault(cfg.StatsStale, DefaultStatsStale)
@@ -265,7 +279,7 @@ func (s *sender) readInput(ctx context.Context, in io.Reader, lines chan<- item)
 			continue
 		}
 		select {
-		case lines <- item{rec.From.Unmap(), rec.Raw, rec.Block != nil}:
+		case lines <- item{from: rec.From.Unmap(), raw: rec.Raw, block: rec.Block != nil}:
 		case <-ctx.Done():
 			return nil
 		}
@@ -275,7 +289,11 @@ func (s *sender) readInput(ctx context.Context, in io.Reader, lines chan<- item)
 // broadcast queues a line for every peer but the one it came from.
 func (s *sender) broadcast(it item) {
 	from, raw := it.from, it.raw
-	if !s.seen.Add(raw) {
+	// A returned transfer is news though the seen-set holds it: the peers
+	// that lack it (on the winning branch, never sent it) must get it.
+	// The loop stops at the peers: their cnj-verify passes over what they
+	// hold, so nothing comes back to be sent again.
+	if !s.seen.Add(raw) && !it.again {
 		s.st.duplicates.Add(1)
 		return
 	}

@@ -67,6 +67,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /api/mempool/recent", s.mempoolRecent)
 	m.HandleFunc("GET /api/fee-estimates", s.feeEstimates)
 	m.HandleFunc("GET /api/v1/fees/recommended", s.feesRecommended)
+	m.HandleFunc("GET /api/mempool/txs", s.poolFetch)
 	m.HandleFunc("GET /api/peers", s.peers)
 	m.HandleFunc("GET /api/genesis", s.genesis)
 	m.HandleFunc("GET /api/chain", s.download)

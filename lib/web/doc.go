@@ -9,8 +9,10 @@
 // esplora.go, fees.go; cnj-serve(1) lists every answer): blocks
 // (/api/blocks, /api/block/HASH and its status, txids, txs, txid,
 // header and raw line), transactions (/api/tx/TXID, its status and
-// merkle proof), addresses (/api/address/ADDR, its txs, txs/chain and
-// txs/mempool), the mempool and fee estimates, mempool.space's
+// merkle proof; cnj's /api/tx/ID/fate, what became of a transfer the node
+// was given, with what its pool did with it), addresses (/api/address/ADDR, its txs, txs/chain and
+// txs/mempool), the mempool (with cnj's batch fetch of pooled transfers,
+// /api/mempool/txs?ids=, poolapi.go) and fee estimates, mempool.space's
 // /api/v1/ paths for the same answers, and cnj's own /api/tip,
 // /api/genesis, /api/peers, /api/block-height/H and the chain download
 // /api/chain; /metrics in the Prometheus text format; HTML explorer

@@ -68,10 +68,15 @@ func (rf *refusals) find(id chainhash.ID) (chaindir.RejectEntry, bool, error) {
 //	{"state":"confirmed","block_height":H,"block_hash":HEX64,"confirmations":N}
 //	{"state":"pending"}      in the mempool
 //	{"state":"refused","reason":CODE,"msg":"...","time":T}   in rejects.log
+//	{"state":"dropped","reason":CODE,"time":T}   the pool let it go unmined
 //	{"state":"unknown"}      none of these
 //
-// A transfer on the main chain or in the mempool is confirmed or pending
-// whatever rejects.log says (a copy refused as a duplicate, say). It is
+// then "returned", how many times a reorganization put it back into the
+// pool (confirmed, then pending again), and "events", what the pool did
+// with it (appendPoolEvents). A transfer on the main chain or in the
+// mempool is confirmed or pending whatever rejects.log and the pool's
+// events say (a copy refused as a duplicate, say); of the others, the
+// later of a refusal and a drop wins. It is
 // what cnj-wallet send waits on, the web app having no POST: the wallet
 // hands the transfer to the node's relay and asks here for its fate.
 func (s *Server) txFate(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +92,11 @@ func (s *Server) txFate(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := s.lookup(n).FindTx(id[:])
 	s.st.runlock()
+	evs, everr := s.poolEvs.of(chaindir.Dir(s.cfg.Chain), id)
+	if everr != nil {
+		s.fail(w, r, everr)
+		return
+	}
 	out := append(make([]byte, 0, 256), `{"txid":"`...)
 	out = hex.AppendEncode(out, id[:])
 	switch {
@@ -105,20 +115,37 @@ func (s *Server) txFate(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, rerr)
 			return
 		}
-		if !ok {
+		drop := lastDrop(evs)
+		switch {
+		case drop != nil && (!ok || drop.Time >= e.Time):
+			out = append(out, `","state":"dropped","reason":`...)
+			out = appendString(out, string(drop.Reason))
+			out = append(out, `,"time":`...)
+			out = strconv.AppendInt(out, max(drop.Time, 0), 10)
+		case ok:
+			out = append(out, `","state":"refused","reason":`...)
+			out = appendString(out, string(e.Reason))
+			out = append(out, `,"msg":`...)
+			out = appendString(out, e.Msg)
+			out = append(out, `,"time":`...)
+			out = strconv.AppendInt(out, max(e.Time, 0), 10)
+		default:
 			out = append(out, `","state":"unknown"`...)
-			break
 		}
-		out = append(out, `","state":"refused","reason":`...)
-		out = appendString(out, string(e.Reason))
-		out = append(out, `,"msg":`...)
-		out = appendString(out, e.Msg)
-		out = append(out, `,"time":`...)
-		out = strconv.AppendInt(out, max(e.Time, 0), 10)
 	default:
 		s.fail(w, r, err)
 		return
 	}
+	returned := 0
+	for _, e := range evs {
+		if e.Event == chaindir.EventReturned {
+			returned++
+		}
+	}
+	out = append(out, `,"returned":`...)
+	out = strconv.AppendInt(out, int64(returned), 10)
+	out = append(out, `,"events":`...)
+	out = appendPoolEvents(out, evs)
 	write(w, hdrJSON, append(out, "}\n"...))
 }
 
@@ -126,4 +153,14 @@ func (s *Server) txFate(w http.ResponseWriter, r *http.Request) {
 func appendString(dst []byte, s string) []byte {
 	b, _ := json.Marshal(s) // a string always marshals; invalid UTF-8 is replaced
 	return append(dst, b...)
+}
+
+// lastDrop returns the last drop of evs, or nil.
+func lastDrop(evs []chaindir.PoolEvent) *chaindir.PoolEvent {
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Event == chaindir.EventDropped {
+			return &evs[i]
+		}
+	}
+	return nil
 }

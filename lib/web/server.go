@@ -134,6 +134,9 @@ type Server struct {
 	downloads *clientTurns // chain downloads running, per client
 	fees      *feeCache    // recent blocks' fees
 
+	pool    poolIndex  // /api/mempool/txs
+	poolEvs poolEvents // what the pool did with each transfer, for /api/tx/ID/fate
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}

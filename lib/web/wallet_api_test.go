@@ -91,14 +91,14 @@ func TestTxFate(t *testing.T) {
 		got["block_hash"] != hex.EncodeToString(f.blocks[5].Hash[:]) {
 		t.Errorf("mined transfer: %v", got)
 	}
-	if got := fate(f.pending.ID[:]); got["state"] != "pending" || len(got) != 2 {
+	if got := fate(f.pending.ID[:]); got["state"] != "pending" || got["returned"] != 0.0 || len(got) != 4 {
 		t.Errorf("pending transfer: %v", got)
 	}
 	if got := fate(make([]byte, 16)); got["state"] != "refused" || got["reason"] != "bad-signature" || got["msg"] != "y" {
 		t.Errorf("refused transfer (the last of its two lines): %v", got)
 	}
 	other := bytes.Repeat([]byte{0x5a}, 16)
-	if got := fate(other); got["state"] != "unknown" || len(got) != 2 {
+	if got := fate(other); got["state"] != "unknown" || len(got) != 4 {
 		t.Errorf("unknown transfer: %v", got)
 	}
 	if err := chaindir.Dir(dir).LogReject(chaindir.Reject{Time: 42, Reason: rule.InsufficientFunds, ID: other, Msg: "has 1, needs 2"}); err != nil {

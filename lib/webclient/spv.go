@@ -89,11 +89,14 @@ func (c *Client) MerkleProof(ctx context.Context, addr string, txid []byte) (Pro
 
 // Fate is what became of a transfer, as /api/tx/ID/fate says.
 type Fate struct {
-	State         string // "confirmed", "pending", "refused" or "unknown"
+	State         string // "confirmed", "pending", "refused", "dropped" or "unknown"
 	Height        uint64 // confirmed: its block's height, hash and depth
 	Block         chainhash.Hash
 	Confirmations uint64
-	Reason, Msg   string // refused: the node's reason code and message
+	Reason, Msg   string // refused: the node's reason code and message; dropped: the code
+	// Returned counts the times a reorganization put it back into the
+	// source's pool (confirmed, then pending again).
+	Returned uint64
 }
 
 // Fate reads /api/tx/ID/fate for a transfer's id.
@@ -111,19 +114,20 @@ func (c *Client) Fate(ctx context.Context, addr string, id chainhash.ID) (Fate, 
 		Confirmations uint64 `json:"confirmations"`
 		Reason        string `json:"reason"`
 		Msg           string `json:"msg"`
+		Returned      uint64 `json:"returned"`
 	}
 	if err := json.Unmarshal(b, &o); err != nil || o.TxID != id.String() {
 		return Fate{}, fmt.Errorf("%s: not the transfer's fate", path)
 	}
-	f := Fate{State: o.State, Height: o.Height, Confirmations: o.Confirmations}
+	f := Fate{State: o.State, Height: o.Height, Confirmations: o.Confirmations, Returned: o.Returned}
 	switch o.State {
 	case "confirmed":
 		if f.Block, err = chainhash.ParseHash(o.Hash); err != nil {
 			return Fate{}, fmt.Errorf("%s: block_hash: %v", path, err)
 		}
-	case "refused":
+	case "refused", "dropped":
 		if !isCode(o.Reason) {
-			return Fate{}, fmt.Errorf("%s: refused without a reason code", path)
+			return Fate{}, fmt.Errorf("%s: %s without a reason code", path, o.State)
 		}
 		f.Reason, f.Msg = o.Reason, printable(o.Msg)
 	case "pending", "unknown":

@@ -72,6 +72,8 @@ func TestMerkleProofAndFate(t *testing.T) {
 		"/api/tx/" + strings.Repeat("22", 16) + "/fate":         `{"txid":"` + id1 + `","state":"pending"}`,
 		"/api/tx/" + strings.Repeat("33", 16) + "/fate":         `{"txid":"` + strings.Repeat("33", 16) + `","state":"refused","reason":"Bad Code"}`,
 		"/api/tx/" + strings.Repeat("44", 16) + "/fate":         `{"txid":"` + strings.Repeat("44", 16) + `","state":"lost"}`,
+		"/api/tx/" + strings.Repeat("55", 16) + "/fate":         `{"txid":"` + strings.Repeat("55", 16) + `","state":"dropped","reason":"evicted","time":9,"returned":2,"events":[]}`,
+		"/api/tx/" + strings.Repeat("66", 16) + "/fate":         `{"txid":"` + strings.Repeat("66", 16) + `","state":"dropped","returned":0,"events":[]}`,
 	}}
 	addr := serve(t, n)
 	c := client(0)
@@ -101,6 +103,14 @@ func TestMerkleProofAndFate(t *testing.T) {
 	mustContain(t, err, "not the transfer's fate")
 	_, err = c.Fate(t.Context(), addr, id33)
 	mustContain(t, err, "refused without a reason code")
+	id55, _ := chainhash.ParseID(strings.Repeat("55", 16))
+	f, err = c.Fate(t.Context(), addr, id55)
+	if err != nil || f.State != "dropped" || f.Reason != "evicted" || f.Returned != 2 {
+		t.Fatalf("Fate dropped = %+v, %v", f, err)
+	}
+	id66, _ := chainhash.ParseID(strings.Repeat("66", 16))
+	_, err = c.Fate(t.Context(), addr, id66)
+	mustContain(t, err, "dropped without a reason code")
 	_, err = c.Fate(t.Context(), addr, id44)
 	mustContain(t, err, `state "lost"`)
 }

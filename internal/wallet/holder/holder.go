@@ -476,7 +476,7 @@ func (h *Holder) Send(ctx context.Context, to string, amt uint64, w io.Writer) e
 			case "pending", "confirmed":
 				_, err := w.Write(line.Bytes())
 				return err
-			case "refused":
+			case "refused", "dropped":
 				return &Refused{Source: src, Reason: f.Reason, Msg: f.Msg}
 			}
 		}
@@ -521,8 +521,9 @@ func (h *Holder) Status(ctx context.Context, id chainhash.ID, asJSON bool, w io.
 			Reason        string `json:"reason,omitempty"`
 			Msg           string `json:"msg,omitempty"`
 			Headers       uint64 `json:"headers"`
+			Returned      uint64 `json:"returned"`
 		}
-		a := answer{TxID: id.String(), Source: s.Addr, State: f.State, Reason: f.Reason, Msg: f.Msg, Headers: ss.Held().Height()}
+		a := answer{TxID: id.String(), Source: s.Addr, State: f.State, Reason: f.Reason, Msg: f.Msg, Headers: ss.Held().Height(), Returned: f.Returned}
 		text := ""
 		switch f.State {
 		case "confirmed":
@@ -551,8 +552,13 @@ func (h *Holder) Status(ctx context.Context, id chainhash.ID, asJSON bool, w io.
 			}
 		case "pending":
 			text = "pending: in the source's mempool, not in a block yet"
+			if f.Returned > 0 {
+				text = fmt.Sprintf("pending again: confirmed, then put back into the source's mempool by a reorganization (%s), not in a block now", times(f.Returned))
+			}
 		case "refused":
 			text = "refused: " + f.Reason + ": " + f.Msg
+		case "dropped":
+			text = "dropped: the source's mempool let it go unmined: " + f.Reason
 		default:
 			text = "unknown: the source has no such transfer"
 		}
@@ -580,4 +586,15 @@ func (h *Holder) Status(ctx context.Context, id chainhash.ID, asJSON bool, w io.
 		return err
 	}
 	return lies(ss)
+}
+
+// times says n times in words: "once", "twice", "3 times".
+func times(n uint64) string {
+	switch n {
+	case 1:
+		return "once"
+	case 2:
+		return "twice"
+	}
+	return fmt.Sprintf("%d times", n)
 }
