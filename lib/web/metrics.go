@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/pow"
@@ -130,12 +131,13 @@ const hashrateBlocks = 120
 // hashes its target takes on average) over the time they took, from
 // their timestamps. It is 0 when they took no time (too few blocks, or
 // timestamps that do not move on).
-func networkHashrate(n *node.Node) float64 {
-	c := n.Chain()
-	tip := c.Tip()
+func networkHashrate(n *node.Node) float64 { return hashrateAt(n.Chain().Tip(), hashrateBlocks) }
+
+// hashrateAt is networkHashrate over the k blocks ending at tip.
+func hashrateAt(tip *chain.BlockNode, k int) float64 {
 	first := tip
 	work := new(big.Int)
-	for i := 0; i < hashrateBlocks && first.Parent != nil; i++ {
+	for i := 0; i < k && first.Parent != nil; i++ {
 		work.Add(work, pow.Work(&first.Target))
 		first = first.Parent
 	}
