@@ -298,39 +298,49 @@ func (s *Server) pageRetarget(w http.ResponseWriter, r *http.Request) {
 	ctx := c.Context(tip, time.Now().Unix())
 	steps := pow.Explain(consensus.PowParams(p), ctx.Branch)
 	s.st.runlock()
+	data := retargetPage(consensus.PowParams(p), tip.Height, s.limit, &tip.Target, steps)
+	s.render(w, r, http.StatusOK, "retarget", "Difficulty", 0, data)
+}
+
+// retargetData is the data of the retarget page.
+type retargetData struct {
+	S                  int64
+	W                  uint64
+	H, Parent          uint64
+	FirstAvg, Before   uint64
+	Case               int
+	Steps              pow.Steps
+	Avg, Raw, Up, Down string
+	SpanRaw            int64
+	SpanLo, SpanHi     int64
+	Target             string
+	Difficulty         float64
+	ParentDifficulty   float64
+}
+
+// retargetPage lays out the steps of the target of the block after
+// height parent, whose target is parentTarget.
+func retargetPage(p pow.Params, parent uint64, limit [32]byte, parentTarget *[32]byte, steps pow.Steps) *retargetData {
 	bigHex := func(x *big.Int) string {
 		if x == nil {
 			return ""
 		}
-		var t [32]byte
 		if x.Sign() >= 0 && x.BitLen() <= 256 {
+			var t [32]byte
 			x.FillBytes(t[:])
 			return hexOf(t[:])
 		}
 		return x.Text(16)
 	}
-	data := struct {
-		S                  int64
-		W                  uint64
-		H, Parent          uint64
-		FirstAvg, Before   uint64
-		Case               int
-		Steps              pow.Steps
-		Avg, Raw, Up, Down string
-		SpanRaw            int64
-		SpanLo, SpanHi     int64
-		Target             string
-		Difficulty         float64
-		ParentDifficulty   float64
-	}{S: max(p.Spacing, 1), W: p.RetargetWindow, H: tip.Height + 1, Parent: tip.Height, Case: int(steps.Case), Steps: steps,
+	d := &retargetData{S: max(p.Spacing, 1), W: p.Window, H: parent + 1, Parent: parent, Case: int(steps.Case), Steps: steps,
 		Avg: bigHex(steps.Avg), Raw: bigHex(steps.Raw), Up: bigHex(steps.Up), Down: bigHex(steps.Down),
-		Target: hexOf(steps.Target[:]), Difficulty: difficulty(&s.limit, &steps.Target), ParentDifficulty: difficulty(&s.limit, &tip.Target)}
+		Target: hexOf(steps.Target[:]), Difficulty: difficulty(&limit, &steps.Target), ParentDifficulty: difficulty(&limit, parentTarget)}
 	if steps.Case == pow.CaseAverage {
-		data.FirstAvg = data.H - steps.N
-		data.Before = data.Parent - steps.N
-		data.SpanRaw = steps.MTPLast - steps.MTPFirst
+		d.FirstAvg = d.H - steps.N
+		d.Before = d.Parent - steps.N
+		d.SpanRaw = steps.MTPLast - steps.MTPFirst
 		e := steps.Expected.Int64()
-		data.SpanLo, data.SpanHi = max(e/4, 1), 4*e
+		d.SpanLo, d.SpanHi = max(e/4, 1), 4*e
 	}
-	s.render(w, r, http.StatusOK, "retarget", "Difficulty", 0, data)
+	return d
 }
