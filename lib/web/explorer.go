@@ -132,7 +132,7 @@ func ago(t int64) string {
 	d := time.Now().Unix() - t
 	switch {
 	case d < 0:
-		return "in the future"
+		return strconv.FormatInt(-d, 10) + " s ahead of this node's clock"
 	case d < 120:
 		return strconv.FormatInt(d, 10) + " s ago"
 	case d < 7200:
@@ -200,7 +200,7 @@ figure{margin:0}figcaption{font-weight:600}svg{width:100%;height:auto;font:10px 
 <tr><th>Tip</th><td><a href="/block/{{hex .Tip.Hash}}">{{.Tip.Height}}</a> · <a class="h" href="/block/{{hex .Tip.Hash}}">{{hex .Tip.Hash}}</a></td></tr>
 <tr><th>Time</th><td>{{time .Tip.Timestamp}} ({{ago .Tip.Timestamp}})</td></tr>
 <tr><th>Difficulty</th><td>{{diff .Difficulty}} (<a href="/retarget">how the next target is computed</a>)</td></tr>
-<tr><th>Hashrate</th><td>{{hps .Hashrate}}, estimated from the last {{plural .HashrateBlocks "block" "blocks"}}</td></tr>
+<tr><th>Hashrate</th><td>{{hps .Hashrate}}, estimated from the work and the timestamps of the last {{plural .HashrateBlocks "block" "blocks"}}</td></tr>
 <tr><th>Mempool</th><td><a href="/mempool">{{plural .PoolCount "transfer" "transfers"}}, {{bytes .PoolBytes}}</a></td></tr>
 </table>
 <h2>The last {{plural .ChartBlocks "block" "blocks"}}</h2>
@@ -403,7 +403,7 @@ func (s *Server) pageIndex(w http.ResponseWriter, r *http.Request) {
 		Charts               []any
 		Blocks               []blockRow
 		Older                uint64
-	}{Tip: tip, Difficulty: difficulty(&s.limit, &tip.Target), Hashrate: hr, HashrateBlocks: hashrateBlocks,
+	}{Tip: tip, Difficulty: difficulty(&s.limit, &tip.Target), Hashrate: hr, HashrateBlocks: int(min(uint64(hashrateBlocks), tip.Height)),
 		PoolCount: len(pool.txs), PoolBytes: pool.bytes, ChartBlocks: chartBlocks, Blocks: rows}
 	for _, c := range charts {
 		data.Charts = append(data.Charts, c)

@@ -28,7 +28,7 @@ var lessons = template.Must(pages.New("lessons").Parse(`
 {{define "header"}}<h2 id="header">The header, byte by byte</h2>
 <p>The block's hash is SHA-256 of these 200 bytes (cnj-format(5)); the transactions enter through the merkle root.</p>
 <table><tr><th>Bytes</th><th>Field</th><th>Hex</th><th>Value</th></tr>
-{{range .Fields}}<tr><td>{{.From}}–{{.To}}</td><td>{{.Name}}</td><td class="h">{{.Hex}}</td><td>{{.Value}}</td></tr>
+{{range .Fields}}<tr><td>{{.From}}{{if ne .From .To}}–{{.To}}{{end}}</td><td>{{.Name}}</td><td class="h">{{.Hex}}</td><td>{{.Value}}</td></tr>
 {{end}}</table>
 <h2 id="pow">Proof of work</h2>
 <table>
@@ -42,7 +42,7 @@ var lessons = template.Must(pages.New("lessons").Parse(`
 {{end}}
 
 {{define "merkle"}}<h2 id="merkle">In the block's merkle root</h2>
-<p>Leaf {{.Pos}} of {{.Count}} of block {{.Height}}: its leaf is SHA-256 of 0x00 and the {{.Kind}}'s canonical bytes (cnj-format(5)); each step up hashes 0x01 and the two children, left then right (RFC 9162). {{if .Steps}}{{plural (len .Steps) "sibling" "siblings"}} lead to the root:{{else}}It is the only leaf: it is the root.{{end}}</p>
+<p>Leaf {{.Pos}} of {{.Count}} of block {{.Height}}: its leaf is SHA-256 of 0x00 and the {{.Kind}}'s canonical bytes (cnj-format(5)); each step up hashes 0x01 and the two children, left then right (RFC 9162). {{if .Steps}}The path to the root has {{plural (len .Steps) "sibling" "siblings"}}:{{else}}It is the only leaf: it is the root.{{end}}</p>
 {{.SVG}}
 <table><tr><th>Step</th><th>Sibling</th><th>Side</th><th>Gives</th></tr>
 <tr><td>leaf</td><td></td><td></td><td class="h">{{.Leaf}}</td></tr>
@@ -234,7 +234,7 @@ func merkleSVG(l *merkleLesson) template.HTML {
 	rows := len(l.Steps) + 1
 	height := rows*rowH + 10
 	var b strings.Builder
-	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 360 ` + itoa(height) + `" style="max-width:28em" role="img" aria-label="merkle path"><title>The merkle path from leaf ` +
+	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 360 ` + itoa(height) + `" style="max-width:40em" role="img" aria-label="merkle path"><title>The merkle path from leaf ` +
 		itoa(l.Pos) + ` to the root</title>`)
 	// y of level i (0: the leaf), from the bottom.
 	y := func(i int) int { return height - 10 - boxH - i*rowH }
