@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -27,13 +28,20 @@ import (
 // (PAGE-p99-ms) and over the floor's (PAGE-ratio); the goal is a p99 of
 // at most 20 ms for every page, and a home page of at most 60 KB
 // (home-bytes), which it checks. The chain has no mempool: the mempool
-// page is measured empty.
+// page is measured empty. $CNJ_PAGES_BENCH_CHAIN names a chain directory
+// that testchain.Build made before, to measure it instead of building one
+// (cnj-serve only reads it).
 func BenchmarkExplorerPages(b *testing.B) {
 	const ip = "127.0.0.155"
 	root := b.TempDir()
 	blocks, txs := testchain.BenchSize()
-	src, err := testchain.Build(filepath.Join(root, "src"), blocks, txs)
-	if err != nil {
+	src := &testchain.Chain{Dir: os.Getenv("CNJ_PAGES_BENCH_CHAIN")}
+	var err error
+	if src.Dir == "" {
+		if src, err = testchain.Build(filepath.Join(root, "src"), blocks, txs); err != nil {
+			b.Fatal(err)
+		}
+	} else if src.Dir, err = filepath.Abs(src.Dir); err != nil {
 		b.Fatal(err)
 	}
 	ids, receivers, senders := lookupSamples(b, src.Dir, 200)
@@ -44,6 +52,7 @@ func BenchmarkExplorerPages(b *testing.B) {
 			b.Fatal(err)
 		}
 		c := d.Chain()
+		blocks = int(c.Tip().Height)
 		for i := 0; i < 50; i++ {
 			nd := c.AtHeight(c.Tip().Height - uint64(i*int(c.Tip().Height)/50))
 			hashes = append(hashes, hex.EncodeToString(nd.Hash[:]))
@@ -51,7 +60,7 @@ func BenchmarkExplorerPages(b *testing.B) {
 		d.Close()
 	}
 
-	startProc(b, root, "exec cnj-serve --rate 0 --listen "+ip+":56230 --chain src")
+	startProc(b, root, "exec cnj-serve --rate 0 --listen "+ip+":56230 --chain "+src.Dir)
 	base := "http://" + ip + ":56230"
 	netAnswers(b, base+"/api/blocks/tip/height")
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1},
@@ -86,7 +95,7 @@ func BenchmarkExplorerPages(b *testing.B) {
 	if len(home) > 60<<10 {
 		b.Errorf("the home page is %d bytes, more than 60 KB", len(home))
 	}
-	tipH := blocks // at least: the funding blocks come first
+	tipH := blocks
 	type pageCase struct {
 		name   string
 		path   func(i int) string
