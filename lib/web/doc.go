@@ -1,6 +1,6 @@
 // Package web is cnj-serve's HTTP application (DESIGN.md, "Network": the web
 // app on port 56230): the JSON API on Esplora's paths, the chain download
-// for cnj-sync, Prometheus metrics, small HTML explorer pages, and the
+// for cnj-sync, Prometheus metrics, HTML explorer pages, and the
 // installer with the binaries it installs.
 //
 // # What it serves
@@ -14,7 +14,10 @@
 // /api/v1/ paths for the same answers, and cnj's own /api/tip,
 // /api/genesis, /api/peers, /api/block-height/H and the chain download
 // /api/chain; /metrics in the Prometheus text format; HTML explorer
-// pages; /install.sh and the binaries it installs. cnj's fields come
+// pages (explorer.go, pages_net.go, pages_teach.go: every one names the
+// network; charts are inline SVG drawn by svg.go; no script; a path that
+// no route takes is an HTML 404 outside /api/, JSON under it); /install.sh
+// and the binaries it installs. cnj's fields come
 // after Esplora's in its objects, never instead of them.
 //
 // Lookups by txid and by address read the transfer index (package
