@@ -252,15 +252,13 @@ func (s *Server) readRelayDir(kind, label string, files []chaindir.RelayStatsFil
 	return d
 }
 
-// relayMetrics appends the relay traffic: for each direction, the sum of
-// the fresh stats files that could be read.
-func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
+// relayDirs returns the traffic of each of relayDirections at now: the
+// sum of its fresh stats files (readRelayDir).
+func (s *Server) relayDirs(now time.Time) ([]relayDir, error) {
 	all, err := chaindir.Dir(s.cfg.Chain).ListRelayStats()
 	if err != nil {
-		s.log.Printf("metrics: relay stats files: %v", err)
-		return
+		return nil, err
 	}
-	now := time.Now()
 	dirs := make([]relayDir, len(relayDirections))
 	for i, k := range relayDirections {
 		var files []chaindir.RelayStatsFile
@@ -270,6 +268,17 @@ func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help strin
 			}
 		}
 		dirs[i] = s.readRelayDir(k.kind, k.label, files, now)
+	}
+	return dirs, nil
+}
+
+// relayMetrics appends the relay traffic: for each direction, the sum of
+// the fresh stats files that could be read.
+func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
+	dirs, err := s.relayDirs(time.Now())
+	if err != nil {
+		s.log.Printf("metrics: relay stats files: %v", err)
+		return
 	}
 	type sample struct {
 		labels string // after direction

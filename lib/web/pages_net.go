@@ -241,20 +241,10 @@ func (s *Server) pagePeers(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, row)
 	}
-	all, err := d.ListRelayStats()
+	dirs, err := s.relayDirs(now)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
-	}
-	dirs := make([]relayDir, len(relayDirections))
-	for i, k := range relayDirections {
-		var files []chaindir.RelayStatsFile
-		for _, f := range all {
-			if f.Kind == k.kind && f.PID > 0 && !f.Tmp {
-				files = append(files, f)
-			}
-		}
-		dirs[i] = s.readRelayDir(k.kind, k.label, files, now)
 	}
 	s.render(w, r, http.StatusOK, "peers", "Peers", 0, struct {
 		Peers   []peerRow
