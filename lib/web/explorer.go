@@ -348,6 +348,28 @@ type badNumberError struct{ msg string }
 func (e *badNumberError) Error() string { return e.msg }
 func (e *badNumberError) Unwrap() error { return explore.ErrBadRef }
 
+// forPeople reports whether an error answer to r should be a page: a
+// browser asks for HTML, and the path is not one of the machine answers
+// (the API, metrics, binaries, the installer), which stay as they are.
+func forPeople(r *http.Request) bool {
+	p := r.URL.Path
+	if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || strings.HasPrefix(p, "/bin/") || p == "/install.sh" {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// refuse answers a request the guards refuse: JSON, or an HTML page with
+// the same status and reason code for a browser outside the API.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	if !forPeople(r) {
+		writeError(w, status, code, msg)
+		return
+	}
+	title := http.StatusText(status)
+	s.render(w, r, status, "error", title, 0, errorPage{title, strings.ToUpper(msg[:1]) + msg[1:] + ".", code, status})
+}
+
 // notFound answers a path that no route takes: JSON under /api/ and for
 // the machine answers, an HTML page for people everywhere else.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

@@ -480,3 +480,35 @@ func TestRetargetPage(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestPagesRefusals: what the guards refuse is a page for a browser
+// outside the API, with its status and reason code, and JSON otherwise.
+func TestPagesRefusals(t *testing.T) {
+	f := getFixture(t)
+	_, ts, _ := newServer(t, Config{Rate: 0.001, Burst: 3})
+	const html = "text/html,application/xhtml+xml,*/*;q=0.8"
+	for _, c := range []struct {
+		method, path, accept string
+		status               int
+		page                 bool
+		code                 string
+	}{
+		{"GET", "/blocks/", html, 400, true, "bad-path"},
+		{"GET", "/blocks/", "", 400, false, "bad-path"},
+		{"GET", "/api/tip/", html, 400, false, "bad-path"},
+		{"POST", "/", html, 405, true, "method-not-allowed"},
+		{"GET", "/", html, 200, true, "Explorer"},
+		{"GET", "/", html, 200, true, "Explorer"},
+		{"GET", "/", html, 200, true, "Explorer"},
+		{"GET", "/", html, 429, true, "rate-limited"}, // the burst of 3 is spent
+	} {
+		resp, body := get(t, c.method, ts.URL+c.path, "Accept", c.accept)
+		isPage := resp.Header.Get("Content-Type") == contentTypeHTML
+		if resp.StatusCode != c.status || isPage != c.page || !strings.Contains(string(body), c.code) {
+			t.Errorf("%s %s (Accept %q): %d, page %v, want %d, page %v, %s:\n%.200s", c.method, c.path, c.accept, resp.StatusCode, isPage, c.status, c.page, c.code, body)
+		}
+		if isPage {
+			checkPage(t, f, c.path, body)
+		}
+	}
+}
