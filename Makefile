@@ -21,7 +21,7 @@ TEST_TIMEOUT ?= 14m
 # the missing ones with apt-get when run as root, and otherwise names them
 # in one line and fails; `make test` runs it first, so that a fresh clone
 # on a machine with only Go, git, make and apt passes `make test`.
-TEST_TOOLS := mandoc:mandoc age:age shellcheck:shellcheck jq:jq curl:curl zstd:zstd setsid:util-linux pgrep:procps promtool:prometheus
+TEST_TOOLS := mandoc:mandoc age:age shellcheck:shellcheck jq:jq curl:curl zstd:zstd setsid:util-linux pgrep:procps promtool:prometheus chromium:chromium xxd:xxd
 
 all: build
 

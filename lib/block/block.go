@@ -199,17 +199,40 @@ func node(a, b [32]byte) [32]byte {
 // 2.1.3.1): the sibling hashes from the leaf up to the root. It returns
 // nil when pos is out of range, and an empty path for a single leaf.
 func MerkleProof(leaves [][32]byte, pos int) [][32]byte {
+	steps := MerklePath(leaves, pos)
+	if steps == nil {
+		return nil
+	}
+	path := make([][32]byte, len(steps))
+	for i, s := range steps {
+		path[i] = s.Sibling
+	}
+	return path
+}
+
+// PathStep is one level of an audit path: the sibling's hash, and whether
+// it is the left child (the parent is SHA-256(0x01 || sibling || node))
+// or the right one (SHA-256(0x01 || node || sibling)).
+type PathStep struct {
+	Sibling [32]byte
+	Left    bool
+}
+
+// MerklePath returns MerkleProof's audit path with the side of each
+// sibling, from the leaf up: what a reader needs to recompute the root by
+// hand. It returns nil when pos is out of range.
+func MerklePath(leaves [][32]byte, pos int) []PathStep {
 	if pos < 0 || pos >= len(leaves) {
 		return nil
 	}
-	path := [][32]byte{}
+	path := []PathStep{}
 	for len(leaves) > 1 {
 		k := split(len(leaves))
 		if pos < k {
-			path = append(path, merkle(leaves[k:]))
+			path = append(path, PathStep{merkle(leaves[k:]), false})
 			leaves = leaves[:k]
 		} else {
-			path = append(path, merkle(leaves[:k]))
+			path = append(path, PathStep{merkle(leaves[:k]), true})
 			leaves, pos = leaves[k:], pos-k
 		}
 	}
@@ -219,6 +242,10 @@ func MerkleProof(leaves [][32]byte, pos int) [][32]byte {
 	}
 	return path
 }
+
+// MerkleParent returns the inner node over left and right:
+// SHA-256(0x01 || left || right).
+func MerkleParent(left, right [32]byte) [32]byte { return node(left, right) }
 
 // VerifyProof reports whether path proves that leaf is leaf pos of a tree
 // of n leaves whose root is root (RFC 9162, 2.1.3.2): what a wallet that

@@ -276,3 +276,31 @@ func TestDecodeHeader(t *testing.T) {
 		t.Fatalf("miner of MaxMinerLen: %v", err)
 	}
 }
+
+// TestMerklePath: folding each audit path by its sides gives the root,
+// for every leaf of trees of 1 to 17 leaves.
+func TestMerklePath(t *testing.T) {
+	for n := 1; n <= 17; n++ {
+		leaves := make([][32]byte, n)
+		for i := range leaves {
+			leaves[i] = Leaf([]byte{byte(i)})
+		}
+		root := merkle(leaves)
+		for pos := range n {
+			h := leaves[pos]
+			for _, s := range MerklePath(leaves, pos) {
+				if s.Left {
+					h = MerkleParent(s.Sibling, h)
+				} else {
+					h = MerkleParent(h, s.Sibling)
+				}
+			}
+			if h != root {
+				t.Errorf("n=%d pos=%d: the path folds to %x, the root is %x", n, pos, h[:4], root[:4])
+			}
+		}
+	}
+	if MerklePath(make([][32]byte, 3), 3) != nil || MerklePath(make([][32]byte, 3), -1) != nil {
+		t.Error("a position out of range has a path")
+	}
+}

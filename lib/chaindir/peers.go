@@ -437,6 +437,11 @@ func (d Dir) readPeersSeen() (map[string]int64, error) {
 	return m, nil
 }
 
+// PeersSeen returns when each peer that a command added to the peers file
+// was last seen (HOST:PORT -> Unix seconds), as peers.seen records it at
+// most hourly (peerSeenEvery); a peer a person wrote has no record.
+func (d Dir) PeersSeen() (map[string]int64, error) { return d.readPeersSeen() }
+
 // writePeersSeen replaces peers.seen: one JSON line per record, in the
 // order of the addresses.
 func (d Dir) writePeersSeen(m map[string]int64) error {

@@ -50,17 +50,46 @@ func Needed(p Params) int {
 // Next cannot tell a short branch that does not start at block 0 from one that
 // does, and computes the wrong target for it. The rule is in the package
 // documentation. Next is a pure function of its arguments; it never panics.
-func Next(p Params, branch []Point) Target {
+func Next(p Params, branch []Point) Target { return Explain(p, branch).Target }
+
+// Steps are the values of the retarget rule's formulas (package
+// documentation) for one new block, as Explain computes them: what an
+// explorer shows to teach the rule. Case says which branch of the rule
+// applied; the other fields are set only for CaseAverage.
+type Steps struct {
+	Case     Case
+	N        uint64   // blocks averaged: min(W, h-1)
+	Avg      *big.Int // floor(sum of their targets / n)
+	MTPLast  int64    // MTP(h-1), the parent's median time past
+	MTPFirst int64    // MTP(h-1-n)
+	Expected *big.Int // n*S
+	Span     *big.Int // MTPLast - MTPFirst, clamped into [max(1, floor(n*S/4)), 4*n*S]
+	Raw      *big.Int // floor(avg * (n*S + span) / (2*n*S))
+	Up, Down *big.Int // floor(9*T_{h-1}/8), floor(8*T_{h-1}/9)
+	Target   Target   // T_h: the result
+}
+
+// Case is the branch of the retarget rule that gave a target.
+type Case int
+
+const (
+	CaseFirst   Case = iota // h = 1 (or no branch): T = L
+	CaseFixed               // W = 0: the parent's target, bounded into [1, L]
+	CaseAverage             // the average of the last n blocks, scaled and clamped
+)
+
+// Explain computes the target Next returns, with the values of each step.
+func Explain(p Params, branch []Point) Steps {
 	limit := new(big.Int).SetBytes(p.Limit[:])
 	if limit.Sign() == 0 {
 		limit.SetInt64(1)
 	}
 	if len(branch) == 0 {
-		return toTarget(limit)
+		return Steps{Case: CaseFirst, Target: toTarget(limit)}
 	}
 	parent := new(big.Int).SetBytes(branch[len(branch)-1].Target[:])
 	if p.Window == 0 {
-		return toTarget(bound(parent, limit))
+		return Steps{Case: CaseFixed, Target: toTarget(bound(parent, limit))}
 	}
 	if need := Needed(p); len(branch) > need {
 		branch = branch[len(branch)-need:]
@@ -71,20 +100,24 @@ func Next(p Params, branch []Point) Target {
 	h := len(branch)
 	n := min(p.Window, uint64(h-1))
 	if n == 0 {
-		return toTarget(limit)
+		return Steps{Case: CaseFirst, Target: toTarget(limit)}
 	}
+	s := Steps{Case: CaseAverage, N: n}
 	first := h - int(n) // the n blocks averaged are branch[first:h]
 
 	avg := sumTargets(branch[first:h])
 	bn := new(big.Int).SetUint64(n)
 	avg.Quo(avg, bn)
+	s.Avg = new(big.Int).Set(avg)
 
 	// span = MTP(parent) - MTP(block first-1), the block n before the parent.
 	// int64 timestamps may be anything here, so subtract in math/big.
-	span := big.NewInt(mtp(branch[:h]))
-	span.Sub(span, big.NewInt(mtp(branch[:first])))
+	s.MTPLast, s.MTPFirst = mtp(branch[:h]), mtp(branch[:first])
+	span := big.NewInt(s.MTPLast)
+	span.Sub(span, big.NewInt(s.MTPFirst))
 
 	expected := bn.Mul(bn, big.NewInt(max(p.Spacing, 1))) // n*Spacing
+	s.Expected = new(big.Int).Set(expected)
 	lo := new(big.Int).Rsh(expected, 2)
 	if lo.Sign() == 0 {
 		lo.SetInt64(1)
@@ -95,19 +128,22 @@ func Next(p Params, branch []Point) Target {
 	} else if span.Cmp(hi) > 0 {
 		span.Set(hi)
 	}
+	s.Span = new(big.Int).Set(span)
 
 	// next = avg * (expected + span) / (2 * expected)
 	next := avg.Mul(avg, span.Add(span, expected))
 	next.Quo(next, expected.Lsh(expected, 1))
+	s.Raw = new(big.Int).Set(next)
 
-	up := mulDiv(parent, ClampUpNum, ClampUpDen)
-	down := mulDiv(parent, ClampDownNum, ClampDownDen)
-	if next.Cmp(up) > 0 {
-		next = up
-	} else if next.Cmp(down) < 0 {
-		next = down
+	s.Up = mulDiv(parent, ClampUpNum, ClampUpDen)
+	s.Down = mulDiv(parent, ClampDownNum, ClampDownDen)
+	if next.Cmp(s.Up) > 0 {
+		next = new(big.Int).Set(s.Up)
+	} else if next.Cmp(s.Down) < 0 {
+		next = new(big.Int).Set(s.Down)
 	}
-	return toTarget(bound(next, limit))
+	s.Target = toTarget(bound(next, limit))
+	return s
 }
 
 // sumTargets returns the exact sum of the targets of pts. It adds in 64-bit

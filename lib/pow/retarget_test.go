@@ -322,3 +322,41 @@ func TestSumTargetsCarries(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainSteps: the steps Explain shows give its target by the
+// formulas of the package documentation.
+func TestExplainSteps(t *testing.T) {
+	p := Params{Spacing: 10, Window: 5, Limit: devnetLimit}
+	var branch []Point
+	ts := int64(1000)
+	for i := range 30 {
+		ts += int64(3 + 7*(i%4))
+		s := Explain(p, branch)
+		if s.Target != Next(p, branch) {
+			t.Fatalf("block %d: Explain and Next differ", i)
+		}
+		if s.Case == CaseAverage {
+			raw := new(big.Int).Mul(s.Avg, new(big.Int).Add(s.Expected, s.Span))
+			raw.Quo(raw, new(big.Int).Lsh(s.Expected, 1))
+			if raw.Cmp(s.Raw) != 0 {
+				t.Fatalf("block %d: raw %v, the formula gives %v", i, s.Raw, raw)
+			}
+			got := new(big.Int).SetBytes(s.Target[:])
+			want := raw
+			if want.Cmp(s.Up) > 0 {
+				want = s.Up
+			} else if want.Cmp(s.Down) < 0 {
+				want = s.Down
+			}
+			if limit := new(big.Int).SetBytes(p.Limit[:]); want.Cmp(limit) > 0 {
+				want = limit
+			}
+			if got.Cmp(want) != 0 {
+				t.Fatalf("block %d: target %v, the clamps give %v", i, got, want)
+			}
+		} else if i > 1 {
+			t.Fatalf("block %d: case %d", i, s.Case)
+		}
+		branch = append(branch, Point{Timestamp: ts, Target: s.Target})
+	}
+}

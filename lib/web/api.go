@@ -73,6 +73,11 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /api/chain", s.download)
 	m.HandleFunc("GET /metrics", s.metrics)
 	m.HandleFunc("GET /{$}", s.pageIndex)
+	m.HandleFunc("GET /blocks", s.pageBlocks)
+	m.HandleFunc("GET /blocks/{height}", s.pageBlocks)
+	m.HandleFunc("GET /mempool", s.pageMempool)
+	m.HandleFunc("GET /peers", s.pagePeers)
+	m.HandleFunc("GET /retarget", s.pageRetarget)
 	m.HandleFunc("GET /block/{hash}", s.pageBlock)
 	m.HandleFunc("GET /tx/{id}", s.pageTx)
 	m.HandleFunc("GET /address/{addr}", s.pageAddress)
@@ -134,10 +139,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) unavailable(w http.ResponseWriter) {
 	writeError(w, http.StatusServiceUnavailable, codeUnavailable, errUnavailable.Error())
-}
-
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, codeNotFound, "no such page")
 }
 
 // parseHeight reads a block height as JSON integers are written: decimal

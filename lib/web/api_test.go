@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -150,7 +149,7 @@ func TestAPI(t *testing.T) {
 		{path: "/api", status: 404, code: "not-found"},
 		{path: "/api/nope", status: 404, code: "not-found"},
 		{path: "/api/tip/", status: 400, code: "bad-path"},
-		{path: "/favicon.ico", status: 404, code: "not-found"},
+		{path: "/favicon.ico", status: 404, ctype: "text/html; charset=utf-8"}, // a page for people: HTML
 	}
 	for _, c := range checks {
 		resp, body := get(t, "GET", ts.URL+c.path)
@@ -178,8 +177,6 @@ func TestAPI(t *testing.T) {
 		t.Errorf("the server logged:\n%s", l)
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func appendFile(t *testing.T, path, s string) {
 	t.Helper()

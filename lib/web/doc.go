@@ -1,6 +1,6 @@
 // Package web is cnj-serve's HTTP application (DESIGN.md, "Network": the web
 // app on port 56230): the JSON API on Esplora's paths, the chain download
-// for cnj-sync, Prometheus metrics, small HTML explorer pages, and the
+// for cnj-sync, Prometheus metrics, HTML explorer pages, and the
 // installer with the toolkit it installs.
 //
 // # What it serves
@@ -16,7 +16,10 @@
 // /api/v1/ paths for the same answers, and cnj's own /api/tip,
 // /api/genesis, /api/peers, /api/block-height/H and the chain download
 // /api/chain; /metrics in the Prometheus text format; HTML explorer
-// pages; /install.sh and what it installs (/bin/NAME, /man/NAME.N) with
+// pages (explorer.go, pages_net.go, pages_teach.go: every one names the
+// network; charts are inline SVG drawn by svg.go; no script; a path that
+// no route takes is an HTML 404 outside /api/, JSON under it);
+// /install.sh and what it installs (/bin/NAME, /man/NAME.N) with
 // /SHA256SUMS over them (toolkit.go, install.go). cnj's fields come
 // after Esplora's in its objects, never instead of them.
 //

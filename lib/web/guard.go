@@ -46,21 +46,21 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header()["Allow"] = hdrAllow
-			writeError(w, http.StatusMethodNotAllowed, codeMethod, "only GET and HEAD are served")
+			s.refuse(w, r, http.StatusMethodNotAllowed, codeMethod, "only GET and HEAD are served")
 			return
 		}
 		if len(r.RequestURI) > s.cfg.MaxURLBytes {
-			writeError(w, http.StatusRequestURITooLong, codeURITooLong, "the request target is too long")
+			s.refuse(w, r, http.StatusRequestURITooLong, codeURITooLong, "the request target is too long")
 			return
 		}
 		if !cleanPath(r.URL.Path) {
-			writeError(w, http.StatusBadRequest, codeBadPath, "malformed path")
+			s.refuse(w, r, http.StatusBadRequest, codeBadPath, "malformed path")
 			return
 		}
 		if s.limiter != nil && !s.limiter.allow(r.RemoteAddr) {
 			s.limited.Add(1)
 			w.Header()["Retry-After"] = hdrRetry
-			writeError(w, http.StatusTooManyRequests, codeRateLimited, "too many requests: slow down")
+			s.refuse(w, r, http.StatusTooManyRequests, codeRateLimited, "too many requests: slow down")
 			return
 		}
 		gw := guardPool.Get().(*guardWriter)

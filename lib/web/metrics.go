@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/pow"
@@ -130,12 +131,13 @@ const hashrateBlocks = 120
 // hashes its target takes on average) over the time they took, from
 // their timestamps. It is 0 when they took no time (too few blocks, or
 // timestamps that do not move on).
-func networkHashrate(n *node.Node) float64 {
-	c := n.Chain()
-	tip := c.Tip()
+func networkHashrate(n *node.Node) float64 { return hashrateAt(n.Chain().Tip(), hashrateBlocks) }
+
+// hashrateAt is networkHashrate over the k blocks ending at tip.
+func hashrateAt(tip *chain.BlockNode, k int) float64 {
 	first := tip
 	work := new(big.Int)
-	for i := 0; i < hashrateBlocks && first.Parent != nil; i++ {
+	for i := 0; i < k && first.Parent != nil; i++ {
 		work.Add(work, pow.Work(&first.Target))
 		first = first.Parent
 	}
@@ -250,15 +252,13 @@ func (s *Server) readRelayDir(kind, label string, files []chaindir.RelayStatsFil
 	return d
 }
 
-// relayMetrics appends the relay traffic: for each direction, the sum of
-// the fresh stats files that could be read.
-func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
+// relayDirs returns the traffic of each of relayDirections at now: the
+// sum of its fresh stats files (readRelayDir).
+func (s *Server) relayDirs(now time.Time) ([]relayDir, error) {
 	all, err := chaindir.Dir(s.cfg.Chain).ListRelayStats()
 	if err != nil {
-		s.log.Printf("metrics: relay stats files: %v", err)
-		return
+		return nil, err
 	}
-	now := time.Now()
 	dirs := make([]relayDir, len(relayDirections))
 	for i, k := range relayDirections {
 		var files []chaindir.RelayStatsFile
@@ -268,6 +268,17 @@ func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help strin
 			}
 		}
 		dirs[i] = s.readRelayDir(k.kind, k.label, files, now)
+	}
+	return dirs, nil
+}
+
+// relayMetrics appends the relay traffic: for each direction, the sum of
+// the fresh stats files that could be read.
+func (s *Server) relayMetrics(b *bytes.Buffer, metric func(name, typ, help string)) {
+	dirs, err := s.relayDirs(time.Now())
+	if err != nil {
+		s.log.Printf("metrics: relay stats files: %v", err)
+		return
 	}
 	type sample struct {
 		labels string // after direction

@@ -32,11 +32,11 @@ func TestPages(t *testing.T) {
 		status int
 		want   []string
 	}{
-		{"/", 200, []string{"Latest blocks", `<a class="h" href="/block/` + blockHash(t, f.lines[8]) + `">`, "1 transfers"}},
-		{"/block/" + hash5, 200, []string{"Block 5", "main chain, 4 confirmations", `href="/tx/` + minedID + `"`, `href="/address/` + f.alice.addr + `"`, `<td class="n">7</td>`, "50.00001 CNJ"}},
+		{"/", 200, []string{"Latest blocks", `<a class="h" href="/block/` + blockHash(t, f.lines[8]) + `">`, "1 transfer, 531 B</a>"}},
+		{"/block/" + hash5, 200, []string{"Block 5", "main chain, 4 confirmations", `href="/tx/` + minedID + `"`, `href="/address/` + f.alice.addr + `"`, `<td class="n">7 CNJ</td>`, "50.00001 CNJ"}},
 		{"/block/" + hex.EncodeToString(func() []byte { h := f.p.Hash(); return h[:] }()), 200, []string{"Block 0", "/api/genesis"}},
 		{"/tx/" + minedID, 200, []string{"in block <a href=\"/block/" + hash5 + "\">5</a>, 4 confirmations", "0.00001 CNJ"}},
-		{"/tx/" + pendingID, 200, []string{"pending (mempool)", "3 CNJ"}},
+		{"/tx/" + pendingID, 200, []string{"pending (<a href=\"/mempool\">mempool</a>)", "3 CNJ"}},
 		{"/address/" + f.alice.addr, 200, []string{f.alice.addr, "4.99999 CNJ", "<td>in</td>", "<td>out</td>", "pending"}},
 		{"/address/" + f.miner.addr, 200, []string{"<td>reward</td>", "-3.00001 CNJ"}},
 		{"/block/" + strings.Repeat("0", 64), 404, []string{"Not found"}},
@@ -45,7 +45,7 @@ func TestPages(t *testing.T) {
 		{"/tx/xyz", 400, []string{"Bad request"}},
 		{"/address/junk", 400, []string{"Bad request", "bad-address"}},
 		{"/address/script-alert-1", 400, []string{"script-alert-1"}},
-		{"/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", 400, []string{"Bad request"}},
+		{"/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", 404, []string{"Nothing found for &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;"}},
 		{"/search?q=99", 404, []string{"no block at height 99"}},
 	} {
 		resp, body := get(t, "GET", ts.URL+c.path)

@@ -133,6 +133,10 @@ type Server struct {
 
 	downloads *clientTurns // chain downloads running, per client
 	fees      *feeCache    // recent blocks' fees
+	poolHist  *poolHistory // the mempool's recent sizes, for its chart
+
+	net   netName  // the network, on every page
+	limit [32]byte // the network's highest target, difficulty 1
 
 	pool    poolIndex  // /api/mempool/txs
 	poolEvs poolEvents // what the pool did with each transfer, for /api/tx/ID/fate
@@ -157,6 +161,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	st.scanBytes = cfg.scanBytes
 	s.st = st
+	if n := st.rlock(); n != nil {
+		p := n.Params()
+		g := p.Hash()
+		s.net = netName{Name: p.Network, Short: hexOf(g[:6]), Genesis: hexOf(g[:])}
+		s.limit = p.InitialTarget
+		st.runlock()
+	}
+	s.poolHist = &poolHistory{}
+	s.poolHist.sample(st.snap.Load(), time.Now())
 	s.rejects = newRejectCounter(chaindir.Dir(cfg.Chain))
 	s.refusals = newRefusals(chaindir.Dir(cfg.Chain))
 	if cfg.BinDir != "" {
@@ -195,8 +208,9 @@ func (s *Server) follow() {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
 			s.st.refresh()
+			s.poolHist.sample(s.st.snap.Load(), now)
 		}
 	}
 }
