@@ -43,6 +43,8 @@
 //	SYNC                  flock(2)ed for the whole of one cnj-sync run
 //	sync-slow.jsonl       JSON lines: the web apps cnj-sync found too slow,
 //	                      tried last for a day (NoteSlowPeer, SlowPeers)
+//	peer-tips.jsonl       JSON lines: the tip each peer's web app last
+//	                      claimed to cnj-sync (NotePeerTips, PeerTips)
 //	source                the node the directory joined its network
 //	                      through, one line: http://HOST:PORT
 //

@@ -54,12 +54,14 @@ const (
 // The files that bound what peers can make a node keep (cnj-format(5)):
 // the rotated rejects.log (MaxRejectsLog), when each peer a command added
 // was last seen (PeerExpiry), which peers delivered valid lines lately
-// (MergeDelivered), which web apps cnj-sync found too slow (NoteSlowPeer).
+// (MergeDelivered), which web apps cnj-sync found too slow (NoteSlowPeer),
+// which tip each peer's web app last claimed (NotePeerTips).
 const (
 	RejectsOldFile = "rejects.log.1"         // rejects.log before its last rotation
 	PeersSeenFile  = "peers.seen"            // JSON lines: when each added peer was last seen
 	DeliveredFile  = "relay-delivered.jsonl" // JSON lines: when each peer IP last delivered
 	SyncSlowFile   = "sync-slow.jsonl"       // JSON lines: the web apps cnj-sync found too slow
+	PeerTipsFile   = "peer-tips.jsonl"       // JSON lines: the tips cnj-sync last saw its peers claim
 )
 
 const (

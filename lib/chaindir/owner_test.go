@@ -50,7 +50,7 @@ func goFiles(t *testing.T) map[string][]string {
 // file function, or joined with a slash.
 func TestOneOwnerOfFileNames(t *testing.T) {
 	distinct := []string{GenesisFile, MempoolFile, MempoolBinFile, RejectsFile, LockFile, SyncLockFile, RelayListen, RelaySend, ".jsonl.zst",
-		RejectsOldFile, PeersSeenFile, DeliveredFile, SyncSlowFile, TxIndexFile, TxIndexLockFile, MempoolEventsFile}
+		RejectsOldFile, PeersSeenFile, DeliveredFile, SyncSlowFile, TxIndexFile, TxIndexLockFile, MempoolEventsFile, PeerTipsFile}
 	words := []string{IndexFile, StateFile, UndoFile, PeersFile, SourceFile, BlocksDir, LostDir}
 	pathFuncs := []string{"Join", "Open", "OpenFile", "OpenInRoot", "OpenRoot", "ReadFile", "WriteFile", "Create", "CreateTemp",
 		"Stat", "Lstat", "Remove", "RemoveAll", "Rename", "Mkdir", "MkdirAll", "ReadDir", "Glob", "File"}

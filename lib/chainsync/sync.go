@@ -213,6 +213,9 @@ func Sync(ctx context.Context, n *node.Node, o Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return s.rep, err
 	}
+	if err := s.noteTips(peers); err != nil {
+		return s.end(peers), err
+	}
 	for _, ps := range order(peers, slow) {
 		if ps.tip.Work.Cmp(n.Chain().Tip().Work) <= 0 {
 			continue
@@ -530,6 +533,19 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 // seePeers notes in the peers file's records that the usable peers were
 // seen (their web apps answered), so that the entries of live peers do
 // not age out (chaindir.PeerExpiry).
+// noteTips records the tip each peer of this network claimed (chaindir's
+// NotePeerTips), for the web app's peers page.
+func (s *syncer) noteTips(peers []*peerState) error {
+	now := s.now()
+	var tips []chaindir.PeerTip
+	for _, ps := range peers {
+		if ps.err == nil {
+			tips = append(tips, chaindir.PeerTip{Peer: ps.addr, Time: now.Unix(), Height: ps.tip.Height, Hash: ps.tip.Hash})
+		}
+	}
+	return s.n.Dir().NotePeerTips(now, tips...)
+}
+
 func (s *syncer) seePeers(peers []*peerState) error {
 	var hosts []string
 	for _, ps := range peers {

@@ -118,6 +118,10 @@ func TestCatchUp(t *testing.T) {
 	if got := fp.Requests.Load(); got != 5 {
 		t.Errorf("%d requests, want 5", got)
 	}
+	// The peer's claimed tip is recorded for the web app's peers page.
+	if tips, err := chaindir.Dir(dir).PeerTips(time.Now()); err != nil || tips[addr].Height != 35 || tips[addr].Hash != tipOf(t, ahead).Hash {
+		t.Errorf("peer tips after the sync: %v, %v", tips, err)
+	}
 
 	// A second run has nothing to do and writes nothing.
 	before := snapshot(t, dir)

@@ -411,6 +411,10 @@ func TestPagesMempoolPeers(t *testing.T) {
 	if err := chaindir.Dir(dir).MergeDelivered([]chaindir.Delivered{{IP: mustAddr("127.0.0.3"), Block: now.Unix() - 60}}, now); err != nil {
 		t.Fatal(err)
 	}
+	// cnj-sync saw 127.0.0.3's web app claim block 4 of this chain.
+	if err := chaindir.Dir(dir).NotePeerTips(now, chaindir.PeerTip{Peer: "127.0.0.3:56230", Time: now.Unix() - 120, Height: 4, Hash: f.blocks[4].Hash}); err != nil {
+		t.Fatal(err)
+	}
 	_, ts, logs := newServer(t, Config{Chain: dir})
 	body := get2(t, ts.URL+"/mempool")
 	for _, want := range []string{
@@ -426,8 +430,8 @@ func TestPagesMempoolPeers(t *testing.T) {
 	}
 	body = get2(t, ts.URL+"/peers")
 	for _, want := range []string{
-		`<td class="h">127.0.0.2:5050</td><td>not recorded (written by hand)</td><td>none in the last day</td>`,
-		`<td class="h">127.0.0.3:5050</td><td>not recorded (written by hand)</td><td>` + time.Unix(now.Unix()-60, 0).UTC().Format("2006-01-02 15:04:05 UTC"),
+		`<td class="h">127.0.0.2:5050</td><td>not asked yet (cnj-sync asks)</td><td>not recorded (written by hand)</td><td>none in the last day</td>`,
+		`<td class="h">127.0.0.3:5050</td><td>block <a href="/block/` + hex.EncodeToString(f.blocks[4].Hash[:]) + `">4</a> (` + fmt.Sprint(fixtureHeight-4) + ` blocks behind this node), claimed 2 min ago</td><td>not recorded (written by hand)</td><td>` + time.Unix(now.Unix()-60, 0).UTC().Format("2006-01-02 15:04:05 UTC"),
 		"<tr><th>Listening</th><td>0 processes</td></tr>",
 	} {
 		if !strings.Contains(body, want) {

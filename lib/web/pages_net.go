@@ -14,6 +14,7 @@ import (
 
 	"github.com/coniunctum/cnj/lib/chain"
 	"github.com/coniunctum/cnj/lib/chaindir"
+	"github.com/coniunctum/cnj/lib/chainhash"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/tx"
 )
@@ -57,9 +58,9 @@ var netPages = template.Must(pages.New("net").Parse(`
 
 {{define "peers"}}{{template "top" .}}{{with .D}}
 <h1>Peers</h1>
-<p>The nodes this node relays to and syncs from: its peers file. A node does not keep its peers' tips: cnj-sync asks each peer for its tip when it runs. What it records is when a peer was last seen (its hello on the relay, or an answer to cnj-sync) and when it last delivered a new valid block or transfer.</p>
-{{if .Peers}}<table><tr><th>Peer</th><th>Last seen</th><th>Last new block from it</th><th>Last new transfer from it</th><th>Sync</th></tr>
-{{range .Peers}}<tr><td class="h">{{.Addr}}</td><td>{{if .Seen}}{{time .Seen}} ({{ago .Seen}}){{else}}not recorded (written by hand){{end}}</td><td>{{if .Block}}{{time .Block}} ({{ago .Block}}){{else}}none in the last day{{end}}</td><td>{{if .Tx}}{{time .Tx}} ({{ago .Tx}}){{else}}none in the last day{{end}}</td><td>{{if .Slow}}too slow at {{time .Slow}}{{else}}–{{end}}</td></tr>
+<p>The nodes this node relays to and syncs from: its peers file. Their tips are what each claimed when cnj-sync last asked it (a claim: cnj-sync checks the blocks it downloads, not the claim). What the node also records is when a peer was last seen (its hello on the relay, or an answer to cnj-sync) and when it last delivered a new valid block or transfer.</p>
+{{if .Peers}}<table><tr><th>Peer</th><th>Its tip</th><th>Last seen</th><th>Last new block from it</th><th>Last new transfer from it</th><th>Sync</th></tr>
+{{range .Peers}}<tr><td class="h">{{.Addr}}</td><td>{{if .TipTime}}block <a href="/block/{{.TipHash}}">{{int .TipHeight}}</a>{{if .Behind}} ({{plural .Behind "block" "blocks"}} behind this node){{end}}, claimed {{ago .TipTime}}{{else}}not asked yet (cnj-sync asks){{end}}</td><td>{{if .Seen}}{{time .Seen}} ({{ago .Seen}}){{else}}not recorded (written by hand){{end}}</td><td>{{if .Block}}{{time .Block}} ({{ago .Block}}){{else}}none in the last day{{end}}</td><td>{{if .Tx}}{{time .Tx}} ({{ago .Tx}}){{else}}none in the last day{{end}}</td><td>{{if .Slow}}too slow at {{time .Slow}}{{else}}–{{end}}</td></tr>
 {{end}}</table>{{else}}<p>No peers: the peers file is empty.</p>{{end}}
 <h2>Relay</h2>
 <table>
@@ -194,6 +195,11 @@ func (s *Server) pageMempool(w http.ResponseWriter, r *http.Request) {
 type peerRow struct {
 	Addr                  string
 	Seen, Block, Tx, Slow int64
+	// The tip it last claimed to cnj-sync (chaindir's PeerTips), when
+	// (TipTime, 0 when never), and how far below this node's it is.
+	TipHeight, Behind uint64
+	TipHash           chainhash.Hash
+	TipTime           int64
 }
 
 func (s *Server) pagePeers(w http.ResponseWriter, r *http.Request) {
@@ -229,6 +235,18 @@ func (s *Server) pagePeers(w http.ResponseWriter, r *http.Request) {
 			slowByHost[host] = t
 		}
 	}
+	tips, err := d.PeerTips(now)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	tipByHost := map[string]chaindir.PeerTip{}
+	for addr, t := range tips {
+		if host, _, err := net.SplitHostPort(addr); err == nil && t.Time > tipByHost[host].Time {
+			tipByHost[host] = t
+		}
+	}
+	height := s.st.snap.Load().tip.Height
 	var rows []peerRow
 	for _, p := range peers {
 		row := peerRow{Addr: p, Seen: seen[p]}
@@ -238,6 +256,12 @@ func (s *Server) pagePeers(w http.ResponseWriter, r *http.Request) {
 				row.Block, row.Tx = e.Block, e.Tx
 			}
 			row.Slow = slowByHost[host]
+			if t, ok := tipByHost[host]; ok {
+				row.TipHeight, row.TipHash, row.TipTime = t.Height, t.Hash, t.Time
+				if t.Height < height {
+					row.Behind = height - t.Height
+				}
+			}
 		}
 		rows = append(rows, row)
 	}
