@@ -17,7 +17,8 @@ import (
 
 // BenchmarkExplorerLookups measures the lookups of the transfer index on
 // the sync benchmark's chain (testchain.Build of testchain.BenchSize; the
-// issue's figure: CNJ_SYNC_BENCH_BLOCKS=10000 CNJ_SYNC_BENCH_TXS=1000000):
+// issue's figure: CNJ_SYNC_BENCH_BLOCKS=10000 CNJ_SYNC_BENCH_TXS=1000000;
+// benchChain's, kept in $CNJ_BENCH_DIR when it is set):
 //
 //   - through a real cnj-serve on 127.0.0.154, one request at a time on a
 //     kept-alive connection, the latency of a transfer by id
@@ -37,14 +38,10 @@ import (
 func BenchmarkExplorerLookups(b *testing.B) {
 	const ip = "127.0.0.154"
 	root := b.TempDir()
-	blocks, txs := testchain.BenchSize()
-	src, err := testchain.Build(filepath.Join(root, "src"), blocks, txs)
-	if err != nil {
-		b.Fatal(err)
-	}
+	src := &testchain.Chain{Dir: benchChain(b)}
 	ids, receivers, senders := lookupSamples(b, src.Dir, 500)
 
-	startProc(b, root, "exec cnj-serve --rate 0 --listen "+ip+":56230 --chain src")
+	startProc(b, root, "exec cnj-serve --rate 0 --listen "+ip+":56230 --chain "+src.Dir)
 	base := "http://" + ip + ":56230"
 	netAnswers(b, base+"/api/blocks/tip/height")
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}

@@ -4,8 +4,6 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -28,31 +26,22 @@ import (
 // (PAGE-p99-ms) and over the floor's (PAGE-ratio); the goal is a p99 of
 // at most 20 ms for every page, and a home page of at most 60 KB
 // (home-bytes), which it checks. The chain has no mempool: the mempool
-// page is measured empty. $CNJ_PAGES_BENCH_CHAIN names a chain directory
-// that testchain.Build made before, to measure it instead of building one
-// (cnj-serve only reads it).
+// page is measured empty. The chain is benchChain's: built once into
+// $CNJ_BENCH_DIR when it is set, and measured again from there.
 func BenchmarkExplorerPages(b *testing.B) {
 	const ip = "127.0.0.155"
 	root := b.TempDir()
-	blocks, txs := testchain.BenchSize()
-	src := &testchain.Chain{Dir: os.Getenv("CNJ_PAGES_BENCH_CHAIN")}
-	var err error
-	if src.Dir == "" {
-		if src, err = testchain.Build(filepath.Join(root, "src"), blocks, txs); err != nil {
-			b.Fatal(err)
-		}
-	} else if src.Dir, err = filepath.Abs(src.Dir); err != nil {
-		b.Fatal(err)
-	}
+	src := &testchain.Chain{Dir: benchChain(b)}
 	ids, receivers, senders := lookupSamples(b, src.Dir, 200)
 	var hashes, rewards []string
+	var tipH int
 	{
 		d, err := node.Open(src.Dir)
 		if err != nil {
 			b.Fatal(err)
 		}
 		c := d.Chain()
-		blocks = int(c.Tip().Height)
+		tipH = int(c.Tip().Height)
 		for i := 0; i < 50; i++ {
 			nd := c.AtHeight(c.Tip().Height - uint64(i*int(c.Tip().Height)/50))
 			hashes = append(hashes, hex.EncodeToString(nd.Hash[:]))
@@ -95,7 +84,6 @@ func BenchmarkExplorerPages(b *testing.B) {
 	if len(home) > 60<<10 {
 		b.Errorf("the home page is %d bytes, more than 60 KB", len(home))
 	}
-	tipH := blocks
 	type pageCase struct {
 		name   string
 		path   func(i int) string
