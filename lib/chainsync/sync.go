@@ -213,9 +213,6 @@ func Sync(ctx context.Context, n *node.Node, o Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return s.rep, err
 	}
-	if err := s.noteTips(peers); err != nil {
-		return s.end(peers), err
-	}
 	for _, ps := range order(peers, slow) {
 		if ps.tip.Work.Cmp(n.Chain().Tip().Work) <= 0 {
 			continue
@@ -239,6 +236,9 @@ func Sync(ctx context.Context, n *node.Node, o Options) (*Report, error) {
 		case err != nil:
 			ps.err = err
 		}
+	}
+	if err := s.noteTips(peers); err != nil {
+		return s.end(peers), err
 	}
 	if !o.NoPool {
 		if err := s.fetchPools(ctx, peers); err != nil {
@@ -534,7 +534,9 @@ func (s *syncer) refreshPeers(ctx context.Context, peers []*peerState) error {
 // seen (their web apps answered), so that the entries of live peers do
 // not age out (chaindir.PeerExpiry).
 // noteTips records the tip each peer of this network claimed (chaindir's
-// NotePeerTips), for the web app's peers page.
+// NotePeerTips), for the web app's peers page: the peers still usable
+// after the chain's sync, so that a peer whose chain failed leaves no
+// trace but its problem in the report (and rejects.log where it lied).
 func (s *syncer) noteTips(peers []*peerState) error {
 	now := s.now()
 	var tips []chaindir.PeerTip
