@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/block"
@@ -29,7 +30,10 @@ type Source struct {
 }
 
 func (s *Source) lie(format string, args ...any) {
-	s.Lies = append(s.Lies, fmt.Sprintf(format, args...))
+	l := fmt.Sprintf(format, args...)
+	if !slices.Contains(s.Lies, l) { // a session may judge a chain twice (caughtUp)
+		s.Lies = append(s.Lies, l)
+	}
 }
 
 // Session is a run of the wallet against its sources: the network, the
@@ -39,6 +43,10 @@ type Session struct {
 	Store   *Store
 	Sources []*Source
 	wc      *webclient.Client
+	// now is the clock headers are judged by; caughtUp is set once the
+	// session fetched the headers again for an entry above them.
+	now      func() int64
+	caughtUp bool
 }
 
 // Held returns the held header chain.
@@ -186,6 +194,20 @@ func (ss *Session) check(ctx context.Context, s *Source, addr string, at webclie
 		if at.Reward.Index != at.Height {
 			return e, &Lie{What: fmt.Sprintf("%s is the reward of block %d", name, at.Reward.Index)}
 		}
+	}
+	if at.Height > held.Height() && !ss.caughtUp {
+		// The sources' chains grew since the session fetched their
+		// headers (a block found meanwhile): fetch them again, once a
+		// session, before an entry above them is called invented.
+		ss.caughtUp = true
+		now := time.Now().Unix()
+		if ss.now != nil {
+			now = ss.now()
+		}
+		if err := ss.sync(ctx, now); err != nil {
+			return e, err
+		}
+		held = ss.Held()
 	}
 	if at.Height == 0 || at.Height > held.Height() || held.Hash(at.Height) != at.Block {
 		if s.Stale && s.Chain != nil && at.Height <= s.Chain.Height() && at.Height > 0 && s.Chain.Hash(at.Height) == at.Block {

@@ -141,7 +141,7 @@ func (w *world) session(t *testing.T, srcs ...string) *Session {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	ss := &Session{P: w.p, Store: st, wc: webclient.New(webclient.Config{})}
+	ss := &Session{P: w.p, Store: st, wc: webclient.New(webclient.Config{}), now: func() int64 { return 2_000_000_000 }}
 	for _, s := range srcs {
 		ss.Sources = append(ss.Sources, &Source{Addr: s})
 	}
@@ -275,5 +275,26 @@ func TestSumAt(t *testing.T) {
 	}
 	if _, ok := sumAt([]Entry{e("out", 2, 5, 1)}, 9, 3); ok {
 		t.Fatal("a spend of more than came in adds up")
+	}
+}
+
+// TestCaughtUp: an entry in a block found after the session fetched the
+// headers (the source's chain grew meanwhile) is checked against the
+// headers fetched again, not called invented.
+func TestCaughtUp(t *testing.T) {
+	w := newWorld(t)
+	full := w.src.c
+	w.src.c = full.cut(4) // the session's headers end below both entries
+	ss := w.session(t, w.srcAddr)
+	if ss.Held().Height() != 4 {
+		t.Fatalf("held %d headers, want 4", ss.Held().Height())
+	}
+	w.src.c = full
+	r, err := ss.history(context.Background(), w.addr)
+	if err != nil || len(ss.Lies()) != 0 || r.Verified != 2 || r.Confirmed != 2 {
+		t.Fatalf("%v, lies %q, %d of %d verified", err, ss.Lies(), r.Verified, r.Confirmed)
+	}
+	if ss.Held().Height() != full.Height() {
+		t.Fatalf("held %d headers after catching up, want %d", ss.Held().Height(), full.Height())
 	}
 }

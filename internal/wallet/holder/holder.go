@@ -107,7 +107,7 @@ func (h *Holder) open(ctx context.Context) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	ss := &Session{P: p, Store: st, wc: h.client()}
+	ss := &Session{P: p, Store: st, wc: h.client(), now: h.now}
 	for _, src := range h.Sources {
 		ss.Sources = append(ss.Sources, &Source{Addr: src})
 	}
