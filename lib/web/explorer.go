@@ -36,22 +36,16 @@ const (
 )
 
 var pageFuncs = template.FuncMap{
-	"cnj":   func(u uint64) string { return amount.Format(u) + " CNJ" },
-	"units": func(u uint64) string { return group(strconv.FormatUint(u, 10)) + " units" },
-	"hex":   func(b [32]byte) string { return hexOf(b[:]) },
-	"short": func(b [32]byte) string { return hexOf(b[:6]) },
-	"id":    func(b [16]byte) string { return hexOf(b[:]) },
-	"time":  func(t int64) string { return time.Unix(t, 0).UTC().Format("2006-01-02 15:04:05 UTC") },
-	"ago":   ago,
-	"bytes": sizeOf,
-	"int":   func(v any) string { return groupAny(v) },
-	"plural": func(n any, one, many string) string {
-		s := groupAny(n)
-		if s == "1" {
-			return s + " " + one
-		}
-		return s + " " + many
-	},
+	"cnj":    func(u uint64) string { return amount.Format(u) + " CNJ" },
+	"units":  func(u uint64) string { return group(strconv.FormatUint(u, 10)) + " units" },
+	"hex":    func(b [32]byte) string { return hexOf(b[:]) },
+	"short":  func(b [32]byte) string { return hexOf(b[:6]) },
+	"id":     func(b [16]byte) string { return hexOf(b[:]) },
+	"time":   func(t int64) string { return time.Unix(t, 0).UTC().Format("2006-01-02 15:04:05 UTC") },
+	"ago":    ago,
+	"bytes":  sizeOf,
+	"int":    func(v any) string { return groupAny(v) },
+	"plural": func(n any, one string) string { return plural(groupAny(n), one) },
 	"signed": func(v int64) string {
 		if v < 0 {
 			return "-" + amount.Format(uint64(-v)) + " CNJ"
@@ -200,10 +194,10 @@ figure{margin:0}figcaption{font-weight:600}svg{width:100%;height:auto;font:10px 
 <tr><th>Tip</th><td><a href="/block/{{hex .Tip.Hash}}">{{.Tip.Height}}</a> · <a class="h" href="/block/{{hex .Tip.Hash}}">{{hex .Tip.Hash}}</a></td></tr>
 <tr><th>Time</th><td>{{time .Tip.Timestamp}} ({{ago .Tip.Timestamp}})</td></tr>
 <tr><th>Difficulty</th><td>{{diff .Difficulty}} (<a href="/retarget">how the next target is computed</a>)</td></tr>
-<tr><th>Hashrate</th><td>{{hps .Hashrate}}, estimated from the work and the timestamps of the last {{plural .HashrateBlocks "block" "blocks"}}</td></tr>
-<tr><th>Mempool</th><td><a href="/mempool">{{plural .PoolCount "transfer" "transfers"}}, {{bytes .PoolBytes}}</a></td></tr>
+<tr><th>Hashrate</th><td>{{hps .Hashrate}}, estimated from the work and the timestamps of the last {{plural .HashrateBlocks "block"}}</td></tr>
+<tr><th>Mempool</th><td><a href="/mempool">{{plural .PoolCount "transfer"}}, {{bytes .PoolBytes}}</a></td></tr>
 </table>
-<h2>The last {{plural .ChartBlocks "block" "blocks"}}</h2>
+<h2>The last {{plural .ChartBlocks "block"}}</h2>
 <div class="charts">{{range .Charts}}{{.}}{{end}}</div>
 <h2>Latest blocks</h2>
 {{template "blockrows" .Blocks}}
@@ -223,7 +217,7 @@ figure{margin:0}figcaption{font-weight:600}svg{width:100%;height:auto;font:10px 
 <tr><th>Hash</th><td class="h">{{hex .Node.Hash}}</td></tr>
 {{if .Node.Parent}}<tr><th>Previous</th><td><a href="/block/{{hex .Node.PrevHash}}">{{.Node.Parent.Height}}</a> · <a class="h" href="/block/{{hex .Node.PrevHash}}">{{hex .Node.PrevHash}}</a></td></tr>{{end}}
 {{with .Next}}<tr><th>Next</th><td><a href="/block/{{hex .Hash}}">{{.Height}}</a> · <a class="h" href="/block/{{hex .Hash}}">{{hex .Hash}}</a></td></tr>{{end}}
-<tr><th>Status</th><td>{{if .Main}}main chain, {{plural .Confirmations "confirmation" "confirmations"}}{{else if .Node.Invalid}}invalid{{else}}side branch{{end}}</td></tr>
+<tr><th>Status</th><td>{{if .Main}}main chain, {{plural .Confirmations "confirmation"}}{{else if .Node.Invalid}}invalid{{else}}side branch{{end}}</td></tr>
 <tr><th>Time</th><td>{{time .Node.Timestamp}} ({{ago .Node.Timestamp}}); median of the last 11: {{time .Median}}</td></tr>
 <tr><th>Size</th><td>{{bytes .Size}} ({{int .Size}} bytes of its line)</td></tr>
 <tr><th>Target</th><td class="h">{{hex .Node.Target}}</td></tr>
@@ -234,7 +228,7 @@ figure{margin:0}figcaption{font-weight:600}svg{width:100%;height:auto;font:10px 
 <tr><th>Reward</th><td><a href="/tx/{{$.D.RewardID}}">{{cnj .Reward.Amount}}</a> ({{units .Reward.Amount}}), fees {{cnj $.D.Fees}} included</td></tr>{{end}}
 </table>
 {{if .Block}}{{template "header" .Teach}}
-<h2>{{plural (len .Block.Txs) "transfer" "transfers"}}{{if .Txs}}{{if .Paged}}: {{.First}} to {{.Last}}{{end}}{{end}}</h2>
+<h2>{{plural (len .Block.Txs) "transfer"}}{{if .Txs}}{{if .Paged}}: {{.First}} to {{.Last}}{{end}}{{end}}</h2>
 {{if .Txs}}<table><tr><th>#</th><th>Id</th><th>From</th><th>To</th><th class="n">Amount</th><th class="n">Fee</th></tr>
 {{range .Txs}}<tr><td>{{.N}}</td><td><a class="h" href="/tx/{{id .Tx.ID}}">{{id .Tx.ID}}</a></td><td><a class="h" href="/address/{{.Tx.Sender}}">{{.Tx.Sender}}</a></td><td><a class="h" href="/address/{{.Tx.Receiver}}">{{.Tx.Receiver}}</a></td><td class="n">{{cnj .Tx.Amount}}</td><td class="n">{{cnj .Tx.Fee}}</td></tr>
 {{end}}</table>
@@ -247,7 +241,7 @@ figure{margin:0}figcaption{font-weight:600}svg{width:100%;height:auto;font:10px 
 <h1>{{if .F.Tx}}Transfer{{else}}Reward{{end}}</h1>
 <table>
 <tr><th>Txid</th><td class="h">{{.TxID}}</td></tr>
-<tr><th>Status</th><td>{{if .F.Block}}in block <a href="/block/{{hex .F.Block.Hash}}">{{.F.Block.Height}}</a>, {{plural .F.Confirmations "confirmation" "confirmations"}}{{else}}pending (<a href="/mempool">mempool</a>){{end}}</td></tr>
+<tr><th>Status</th><td>{{if .F.Block}}in block <a href="/block/{{hex .F.Block.Hash}}">{{.F.Block.Height}}</a>, {{plural .F.Confirmations "confirmation"}}{{else}}pending (<a href="/mempool">mempool</a>){{end}}</td></tr>
 {{with .F.Tx}}<tr><th>From</th><td><a class="h" href="/address/{{.Sender}}">{{.Sender}}</a></td></tr>
 <tr><th>To</th><td><a class="h" href="/address/{{.Receiver}}">{{.Receiver}}</a></td></tr>
 <tr><th>Amount</th><td>{{cnj .Amount}} ({{units .Amount}})</td></tr>
@@ -268,7 +262,7 @@ figure{margin:0}figcaption{font-weight:600}svg{width:100%;height:auto;font:10px 
 <tr><th>Confirmed</th><td>{{cnj .Confirmed}} ({{units .Confirmed}})</td></tr>
 <tr><th>Immature</th><td>{{cnj .Immature}} (rewards not yet spendable)</td></tr>
 <tr><th>Pending</th><td>{{signed .Pending}} (in the mempool)</td></tr>
-<tr><th>Transactions</th><td>{{plural .Total "transaction" "transactions"}}</td></tr>
+<tr><th>Transactions</th><td>{{plural .Total "transaction"}}</td></tr>
 </table>
 <h2>History{{if .After}}, older than <a class="h" href="/tx/{{.After}}">{{.After}}</a>{{end}}</h2>
 {{if .Events}}<table><tr><th>Block</th><th>Kind</th><th>Transaction</th><th>Counterparty</th><th class="n">Amount</th><th class="n">Fee</th></tr>
@@ -787,4 +781,19 @@ func (s *Server) searchIn(n *node.Node, q string) (string, error) {
 		return "", &notFoundError{"Nothing found for " + quoted + ": it is not a valid address (" + err.Error() + ")."}
 	}
 	return "", &notFoundError{"Nothing found for " + quoted + ": it is not a block height (digits), a block hash (64 hex digits), a transaction id (32 hex digits) or an address of " + s.net.Name + " (" + prefix + "1…)."}
+}
+
+// plural says n (digits, grouped) and the noun one, in the plural unless
+// n is 1: "1 block", "2 blocks", "0 processes". The nouns of the pages
+// are all regular.
+func plural(n, one string) string {
+	if n == "1" {
+		return n + " " + one
+	}
+	for _, end := range []string{"s", "x", "z", "ch", "sh"} {
+		if strings.HasSuffix(one, end) {
+			return n + " " + one + "es"
+		}
+	}
+	return n + " " + one + "s"
 }

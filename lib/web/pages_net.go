@@ -41,7 +41,7 @@ var netPages = template.Must(pages.New("net").Parse(`
 <h1>Mempool</h1>
 <p>Transfers this node has accepted and no block holds yet; miners take the best fee rates first.</p>
 <table>
-<tr><th>Transfers</th><td>{{plural .Count "transfer" "transfers"}}</td></tr>
+<tr><th>Transfers</th><td>{{plural .Count "transfer"}}</td></tr>
 <tr><th>Size</th><td>{{bytes .Bytes}} ({{int .Bytes}} bytes of their lines)</td></tr>
 <tr><th>Fees</th><td>{{cnj .Fees}} ({{units .Fees}})</td></tr>
 </table>
@@ -56,16 +56,16 @@ var netPages = template.Must(pages.New("net").Parse(`
 {{end}}</table>{{else}}<p>The mempool is empty.</p>{{end}}
 {{end}}{{template "bottom" .}}{{end}}
 
-{{define "peers"}}{{template "top" .}}{{with .D}}
+{{define "peer-list"}}{{template "top" .}}{{with .D}}
 <h1>Peers</h1>
 <p>The nodes this node relays to and syncs from: its peers file. Their tips are what each claimed when cnj-sync last asked it (a claim: cnj-sync checks the blocks it downloads, not the claim). What the node also records is when a peer was last seen (its hello on the relay, or an answer to cnj-sync) and when it last delivered a new valid block or transfer.</p>
 {{if .Peers}}<table><tr><th>Peer</th><th>Its tip</th><th>Last seen</th><th>Last new block from it</th><th>Last new transfer from it</th><th>Sync</th></tr>
-{{range .Peers}}<tr><td class="h">{{.Addr}}</td><td>{{if .TipTime}}block <a href="/block/{{.TipHash}}">{{int .TipHeight}}</a>{{if .Behind}} ({{plural .Behind "block" "blocks"}} behind this node){{end}}, claimed {{ago .TipTime}}{{else}}not asked yet (cnj-sync asks){{end}}</td><td>{{if .Seen}}{{time .Seen}} ({{ago .Seen}}){{else}}not recorded (written by hand){{end}}</td><td>{{if .Block}}{{time .Block}} ({{ago .Block}}){{else}}none in the last day{{end}}</td><td>{{if .Tx}}{{time .Tx}} ({{ago .Tx}}){{else}}none in the last day{{end}}</td><td>{{if .Slow}}too slow at {{time .Slow}}{{else}}–{{end}}</td></tr>
+{{range .Peers}}<tr><td class="h">{{.Addr}}</td><td>{{if .TipTime}}block <a href="/block/{{.TipHash}}">{{int .TipHeight}}</a>{{if .Behind}} ({{plural .Behind "block"}} behind this node){{end}}, claimed {{ago .TipTime}}{{else}}not asked yet (cnj-sync asks){{end}}</td><td>{{if .Seen}}{{time .Seen}} ({{ago .Seen}}){{else}}not recorded (written by hand){{end}}</td><td>{{if .Block}}{{time .Block}} ({{ago .Block}}){{else}}none in the last day{{end}}</td><td>{{if .Tx}}{{time .Tx}} ({{ago .Tx}}){{else}}none in the last day{{end}}</td><td>{{if .Slow}}too slow at {{time .Slow}}{{else}}–{{end}}</td></tr>
 {{end}}</table>{{else}}<p>No peers: the peers file is empty.</p>{{end}}
 <h2>Relay</h2>
 <table>
-<tr><th>Listening</th><td>{{plural .In.Running "process" "processes"}}{{if .In.Running}}, {{plural .In.Sum.Connected "peer" "peers"}} connected in, {{int .In.Sum.LinesBlock}} new blocks and {{int .In.Sum.LinesTx}} new transfers passed on{{end}}</td></tr>
-<tr><th>Sending</th><td>{{plural .Out.Running "process" "processes"}}{{if .Out.Running}}, {{plural .Out.Sum.Connected "peer" "peers"}} connected of {{int .Out.Sum.Peers}}, {{bytes .Out.Sum.Bytes}} sent{{end}}</td></tr>
+<tr><th>Listening</th><td>{{plural .In.Running "process"}}{{if .In.Running}}, {{plural .In.Sum.Connected "peer"}} connected in, {{int .In.Sum.LinesBlock}} new blocks and {{int .In.Sum.LinesTx}} new transfers passed on{{end}}</td></tr>
+<tr><th>Sending</th><td>{{plural .Out.Running "process"}}{{if .Out.Running}}, {{plural .Out.Sum.Connected "peer"}} connected of {{int .Out.Sum.Peers}}, {{bytes .Out.Sum.Bytes}} sent{{end}}</td></tr>
 </table>
 {{end}}{{template "bottom" .}}{{end}}
 `))
@@ -270,7 +270,7 @@ func (s *Server) pagePeers(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "peers", "Peers", 0, struct {
+	s.render(w, r, http.StatusOK, "peer-list", "Peers", 0, struct {
 		Peers   []peerRow
 		In, Out relaySummary
 	}{rows, relaySummary{dirs[0].running, dirs[0].sum}, relaySummary{dirs[1].running, dirs[1].sum}})

@@ -42,7 +42,7 @@ var lessons = template.Must(pages.New("lessons").Parse(`
 {{end}}
 
 {{define "merkle"}}<h2 id="merkle">In the block's merkle root</h2>
-<p>Leaf {{.Pos}} of {{.Count}} of block {{.Height}}: its leaf is SHA-256 of 0x00 and the {{.Kind}}'s canonical bytes (cnj-format(5)); each step up hashes 0x01 and the two children, left then right (RFC 9162). {{if .Steps}}The path to the root has {{plural (len .Steps) "sibling" "siblings"}}:{{else}}It is the only leaf: it is the root.{{end}}</p>
+<p>Leaf {{.Pos}} of {{.Count}} of block {{.Height}}: its leaf is SHA-256 of 0x00 and the {{.Kind}}'s canonical bytes (cnj-format(5)); each step up hashes 0x01 and the two children, left then right (RFC 9162). {{if .Steps}}The path to the root has {{plural (len .Steps) "sibling"}}:{{else}}It is the only leaf: it is the root.{{end}}</p>
 {{.SVG}}
 <table><tr><th>Step</th><th>Sibling</th><th>Side</th><th>Gives</th></tr>
 <tr><td>leaf</td><td></td><td></td><td class="h">{{.Leaf}}</td></tr>
