@@ -14,7 +14,8 @@
 // gap. A writer appends to the last one until it reaches the segment size
 // (Options.SegmentSize, 16 MiB), then starts the next; the full one is
 // sealed as blocks/NNNNNN.jsonl.zst, the same bytes as zstd frames of
-// whole lines of about 64 KiB each, with their checksums, after a frame
+// whole lines of about 32 KiB each (a frame ends at the first line that
+// takes it to 32 KiB), with their checksums, after a frame
 // table in a skippable frame (frames.go; zstdcat and jq read it whole,
 // and a line is read by decompressing the one frame that holds it):
 // compressed without the lock, then, under it, written to a temporary

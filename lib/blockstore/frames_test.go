@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/coniunctum/cnj/lib/block"
@@ -40,7 +41,7 @@ func TestSealedFrames(t *testing.T) {
 		t.Fatalf("table of %d frames for %d bytes: %v", len(tab), tableSize(tab), err)
 	}
 	for i, fr := range tab {
-		got, err := decodeFrame(bytes.NewReader(comp), fr)
+		got, err := decodeFrame(bytes.NewReader(comp), fr, nil)
 		if err != nil || !bytes.Equal(got, data[fr.plain:fr.plain+fr.plainLen]) {
 			t.Fatalf("frame %d: %v", i, err)
 		}
@@ -127,5 +128,40 @@ func TestCheckGenesisReadsTheHead(t *testing.T) {
 		if err := CheckGenesis(dir, b.PrevHash); err != nil {
 			t.Errorf("%s: block 1 builds on the genesis: %v", name, err)
 		}
+	}
+}
+
+// TestFramesReadAtOnce: many goroutines reading pieces of many frames at
+// once, through the reader's small cache of frames whose buffers are
+// reused as it lets go of them, each get their bytes.
+func TestFramesReadAtOnce(t *testing.T) {
+	data := lines(3000, 300)
+	e, _ := codecs()
+	dir := chaindir.Dir(t.TempDir())
+	os.MkdirAll(dir.File(chaindir.BlocksDir), 0o755)
+	if err := os.WriteFile(dir.File(sealedName(0)), encodeSealed(e, data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newSegReader(dir)
+	defer r.close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 400 {
+				off := (g*7919 + i*104729) % (len(data) - 700)
+				n := 1 + (i*31)%600
+				buf := make([]byte, n)
+				if err := r.read(0, uint64(off), buf); err != nil || !bytes.Equal(buf, data[off:off+n]) {
+					errs <- fmt.Errorf("goroutine %d, bytes %d+%d: %q, %v", g, off, n, buf, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }

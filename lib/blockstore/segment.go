@@ -46,7 +46,10 @@ func codecs() (*zstd.Encoder, *zstd.Decoder) {
 		if err != nil {
 			panic(err) // only bad options fail
 		}
-		dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxSegment))
+		// One decoder per CPU: DecodeAll runs on as many at once, and
+		// the frames of a page of history are read in parallel (with
+		// one, they took turns).
+		dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxSegment))
 		if err != nil {
 			panic(err)
 		}
@@ -224,29 +227,59 @@ func (r *segReader) sealedOpen(n uint32) (*sealedFile, error) {
 	return sf, nil
 }
 
-// frame returns the content of frame fr of sealed segment n: from the
-// cache, else decompressed without the lock, so that several goroutines
-// decompress at once.
-func (r *segReader) frame(n uint32, sf *sealedFile, fr frameRef) ([]byte, error) {
+// copyFrame copies into dst the content of frame fr of sealed segment n
+// from plain offset at on, and returns how many bytes it copied: from the
+// cache, else decompressed without the lock (several goroutines
+// decompress at once) into a pooled buffer that the cache then keeps.
+// Cached frames are read only under the lock, so that a buffer the cache
+// lets go of goes back to the pool: a page of history decompresses 25
+// frames, and allocating each was most of what a lookup allocated.
+func (r *segReader) copyFrame(n uint32, sf *sealedFile, fr frameRef, at int64, dst []byte) (int, error) {
 	r.mu.Lock()
 	for _, c := range r.frames {
 		if c.n == n && c.plain == fr.plain && c.data != nil {
+			k := copy(dst, c.data[at-fr.plain:])
 			r.mu.Unlock()
-			return c.data, nil
+			return k, nil
 		}
 	}
 	r.mu.Unlock()
-	data, err := decodeFrame(sf.f, fr)
+	data, err := decodeFrame(sf.f, fr, getFrameBuf())
 	if err != nil {
-		return nil, chaindir.Corruptf(sealedName(n), 0, "does not decompress: %v", err)
+		return 0, chaindir.Corruptf(sealedName(n), 0, "does not decompress: %v", err)
 	}
+	k := copy(dst, data[at-fr.plain:])
 	r.mu.Lock()
 	c := &r.frames[r.nextFrame]
 	r.nextFrame = (r.nextFrame + 1) % len(r.frames)
+	old := c.data
 	c.n, c.plain, c.data = n, fr.plain, data
 	r.mu.Unlock()
-	return data, nil
+	putFrameBuf(old)
+	return k, nil
 }
+
+// framePool holds buffers for decompressed frames (*[]byte).
+var framePool sync.Pool
+
+func getFrameBuf() []byte {
+	if b, ok := framePool.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+// putFrameBuf gives b back to the pool, unless it is larger than
+// maxPooledFrame (a segment sealed as one frame, or a frame of a very
+// large block's line).
+func putFrameBuf(b []byte) {
+	if b == nil || cap(b) > maxPooledFrame {
+		return
+	}
+	framePool.Put(&b)
+}
+
+const maxPooledFrame = 1 << 20
 
 // sealedRange copies the bytes [off, off+len(buf)) of sealed segment n
 // into buf, decompressing only the frames that hold them. It is called
@@ -273,11 +306,10 @@ func (r *segReader) sealedRange(n uint32, off uint64, buf []byte) error {
 	}
 	at := int64(off)
 	for _, fr := range framesAt(sf.table, at, int64(len(buf))) {
-		data, err := r.frame(n, sf, fr)
+		k, err := r.copyFrame(n, sf, fr, at, buf[at-int64(off):])
 		if err != nil {
 			return err
 		}
-		k := copy(buf[at-int64(off):], data[at-fr.plain:])
 		at += int64(k)
 	}
 	if at != int64(off)+int64(len(buf)) {
@@ -346,6 +378,10 @@ func (r *segReader) readLine(seg uint32, off uint64, n uint32) ([]byte, error) {
 // reading itself is done without the lock.
 func (r *segReader) read(seg uint32, off uint64, buf []byte) error {
 	r.mu.Lock()
+	if r.sealeds[seg] != nil { // sealed: the plain file is gone for good
+		r.mu.Unlock()
+		return r.sealedRange(seg, off, buf)
+	}
 	f, err := r.plain(seg)
 	r.mu.Unlock()
 	if err != nil {
@@ -381,7 +417,12 @@ func (r *segReader) head(seg uint32) ([]byte, error) {
 		var sf *sealedFile
 		if sf, err = r.sealedOpen(seg); err == nil && len(sf.table) > 1 {
 			r.mu.Unlock()
-			return r.frame(seg, sf, sf.table[0])
+			first := sf.table[0]
+			buf := make([]byte, first.plainLen)
+			if _, err := r.copyFrame(seg, sf, first, 0, buf); err != nil {
+				return nil, err
+			}
+			return buf, nil
 		}
 	}
 	r.mu.Unlock()
