@@ -134,12 +134,12 @@ func (l Lookup) withView(fn func(v *txindex.View) error) error {
 func (l Lookup) placeOf(v *txindex.View, loc txindex.Loc) (place, error) {
 	nd := l.N.Chain().AtHeight(loc.Height)
 	p := place{nd: nd, pos: int(loc.Pos)}
-	bi, ok, err := v.Block(loc.Height)
+	hash, lineLen, sp, ok, err := v.Span(loc.Height, loc.Pos)
 	if err != nil {
 		return p, err
 	}
-	if ok && bi.Hash == nd.Hash && bi.LineLen == nd.Loc.Length && int(loc.Pos) < len(bi.Spans) {
-		p.span, p.spans = bi.Spans[loc.Pos], true
+	if ok && hash == nd.Hash && lineLen == nd.Loc.Length {
+		p.span, p.spans = sp, true
 	}
 	return p, nil
 }

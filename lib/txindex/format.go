@@ -230,40 +230,68 @@ func (bi *BlockInfo) encode() []byte {
 
 func decodeBlockInfo(b []byte) (BlockInfo, error) {
 	var bi BlockInfo
+	var err error
+	bi.Hash, bi.LineLen, err = walkBlockInfo(b, func(sp Span) bool {
+		bi.Spans = append(bi.Spans, sp)
+		return true
+	})
+	return bi, err
+}
+
+// decodeSpan returns the hash, the line length and the span of
+// transaction pos of an encoded BlockInfo without a slice of the others'
+// (a lookup wants one); ok is false when the record has no spans, or none
+// for pos.
+func decodeSpan(b []byte, pos uint32) (hash [32]byte, lineLen uint32, sp Span, ok bool, err error) {
+	i := uint32(0)
+	hash, lineLen, err = walkBlockInfo(b, func(s Span) bool {
+		if i == pos {
+			sp, ok = s, true
+			return false
+		}
+		i++
+		return true
+	})
+	return hash, lineLen, sp, ok && err == nil, err
+}
+
+// walkBlockInfo decodes an encoded BlockInfo's hash and line length, and
+// calls each with its spans in order until each returns false; the spans
+// after that are not checked.
+func walkBlockInfo(b []byte, each func(Span) bool) (hash [32]byte, lineLen uint32, err error) {
 	if len(b) < 32 {
-		return bi, errFormat
+		return hash, 0, errFormat
 	}
-	copy(bi.Hash[:], b)
+	copy(hash[:], b)
 	b = b[32:]
 	v, n := binary.Uvarint(b)
 	if n <= 0 || v > 1<<32-1 {
-		return bi, errFormat
+		return hash, 0, errFormat
 	}
-	bi.LineLen, b = uint32(v), b[n:]
-	if bi.LineLen == 0 {
+	lineLen, b = uint32(v), b[n:]
+	if lineLen == 0 {
 		if len(b) != 0 {
-			return bi, errFormat
+			return hash, 0, errFormat
 		}
-		return bi, nil
+		return hash, 0, nil
 	}
 	off, n := binary.Uvarint(b)
-	if n <= 0 {
-		return bi, errFormat
+	if n <= 0 || len(b) == n {
+		return hash, 0, errFormat // a line length needs spans
 	}
 	b = b[n:]
 	for len(b) > 0 {
 		l, n := binary.Uvarint(b)
-		if n <= 0 || off+l > uint64(bi.LineLen) {
-			return bi, errFormat
+		if n <= 0 || off+l > uint64(lineLen) {
+			return hash, 0, errFormat
 		}
-		bi.Spans = append(bi.Spans, Span{uint32(off), uint32(l)})
+		if !each(Span{uint32(off), uint32(l)}) {
+			return hash, lineLen, nil
+		}
 		off += l + 1
 		b = b[n:]
 	}
-	if len(bi.Spans) == 0 {
-		return bi, errFormat
-	}
-	return bi, nil
+	return hash, lineLen, nil
 }
 
 // txEntry is one entry of a txs bucket value.

@@ -79,8 +79,23 @@ func TestBlockInfo(t *testing.T) {
 	if err != nil || got.Hash != bi.Hash || got.LineLen != bi.LineLen || !slices.Equal(got.Spans, bi.Spans) {
 		t.Fatalf("%+v %v", got, err)
 	}
+	for pos, want := range bi.Spans {
+		h, l, sp, ok, err := decodeSpan(bi.encode(), uint32(pos))
+		if err != nil || !ok || h != bi.Hash || l != bi.LineLen || sp != want {
+			t.Fatalf("span %d: %v %v %v, want %v", pos, sp, ok, err, want)
+		}
+	}
+	if _, _, _, ok, err := decodeSpan(bi.encode(), 3); ok || err != nil {
+		t.Fatalf("a span past the block's transactions: %v %v", ok, err)
+	}
+	if _, _, _, ok, err := decodeSpan((&BlockInfo{Hash: bi.Hash}).encode(), 0); ok || err != nil {
+		t.Fatalf("a record without spans: %v %v", ok, err)
+	}
 	bi.Spans[2].Len = 300
 	if _, err := decodeBlockInfo(bi.encode()); err == nil {
 		t.Fatal("a span past the line decoded")
+	}
+	if _, _, _, _, err := decodeSpan(bi.encode(), 2); err == nil {
+		t.Fatal("a span past the line decoded alone")
 	}
 }

@@ -233,6 +233,18 @@ func (v *View) Block(h uint64) (BlockInfo, bool, error) {
 	return bi, err == nil, err
 }
 
+// Span returns the hash and line length of the main-chain block at
+// height h and where its transaction pos is in its line: ok is false when
+// the index has no record of the block, or no span for pos (Block's
+// Spans, for one transaction).
+func (v *View) Span(h uint64, pos uint32) (hash [32]byte, lineLen uint32, sp Span, ok bool, err error) {
+	b := v.tx.Bucket(bucketBlocks).Get(heightKey(h))
+	if b == nil {
+		return hash, 0, sp, false, nil
+	}
+	return decodeSpan(b, pos)
+}
+
 // Agree returns the height up to which the index and c's main chain hold
 // the same blocks: entries above it are of a branch c left or does not
 // know yet, and the blocks of c above it are not indexed yet (a writer
