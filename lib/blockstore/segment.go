@@ -318,6 +318,30 @@ func (r *segReader) sealedRange(n uint32, off uint64, buf []byte) error {
 	return nil
 }
 
+// size returns the plain size of segment seg, as segSize does, keeping a
+// sealed segment open with its frame table for the reads that follow: a
+// store's open measures every segment, and a lookup then reads frames of
+// many of them.
+func (r *segReader) size(seg uint32) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if sf := r.sealeds[seg]; sf != nil {
+		return tableSize(sf.table), nil
+	}
+	fi, err := os.Stat(r.dir.File(segName(seg)))
+	if err == nil {
+		return fi.Size(), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	sf, err := r.sealedOpen(seg)
+	if err != nil {
+		return 0, err
+	}
+	return tableSize(sf.table), nil
+}
+
 // plain returns an open handle on segment n's plain file, or nil when only
 // the sealed form exists.
 func (r *segReader) plain(n uint32) (*os.File, error) {

@@ -1,9 +1,11 @@
 package blockstore
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -198,12 +200,12 @@ func (s *Store) load() error {
 		return err
 	}
 	// Sized for the index at once: a large chain's open builds them.
-	s.recs = make([]Record, 0, len(recs))
+	s.recs = recs
 	s.byHash = make(map[[32]byte]int, len(recs))
 	s.byLoc = make(map[Loc]int, len(recs))
 	s.segFirst = map[uint32]int{}
-	for _, r := range recs {
-		s.addRec(r)
+	for i := range s.recs {
+		s.mapRec(i)
 	}
 	if len(recs) > 0 {
 		last := recs[len(recs)-1].Loc
@@ -317,8 +319,13 @@ func (s *Store) list() error {
 
 // addRec appends a record to the in-memory index.
 func (s *Store) addRec(r Record) {
-	i := len(s.recs)
 	s.recs = append(s.recs, r)
+	s.mapRec(len(s.recs) - 1)
+}
+
+// mapRec enters record i of the in-memory index in its maps.
+func (s *Store) mapRec(i int) {
+	r := &s.recs[i]
 	if _, ok := s.byHash[r.Hash]; !ok {
 		s.byHash[r.Hash] = i
 	}
@@ -354,7 +361,7 @@ func (s *Store) segFile(n uint32) string {
 // described.
 func (s *Store) readIndex() ([]Record, error) {
 	s.idxGood, s.idxBad, s.idxHdr = 0, false, false
-	data, stamp, err := chaindir.ReadFileStamp(s.dir.File(chaindir.IndexFile))
+	f, err := os.Open(s.dir.File(chaindir.IndexFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		s.idxBad = true
 		return nil, nil
@@ -362,14 +369,34 @@ func (s *Store) readIndex() ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.idxStamp = stamp
-	if !checkIndexHeader(data, s.genesis) {
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// Read a piece at a time into one buffer, not whole: at a million
+	// transfers the file is 1.4 MB, and fresh memory is most of what a
+	// short-lived reader's open costs (cnj-chain tx).
+	r := bufio.NewReaderSize(f, 64<<10)
+	var hdr [indexHeader]byte
+	k, err := io.ReadFull(r, hdr[:])
+	read := int64(k)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	// The stamp's size is what was read: all of the file, as it was then.
+	stamp := func() error {
+		n, err := io.Copy(io.Discard, r)
+		s.idxStamp = chaindir.StampOf(fi)
+		s.idxStamp.Size = read + n
+		return err
+	}
+	if !checkIndexHeader(hdr[:k], s.genesis) {
 		s.idxBad = true
-		return nil, nil
+		return nil, stamp()
 	}
 	s.idxHdr = true
-	body := data[indexHeader:]
-	recs := make([]Record, 0, len(body)/recordSize)
+	recs := make([]Record, 0, max(0, fi.Size()-indexHeader)/recordSize)
 	sizes := map[uint32]int64{}
 	size := func(seg uint32) (int64, bool) {
 		if sz, ok := sizes[seg]; ok {
@@ -378,7 +405,7 @@ func (s *Store) readIndex() ([]Record, error) {
 		if int(seg) >= s.nsegs {
 			return 0, false
 		}
-		sz, _, err := segSize(s.dir, seg)
+		sz, err := s.segs.size(seg)
 		if err != nil {
 			return 0, false
 		}
@@ -386,29 +413,44 @@ func (s *Store) readIndex() ([]Record, error) {
 		return sz, true
 	}
 	var at pos
-	for len(body) >= recordSize {
-		r, ok := decodeRecord(body)
-		if !ok {
+	var b [recordSize]byte
+	for {
+		k, err := io.ReadFull(r, b[:])
+		read += int64(k)
+		if k < recordSize {
+			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, err
+			}
+			s.idxBad = k > 0 // a torn record
 			break
 		}
-		l := r.Loc
+		rec, ok := decodeRecord(b[:])
+		if !ok {
+			s.idxBad = true
+			break
+		}
+		l := rec.Loc
 		if l.Segment == at.seg+1 && l.Offset == 0 {
 			if sz, ok := size(at.seg); !ok || uint64(sz) != at.off {
+				s.idxBad = true
 				break
 			}
 		} else if l.Segment != at.seg || l.Offset != at.off {
+			s.idxBad = true
 			break
 		}
 		lineEnd := l.Offset + uint64(l.Length) + 1
 		if sz, ok := size(l.Segment); !ok || uint64(sz) < lineEnd {
+			s.idxBad = true
 			break
 		}
-		recs = append(recs, r)
+		recs = append(recs, rec)
 		at = pos{l.Segment, lineEnd}
-		body = body[recordSize:]
+	}
+	if err := stamp(); err != nil {
+		return nil, err
 	}
 	s.idxGood = len(recs)
-	s.idxBad = len(body) > 0
 	return recs, nil
 }
 
