@@ -440,11 +440,17 @@ func (c *Chain) addRecord(parent *BlockNode, r blockstore.Record) *BlockNode {
 // addRecordWork is addRecord given the work of r's target (pow.Work),
 // which it does not change.
 func (c *Chain) addRecordWork(parent *BlockNode, r blockstore.Record, work *big.Int) *BlockNode {
+	return c.addRecordIn(new(BlockNode), new(big.Int), parent, r, work)
+}
+
+// addRecordIn is addRecordWork building the node in n and its work in w
+// (loadTree gives them from slabs).
+func (c *Chain) addRecordIn(n *BlockNode, w *big.Int, parent *BlockNode, r blockstore.Record, work *big.Int) *BlockNode {
 	c.seq++
-	n := &BlockNode{Hash: r.Hash, PrevHash: r.PrevHash, Parent: parent, Height: parent.Height + 1,
+	*n = BlockNode{Hash: r.Hash, PrevHash: r.PrevHash, Parent: parent, Height: parent.Height + 1,
 		Timestamp: r.Timestamp, Target: r.Target, Loc: r.Loc, Seq: c.seq,
 		Invalid: r.Invalid || parent.Invalid, TxCount: r.TxCount}
-	n.Work = new(big.Int).Add(work, parent.Work)
+	n.Work = w.Add(work, parent.Work)
 	parent.children = append(parent.children, n)
 	c.nodes[n.Hash] = n
 	return n
@@ -754,6 +760,14 @@ func (c *Chain) loadTree(recs []blockstore.Record) error {
 	// A block's work is a division; most blocks carry their parent's target.
 	var target [32]byte
 	var work *big.Int
+	// The nodes, their works and the works' words come from three slabs,
+	// not three allocations a block: fresh memory is most of what opening
+	// a large chain costs a short-lived reader (cnj-chain tx). A total
+	// that outgrows its words allocates its own.
+	const words = 4
+	nodes := make([]BlockNode, len(recs))
+	works := make([]big.Int, len(recs))
+	ws := make([]big.Word, len(recs)*words)
 	for i, r := range recs {
 		if c.nodes[r.Hash] != nil {
 			continue
@@ -768,7 +782,8 @@ func (c *Chain) loadTree(recs []blockstore.Record) error {
 		if work == nil || r.Target != target {
 			target, work = r.Target, pow.Work(&r.Target)
 		}
-		c.addRecordWork(parent, r, work)
+		w := works[i].SetBits(ws[i*words : i*words : (i+1)*words])
+		c.addRecordIn(&nodes[i], w, parent, r, work)
 	}
 	return nil
 }
