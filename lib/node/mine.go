@@ -4,6 +4,7 @@ import (
 	"github.com/coniunctum/cnj/lib/amount"
 	"github.com/coniunctum/cnj/lib/block"
 	"github.com/coniunctum/cnj/lib/consensus"
+	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
 	"github.com/coniunctum/cnj/lib/wire"
 )
@@ -11,6 +12,13 @@ import (
 // blockOverhead is room kept in a template for the header fields and the
 // reward around the transfers.
 const blockOverhead = 1024
+
+// BlockRoom is the bytes of a block line of network p that its transfers
+// may take, each counted as its JSON line and a comma (as
+// block.CanonicalSize counts them): the size limit that consensus puts on
+// the whole line, less blockOverhead for the header and the reward.
+// Template fills this room; cnj-serve projects the next blocks into it.
+func BlockRoom(p *params.Params) int { return int(p.MaxBlockBytes) - blockOverhead }
 
 // Template returns the next block to mine on the tip, paying miner: the
 // mempool's transfers by fee, the subsidy plus their fees as the reward, the
@@ -21,7 +29,7 @@ func (n *Node) Template(miner string) *block.Block {
 	tip := c.Tip()
 	now := n.Now()
 	ts := max(now, c.MedianTime(tip)+1)
-	txs := n.Pool.Template(c.Ledger(), ts, int(n.p.MaxBlockBytes)-blockOverhead)
+	txs := n.Pool.Template(c.Ledger(), ts, BlockRoom(n.p))
 	var fees uint64
 	for _, t := range txs {
 		fees, _ = amount.Add(fees, t.Fee) // pool transfers are valid: no overflow

@@ -67,6 +67,7 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /api/mempool/recent", s.mempoolRecent)
 	m.HandleFunc("GET /api/fee-estimates", s.feeEstimates)
 	m.HandleFunc("GET /api/v1/fees/recommended", s.feesRecommended)
+	m.HandleFunc("GET /api/v1/fees/mempool-blocks", s.feesMempoolBlocks)
 	m.HandleFunc("GET /api/mempool/txs", s.poolFetch)
 	m.HandleFunc("GET /api/peers", s.peers)
 	m.HandleFunc("GET /api/genesis", s.genesis)
@@ -704,6 +705,15 @@ func (s *Server) feesRecommended(w http.ResponseWriter, r *http.Request) {
 			dst = appendRate(dst, f.rate)
 		}
 		return append(dst, '}'), nil
+	})
+}
+
+// feesMempoolBlocks answers mempool.space's /api/v1/fees/mempool-blocks:
+// the pool projected into the next blocks (poolView.nextBlocks), each
+// filling the room that the node's miner fills (node.BlockRoom).
+func (s *Server) feesMempoolBlocks(w http.ResponseWriter, r *http.Request) {
+	s.answer(w, r, func(n *node.Node, dst []byte) ([]byte, error) {
+		return appendNextBlocks(dst, s.poolOf(n).nextBlocks(node.BlockRoom(n.Params()))), nil
 	})
 }
 

@@ -13,7 +13,8 @@
 // was given, with what its pool did with it), addresses (/api/address/ADDR, its txs, txs/chain and
 // txs/mempool), the mempool (with cnj's batch fetch of pooled transfers,
 // /api/mempool/txs?ids=, poolapi.go) and fee estimates, mempool.space's
-// /api/v1/ paths for the same answers, and cnj's own /api/tip,
+// /api/v1/ paths for the same answers and its projection of the pool
+// into the next blocks (/api/v1/fees/mempool-blocks), and cnj's own /api/tip,
 // /api/genesis, /api/peers, /api/block-height/H and the chain download
 // /api/chain; /metrics in the Prometheus text format; HTML explorer
 // pages (explorer.go, pages_net.go, pages_teach.go: every one names the

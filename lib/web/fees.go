@@ -39,6 +39,8 @@ const histogramBin = 50_000
 type poolView struct {
 	txs       []*tx.Tx // admission order, oldest first
 	sizes     []int
+	rates     []float64
+	byRate    []int // indexes of txs, highest rate first, then oldest first
 	bytes     int
 	fees      uint64
 	ids       []byte           // /api/mempool/txids
@@ -47,14 +49,10 @@ type poolView struct {
 }
 
 func newPoolView(txs []*tx.Tx) *poolView {
-	v := &poolView{txs: txs, sizes: make([]int, len(txs)), byAddr: map[string][]int{}}
+	v := &poolView{txs: txs, sizes: make([]int, len(txs)), rates: make([]float64, len(txs)),
+		byRate: make([]int, len(txs)), byAddr: map[string][]int{}}
 	ids := make([]byte, 0, 2+len(txs)*35)
 	ids = append(ids, '[')
-	type rated struct {
-		rate float64
-		size int
-	}
-	rs := make([]rated, len(txs))
 	var scratch []byte
 	for i, t := range txs {
 		if i > 0 {
@@ -67,22 +65,23 @@ func newPoolView(txs []*tx.Tx) *poolView {
 		v.sizes[i] = len(scratch)
 		v.bytes += len(scratch)
 		v.fees += t.Fee
-		rs[i] = rated{rateOf(t, len(scratch)), len(scratch)}
+		v.rates[i] = rateOf(t, len(scratch))
+		v.byRate[i] = i
 		v.byAddr[t.Sender] = append(v.byAddr[t.Sender], i)
 		if t.Receiver != t.Sender {
 			v.byAddr[t.Receiver] = append(v.byAddr[t.Receiver], i)
 		}
 	}
 	v.ids = append(ids, "]\n"...)
-	slices.SortFunc(rs, func(a, b rated) int { return cmp.Compare(b.rate, a.rate) })
+	slices.SortStableFunc(v.byRate, func(a, b int) int { return cmp.Compare(v.rates[b], v.rates[a]) })
 	bin, last := 0, 0.0
-	for _, r := range rs {
-		if bin > histogramBin && r.rate != last {
+	for _, i := range v.byRate {
+		if bin > histogramBin && v.rates[i] != last {
 			v.histogram = append(v.histogram, [2]float64{last, float64(bin)})
 			bin = 0
 		}
-		bin += r.size
-		last = r.rate
+		bin += v.sizes[i]
+		last = v.rates[i]
 	}
 	if bin > 0 {
 		v.histogram = append(v.histogram, [2]float64{last, float64(bin)})
@@ -162,6 +161,97 @@ func (v *poolView) appendRecent(dst []byte) []byte {
 		dst = append(dst, `,"value":`...)
 		dst = strconv.AppendUint(dst, t.Amount, 10)
 		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// maxNextBlocks is how many blocks /api/v1/fees/mempool-blocks projects,
+// the last taking all the pool has left (mempool.space's 8).
+const maxNextBlocks = 8
+
+// feePercentiles are the points of a projected block's feeRange:
+// mempool.space's minimum, 10th, 25th, 50th, 75th, 90th percentile and
+// maximum.
+var feePercentiles = [...]int{0, 10, 25, 50, 75, 90, 100}
+
+// nextBlock is one block of the pool's projection.
+type nextBlock struct {
+	txs    int
+	bytes  int // the transfers' lines, commas left out
+	fees   uint64
+	median float64
+	rates  [len(feePercentiles)]float64
+}
+
+// nextBlocks projects the pool into the next blocks as mempool.space
+// does: the transfers by rate, highest first (then oldest first), go
+// into a block while their lines and commas fit in room (node.BlockRoom);
+// the first that does not fit starts the next block, and the last of
+// maxNextBlocks takes all the rest. Each block's rates are read at
+// feePercentiles of its transfers (the p-th percentile being the rate at
+// rank floor((n-1)p/100) from the lowest), its median at the 50th.
+func (v *poolView) nextBlocks(room int) []nextBlock {
+	var out []nextBlock
+	start, used := 0, 0
+	for k, i := range v.byRate {
+		if k > start && used+v.sizes[i]+1 > room && len(out) < maxNextBlocks-1 {
+			out = append(out, v.nextBlock(v.byRate[start:k]))
+			start, used = k, 0
+		}
+		used += v.sizes[i] + 1
+	}
+	if start < len(v.byRate) {
+		out = append(out, v.nextBlock(v.byRate[start:]))
+	}
+	return out
+}
+
+// nextBlock sums the transfers of one projected block, is (indexes of
+// v.txs, highest rate first).
+func (v *poolView) nextBlock(is []int) nextBlock {
+	b := nextBlock{txs: len(is)}
+	for _, i := range is {
+		b.bytes += v.sizes[i]
+		b.fees += v.txs[i].Fee
+	}
+	for j, p := range feePercentiles {
+		// is runs from the highest rate down: rank r from the lowest is
+		// is[len-1-r].
+		b.rates[j] = v.rates[is[len(is)-1-(len(is)-1)*p/100]]
+		if p == 50 {
+			b.median = b.rates[j]
+		}
+	}
+	return b
+}
+
+// appendNextBlocks appends /api/v1/fees/mempool-blocks: the projected
+// blocks, each {"blockSize","blockVSize","nTx","totalFees","medianFee",
+// "feeRange"}, both sizes being the bytes of its transfers' lines.
+func appendNextBlocks(dst []byte, bs []nextBlock) []byte {
+	dst = append(dst, '[')
+	for i, b := range bs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"blockSize":`...)
+		dst = strconv.AppendInt(dst, int64(b.bytes), 10)
+		dst = append(dst, `,"blockVSize":`...)
+		dst = strconv.AppendInt(dst, int64(b.bytes), 10)
+		dst = append(dst, `,"nTx":`...)
+		dst = strconv.AppendInt(dst, int64(b.txs), 10)
+		dst = append(dst, `,"totalFees":`...)
+		dst = strconv.AppendUint(dst, b.fees, 10)
+		dst = append(dst, `,"medianFee":`...)
+		dst = appendRate(dst, b.median)
+		dst = append(dst, `,"feeRange":[`...)
+		for j, r := range b.rates {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendRate(dst, r)
+		}
+		dst = append(dst, "]}"...)
 	}
 	return append(dst, ']')
 }

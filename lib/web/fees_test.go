@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coniunctum/cnj/lib/node"
+	"github.com/coniunctum/cnj/lib/params"
 	"github.com/coniunctum/cnj/lib/tx"
 )
 
@@ -94,5 +96,123 @@ func TestCompactBits(t *testing.T) {
 	}
 	if d := difficulty(&lim, &t1); d < 4e9 || d > 4.3e9 {
 		t.Errorf("difficulty of Bitcoin's target 1 against 2^256: %v", d)
+	}
+}
+
+// TestNextBlocks: the pool by rate, highest first, packed into blocks of
+// node.BlockRoom (each transfer its line and a comma); a block ends at the
+// first transfer that does not fit; the eighth block takes the rest.
+func TestNextBlocks(t *testing.T) {
+	addr := "a1" + strings.Repeat("0", 48)
+	// Fees of four digits, amounts of one: every line of the same size.
+	mk := func(fee, amt uint64) *tx.Tx {
+		return &tx.Tx{Sender: addr, Receiver: addr, Amount: amt, Fee: fee, Timestamp: 0}
+	}
+	size := len(mk(1000, 1).AppendJSON(nil))
+	big := len(mk(1000, 10_000_000_000).AppendJSON(nil)) // ten bytes more
+	if big != size+10 {
+		t.Fatalf("lines of %d and %d bytes, want 10 apart", size, big)
+	}
+	// A network whose blocks leave three transfers room, exactly.
+	p := &params.Params{MaxBlockBytes: uint64(3*(size+1) + 1024)}
+	room := node.BlockRoom(p)
+	if room != 3*(size+1) {
+		t.Fatalf("room %d, want %d: the test's network is off", room, 3*(size+1))
+	}
+	// pool admits n transfers of fees 1000..1000+n-1, lowest first, so that
+	// the projection must sort them.
+	pool := func(n int) []*tx.Tx {
+		var txs []*tx.Tx
+		for i := range n {
+			txs = append(txs, mk(uint64(1000+i), 1))
+		}
+		return txs
+	}
+	rate := func(fee uint64, sz int) float64 { return float64(fee) / float64(sz) }
+	// want is the block of the transfers of fees hi down to lo, each of
+	// size bytes: percentiles at ranks floor((n-1)p/100) from the lowest.
+	want := func(hi, lo uint64) nextBlock {
+		n := int(hi - lo + 1)
+		b := nextBlock{txs: n, bytes: n * size}
+		for f := lo; f <= hi; f++ {
+			b.fees += f
+		}
+		for j, pc := range feePercentiles {
+			b.rates[j] = rate(lo+uint64((n-1)*pc/100), size)
+		}
+		b.median = rate(lo+uint64((n-1)/2), size)
+		return b
+	}
+	// full is k full blocks of the pool of n, highest fees first.
+	full := func(n, k int) []nextBlock {
+		var bs []nextBlock
+		for i := range k {
+			hi := uint64(1000 + n - 1 - 3*i)
+			bs = append(bs, want(hi, hi-2))
+		}
+		return bs
+	}
+	for _, c := range []struct {
+		name string
+		txs  []*tx.Tx
+		room int
+		want []nextBlock
+	}{
+		{"empty", nil, room, nil},
+		{"one", pool(1), room, []nextBlock{want(1000, 1000)}},
+		{"a full block", pool(3), room, []nextBlock{want(1002, 1000)}},
+		{"one more starts a second", pool(4), room, []nextBlock{want(1003, 1001), want(1000, 1000)}},
+		{"a byte short of three", pool(3), room - 1, []nextBlock{want(1002, 1001), want(1000, 1000)}},
+		// No network's room is below a transfer's line (params bounds
+		// both), but a block is never empty.
+		{"a transfer past the room is a block of its own", pool(2), size, []nextBlock{want(1001, 1001), want(1000, 1000)}},
+		{"seven blocks and one more", pool(22), room, append(full(22, 7), want(1000, 1000))},
+		{"eight full blocks", pool(24), room, full(24, 8)},
+		{"the eighth takes one more", pool(25), room, append(full(25, 7), want(1003, 1000))},
+		{"the eighth takes the rest", pool(40), room, append(full(40, 7), want(1018, 1000))},
+		{
+			// By rate: 1040, 1030, 1040 of a line ten bytes longer, 1000.
+			// The third does not fit beside the first two and starts the
+			// second block; 1000 goes after it, although it would have
+			// fitted in the first.
+			"a block ends at the first that does not fit",
+			[]*tx.Tx{mk(1000, 1), mk(1040, 10_000_000_000), mk(1030, 1), mk(1040, 1)},
+			room + 5,
+			[]nextBlock{{
+				txs: 2, bytes: 2 * size, fees: 2070,
+				median: rate(1030, size),
+				rates:  [7]float64{rate(1030, size), rate(1030, size), rate(1030, size), rate(1030, size), rate(1030, size), rate(1030, size), rate(1040, size)},
+			}, {
+				txs: 2, bytes: size + big, fees: 2040,
+				median: rate(1000, size),
+				rates:  [7]float64{rate(1000, size), rate(1000, size), rate(1000, size), rate(1000, size), rate(1000, size), rate(1000, size), rate(1040, big)},
+			}},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := newPoolView(c.txs).nextBlocks(c.room)
+			if len(got) != len(c.want) {
+				t.Fatalf("%d blocks, want %d: %+v", len(got), len(c.want), got)
+			}
+			for i := range got {
+				if got[i] != c.want[i] {
+					t.Errorf("block %d:\n got %+v\nwant %+v", i, got[i], c.want[i])
+				}
+			}
+		})
+	}
+	// The percentiles of 19 transfers, fees 1000 to 1018, spelled out:
+	// ranks 0, 1, 4, 9, 13, 16 and 18 from the lowest.
+	last := newPoolView(pool(40)).nextBlocks(room)[7]
+	for j, fee := range []uint64{1000, 1001, 1004, 1009, 1013, 1016, 1018} {
+		if last.rates[j] != rate(fee, size) {
+			t.Errorf("the eighth block's rate at the %dth percentile: %v, want %v (fee %d)", feePercentiles[j], last.rates[j], rate(fee, size), fee)
+		}
+	}
+	if last.median != rate(1009, size) {
+		t.Errorf("the eighth block's median rate %v, want %v (fee 1009)", last.median, rate(1009, size))
+	}
+	if got := string(appendNextBlocks(nil, newPoolView(nil).nextBlocks(room))); got != "[]" {
+		t.Errorf("an empty pool: %s, want []", got)
 	}
 }

@@ -151,6 +151,7 @@ func TestGolden(t *testing.T) {
 		{"mempool-recent", "/api/mempool/recent"},
 		{"fee-estimates", "/api/fee-estimates"},
 		{"v1-fees-recommended", "/api/v1/fees/recommended"},
+		{"v1-fees-mempool-blocks", "/api/v1/fees/mempool-blocks"},
 	} {
 		t.Run(g.file, func(t *testing.T) {
 			resp, body := get(t, "GET", ts.URL+g.path)
