@@ -28,11 +28,15 @@ all: build
 # bin/ is the whole toolkit: the commands and the role scripts, the
 # scripts with the version in their "version=dev" line, which their
 # --version prints. A node run from here (make demo) serves bin/ and ../man
-# to its installer.
+# to its installer. The commands are static (CGO_ENABLED=0: Go's own DNS
+# resolver and user lookup): the installer hands them to machines whose C
+# library may differ, a machine with a C compiler would otherwise link
+# one and a machine without would not, and a command starts 3 to 5 ms
+# sooner without the dynamic loader.
 build:
 	@case '$(VERSION)' in '' | *[!A-Za-z0-9._+-]*) echo 'make: VERSION must be letters, digits and ._+- only' >&2; exit 1 ;; esac
 	@mkdir -p bin
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 	@for s in $(SCRIPTS); do \
 	  sed 's/^version=dev /version=$(VERSION) /' "$$s" >"bin/.$${s##*/}.new" && \
 	  chmod 0755 "bin/.$${s##*/}.new" && mv -f "bin/.$${s##*/}.new" "bin/$${s##*/}" || exit 1; done

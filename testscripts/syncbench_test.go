@@ -156,6 +156,7 @@ func buildNoIndexSync(b *testing.B, dir string) string {
 	out := filepath.Join(dir, "noindex", "cnj-sync")
 	cmd := exec.Command("go", "build", "-tags", "cnj_noindex", "-o", out, "./cmd/cnj-sync")
 	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as the other commands are built
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("building cnj-sync without the index: %v\n%s", err, msg)
 	}
