@@ -99,7 +99,7 @@ func (s *Store) followIndex(apply Applier) error {
 		var b *block.Block
 		if !r.Invalid {
 			line := 1
-			if f, ok := s.segFirst[l.Segment]; ok {
+			if f, ok := s.segFirst(l.Segment); ok {
 				line = len(s.recs) - f + 1
 			}
 			if b, err = s.getLine(l, line, &r.Hash); err != nil {

@@ -111,7 +111,15 @@ func readTable(f io.ReaderAt, size int64) ([]frameRef, error) {
 	}
 	b := content[len(tableTag):]
 	at, plain := 8+n, int64(0)
-	var out []frameRef
+	// Two uvarints a frame: count them first, so that the frames of every
+	// segment a store opens take one allocation each.
+	ends := 0
+	for _, c := range b {
+		if c < 0x80 {
+			ends++
+		}
+	}
+	out := make([]frameRef, 0, ends/2)
 	for len(b) > 0 {
 		cl, i := binary.Uvarint(b)
 		if i <= 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/coniunctum/cnj/lib/block"
@@ -110,15 +111,13 @@ type Store struct {
 
 	recs     []Record         // every stored block, in arrival order
 	byHash   map[[32]byte]int // first record of a hash
-	byLoc    map[Loc]int
-	segFirst map[uint32]int // first record of each segment
-	nsegs    int            // segments blocks/000000 .. nsegs-1 exist
-	sealed   []bool         // per listed segment: a .jsonl.zst exists
-	end      pos            // end of the last stored line
-	torn     bool           // the last segment holds a torn line after end
-	seenSize int64          // size of segment end.seg when last looked at
-	cleaned  bool           // a write removed crash leftovers
-	tail     []Scanned      // found by Open beyond the index, not yet applied
+	nsegs    int              // segments blocks/000000 .. nsegs-1 exist
+	sealed   []bool           // per listed segment: a .jsonl.zst exists
+	end      pos              // end of the last stored line
+	torn     bool             // the last segment holds a torn line after end
+	seenSize int64            // size of segment end.seg when last looked at
+	cleaned  bool             // a write removed crash leftovers
+	tail     []Scanned        // found by Open beyond the index, not yet applied
 
 	idxStamp chaindir.Stamp // the index file as last read or written
 	idxHdr   bool           // the index file exists with a good header
@@ -202,8 +201,6 @@ func (s *Store) load() error {
 	// Sized for the index at once: a large chain's open builds them.
 	s.recs = recs
 	s.byHash = make(map[[32]byte]int, len(recs))
-	s.byLoc = make(map[Loc]int, len(recs))
-	s.segFirst = map[uint32]int{}
 	for i := range s.recs {
 		s.mapRec(i)
 	}
@@ -325,20 +322,34 @@ func (s *Store) addRec(r Record) {
 
 // mapRec enters record i of the in-memory index in its maps.
 func (s *Store) mapRec(i int) {
-	r := &s.recs[i]
-	if _, ok := s.byHash[r.Hash]; !ok {
-		s.byHash[r.Hash] = i
+	if _, ok := s.byHash[s.recs[i].Hash]; !ok {
+		s.byHash[s.recs[i].Hash] = i
 	}
-	s.byLoc[r.Loc] = i
-	if _, ok := s.segFirst[r.Loc.Segment]; !ok {
-		s.segFirst[r.Loc.Segment] = i
-	}
+}
+
+// recAt returns the record of the line at loc. The records are in the
+// order of their lines (each line follows the one before it, segment
+// after segment: readIndex, scanTail and the writers only append), so a
+// binary search finds it, and an open builds no map of every location.
+func (s *Store) recAt(loc Loc) (int, bool) {
+	i := sort.Search(len(s.recs), func(i int) bool {
+		l := s.recs[i].Loc
+		return l.Segment > loc.Segment || l.Segment == loc.Segment && l.Offset >= loc.Offset
+	})
+	return i, i < len(s.recs) && s.recs[i].Loc == loc
+}
+
+// segFirst returns the first record of segment seg, if it has one.
+func (s *Store) segFirst(seg uint32) (int, bool) {
+	i := sort.Search(len(s.recs), func(i int) bool { return s.recs[i].Loc.Segment >= seg })
+	return i, i < len(s.recs) && s.recs[i].Loc.Segment == seg
 }
 
 // lineOf returns the 1-based line of a stored location in its segment.
 func (s *Store) lineOf(loc Loc) int {
-	if i, ok := s.byLoc[loc]; ok {
-		return i - s.segFirst[loc.Segment] + 1
+	if i, ok := s.recAt(loc); ok {
+		f, _ := s.segFirst(loc.Segment)
+		return i - f + 1
 	}
 	return 0
 }
@@ -477,7 +488,7 @@ func (s *Store) scanTail() ([]Scanned, error) {
 		}
 		last := int(seg) == s.nsegs-1
 		line := 1
-		if f, ok := s.segFirst[seg]; ok {
+		if f, ok := s.segFirst(seg); ok {
 			line = len(s.recs) - f + 1 // lines of seg already indexed
 		}
 		for len(data) > 0 {
@@ -622,7 +633,7 @@ func (s *Store) LinePart(loc Loc, off, n uint32) ([]byte, error) {
 // be intact and, when the index holds loc, the block the index names.
 func (s *Store) Get(loc Loc) (*block.Block, error) {
 	var want *[32]byte
-	if i, ok := s.byLoc[loc]; ok {
+	if i, ok := s.recAt(loc); ok {
 		want = &s.recs[i].Hash
 	}
 	return s.getLine(loc, s.lineOf(loc), want)
