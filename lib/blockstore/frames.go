@@ -174,7 +174,10 @@ func decodeFrame(f io.ReaderAt, fr frameRef, dst []byte) ([]byte, error) {
 	}
 	_, d := codecs()
 	if int64(cap(dst)) < fr.plainLen {
-		dst = make([]byte, 0, fr.plainLen)
+		// Rounded up, so that a buffer recycled from one frame fits the
+		// next (frames differ by a few bytes), with room past the end for
+		// the decoder's fast path.
+		dst = make([]byte, 0, (fr.plainLen+frameRound)&^(frameRound-1))
 	}
 	data, err := d.DecodeAll(comp, dst[:0])
 	if err != nil {
@@ -185,6 +188,9 @@ func decodeFrame(f io.ReaderAt, fr frameRef, dst []byte) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// frameRound is what decodeFrame rounds a new buffer's size up to.
+const frameRound = 16 << 10
 
 // compPool holds the buffers decodeFrame reads compressed frames into.
 var compPool = sync.Pool{New: func() any { return new([]byte) }}
