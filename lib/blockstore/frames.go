@@ -189,6 +189,21 @@ func decodeFrame(f io.ReaderAt, fr frameRef, dst []byte) ([]byte, error) {
 	return data, nil
 }
 
+// decodeWhole decompresses a whole sealed file, its frames one after the
+// other, into a buffer of the plain size its table gives. DecodeAll given
+// a smaller one grows it frame by frame, copying all it has decoded each
+// time: sealing a 16 MiB segment of 316 frames spent 1.15 s checking that
+// it reads back, against 30 ms, and a sync of a million transfers spent a
+// third of its time there.
+func decodeWhole(comp []byte) ([]byte, error) {
+	var size int64
+	if t, err := readTable(bytes.NewReader(comp), int64(len(comp))); err == nil {
+		size = tableSize(t)
+	}
+	_, d := codecs()
+	return d.DecodeAll(comp, make([]byte, 0, size))
+}
+
 // frameRound is what decodeFrame rounds a new buffer's size up to.
 const frameRound = 16 << 10
 

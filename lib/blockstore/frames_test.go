@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -163,5 +164,53 @@ func TestFramesReadAtOnce(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestSealReadsBackOnce: checking that a sealed segment reads back, and
+// reading one whole, decompress into one buffer of the segment's size,
+// not one regrown for every frame (quadratic in the frames: 30 ms against
+// 1.15 s for a 16 MiB segment).
+func TestSealReadsBackOnce(t *testing.T) {
+	data := lines(3000, 300) // about 1 MB: 30 frames
+	dir := chaindir.Dir(t.TempDir())
+	os.MkdirAll(dir.File(chaindir.BlocksDir), 0o755)
+	if err := os.WriteFile(dir.File(segName(0)), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	allocated := func(fn func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		fn()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	codecs() // made once, outside the counts
+	var comp []byte
+	n := allocated(func() {
+		var err error
+		if comp, _, err = compressSegment(dir, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The file, its frames and one read-back: about 4.3 times the
+	// segment; regrown per frame, the read-back alone is 15 times.
+	if n > 8*uint64(len(data)) {
+		t.Errorf("sealing %d bytes allocated %d", len(data), n)
+	}
+	if err := os.WriteFile(dir.File(sealedName(1)), comp, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newSegReader(dir)
+	defer r.close()
+	var back []byte
+	n = allocated(func() {
+		var err error
+		if back, err = r.sealed(1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !bytes.Equal(back, data) || n > 3*uint64(len(data)) {
+		t.Errorf("reading a sealed segment of %d bytes whole allocated %d (equal: %v)", len(data), n, bytes.Equal(back, data))
 	}
 }

@@ -374,8 +374,7 @@ func (r *segReader) sealed(n uint32) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, d := codecs()
-	data, err := d.DecodeAll(comp, nil)
+	data, err := decodeWhole(comp)
 	if err != nil {
 		return nil, chaindir.Corruptf(name, 0, "does not decompress: %v", err)
 	}
@@ -543,9 +542,9 @@ func compressSegment(dir chaindir.Dir, seg uint32) ([]byte, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	e, d := codecs()
+	e, _ := codecs()
 	comp := encodeSealed(e, data)
-	if back, err := d.DecodeAll(comp, nil); err != nil || !bytes.Equal(back, data) {
+	if back, err := decodeWhole(comp); err != nil || !bytes.Equal(back, data) {
 		return nil, 0, fmt.Errorf("sealing %s: the compressed segment does not read back", segName(seg))
 	}
 	return comp, int64(len(data)), nil
