@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -92,9 +93,15 @@ type Listener struct {
 	deliveredSt chaindir.Stamp
 	// Hello addresses waiting for their peer to prove useful, and the
 	// web apps asked (record.go).
-	pending map[netip.Addr]string
+	pending map[netip.Addr]helloAddr
 	probed  map[netip.Addr]probe
 	probing int
+	// hellos numbers the hellos in the order they were read; written is
+	// the number of the hello each IP's entry was last written from
+	// (under peersMu), so that a peer's newest hello wins however its
+	// connections' goroutines run.
+	hellos  atomic.Uint64
+	written map[netip.Addr]uint64
 
 	peersMu sync.Mutex
 	wg      sync.WaitGroup
@@ -160,7 +167,7 @@ func NewListener(cfg ListenConfig) (*Listener, error) {
 		seen: NewSeen(SeenSize), bans: cfg.Bans, out: make(chan outLineOf, 1024), own: map[tailEntry]int{},
 		conns: map[netip.Addr]map[net.Conn]*connInfo{}, groups: map[netip.Prefix]int{}, limits: map[netip.Addr]*limiter{},
 		logged: map[string]time.Time{}, listed: map[netip.Addr]bool{}, useful: map[netip.Addr]chaindir.Delivered{},
-		pending: map[netip.Addr]string{}, probed: map[netip.Addr]probe{},
+		pending: map[netip.Addr]helloAddr{}, probed: map[netip.Addr]probe{}, written: map[netip.Addr]uint64{},
 		web: webclient.New(webclient.Config{Timeout: ProbeTimeout}), ctx: context.Background(),
 	}
 	return l, nil
@@ -412,6 +419,7 @@ func (l *Listener) serveConn(ctx context.Context, c net.Conn, ip netip.Addr, lim
 		l.cfg.Logf("%s: refused: bad hello: %v", ip, err)
 		return
 	}
+	seq := l.hellos.Add(1) // before the answer: the peer's next hello comes after it
 	self := l.addr
 	if !self.Addr().IsValid() || self.Addr().IsUnspecified() {
 		self = netip.AddrPortFrom(localAddrPort(c).Addr(), l.addr.Port())
@@ -431,7 +439,7 @@ func (l *Listener) serveConn(ctx context.Context, c net.Conn, ip netip.Addr, lim
 	peer = true
 	l.stats.connected.Add(1)
 	defer l.stats.connected.Add(-1)
-	l.record(ip, h.Address, self)
+	l.record(ip, helloAddr{h.Address, seq}, self)
 	l.readLines(ctx, c, br, ip, lim)
 }
 

@@ -47,12 +47,18 @@ type probe struct {
 	ok bool // as a node of this network
 }
 
+// helloAddr is the address a peer's hello named, and the hello's number.
+type helloAddr struct {
+	addr string
+	seq  uint64
+}
+
 // record takes the hello address of a peer connected from ip (see above).
-func (l *Listener) record(ip netip.Addr, addr string, self netip.AddrPort) {
+func (l *Listener) record(ip netip.Addr, h helloAddr, self netip.AddrPort) {
 	if l.cfg.Chain == "" {
 		return
 	}
-	ap, err := netip.ParseAddrPort(addr)
+	ap, err := netip.ParseAddrPort(h.addr)
 	if err != nil {
 		return
 	}
@@ -63,8 +69,8 @@ func (l *Listener) record(ip netip.Addr, addr string, self netip.AddrPort) {
 	now := l.cfg.Now()
 	l.mu.Lock()
 	if !l.proven(ip) {
-		if _, ok := l.pending[ip]; ok || len(l.pending) < maxPending {
-			l.pending[ip] = ap.String()
+		if w, ok := l.pending[ip]; ok && w.seq < h.seq || !ok && len(l.pending) < maxPending {
+			l.pending[ip] = helloAddr{ap.String(), h.seq}
 		}
 		ask := l.probing < maxProbes
 		if p, ok := l.probed[ip]; ok && now.Sub(p.at) < ProbeEvery {
@@ -91,7 +97,7 @@ func (l *Listener) record(ip netip.Addr, addr string, self netip.AddrPort) {
 		return
 	}
 	l.mu.Unlock()
-	l.write(ip, ap.String())
+	l.write(ip, helloAddr{ap.String(), h.seq})
 }
 
 // proven tells whether ip is in the peers file, delivered a valid line
@@ -116,16 +122,16 @@ func (l *Listener) ask(ip netip.Addr) {
 	if _, asked := l.probed[ip]; asked {
 		l.probed[ip] = probe{at: l.cfg.Now(), ok: ok}
 	}
-	addr := l.pending[ip]
+	w, waiting := l.pending[ip]
 	if ok {
 		delete(l.pending, ip)
 	}
 	l.mu.Unlock()
 	switch {
-	case ok && addr != "":
-		l.write(ip, addr)
-	case !ok && addr != "" && l.ctx.Err() == nil:
-		l.logEvery("probe "+ip.String(), ProbeEvery, "%s: peer %s not recorded yet: no valid line from it so far, and its web app %s: %v", ip, addr, web, err)
+	case ok && waiting:
+		l.write(ip, w)
+	case !ok && waiting && l.ctx.Err() == nil:
+		l.logEvery("probe "+ip.String(), ProbeEvery, "%s: peer %s not recorded yet: no valid line from it so far, and its web app %s: %v", ip, w.addr, web, err)
 	}
 }
 
@@ -159,7 +165,7 @@ func (l *Listener) refreshPeers() {
 	if listed == nil && useful == nil {
 		return
 	}
-	ready := map[netip.Addr]string{}
+	ready := map[netip.Addr]helloAddr{}
 	l.mu.Lock()
 	if listed != nil {
 		l.listed = listed
@@ -167,23 +173,32 @@ func (l *Listener) refreshPeers() {
 	if useful != nil {
 		l.useful = useful
 	}
-	for ip, addr := range l.pending {
+	for ip, w := range l.pending {
 		if l.useful[ip] != (chaindir.Delivered{}) {
-			ready[ip] = addr
+			ready[ip] = w
 			delete(l.pending, ip)
 		}
 	}
 	l.mu.Unlock()
-	for ip, addr := range ready {
-		l.write(ip, addr)
+	for ip, w := range ready {
+		l.write(ip, w)
 	}
 }
 
-// write records addr, the address of a peer that proved itself, in the
-// peers file.
-func (l *Listener) write(ip netip.Addr, addr string) {
+// write records the address of a peer that proved itself in the peers
+// file, unless a later hello of the same IP was written already (its
+// connection's goroutine ran first).
+func (l *Listener) write(ip netip.Addr, h helloAddr) {
 	l.peersMu.Lock()
 	defer l.peersMu.Unlock()
+	if h.seq < l.written[ip] {
+		return
+	}
+	if len(l.written) >= maxProbed {
+		clear(l.written) // bounded; forgetting costs only this ordering
+	}
+	l.written[ip] = h.seq
+	addr := h.addr
 	what, err := chaindir.Dir(l.cfg.Chain).RecordPeer(addr, l.cfg.Now())
 	switch {
 	case err != nil:
