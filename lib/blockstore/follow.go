@@ -151,7 +151,7 @@ func (s *Store) followSegments(apply Applier) error {
 // Store has not looked at, and the size of the current segment.
 func (s *Store) segGrew() (int64, bool) {
 	seg := s.end.seg
-	size, _, err := segSize(s.dir, seg)
+	size, err := s.segs.size(seg)
 	if err == nil && size != s.seenSize && uint64(size) > s.end.off {
 		return size, true
 	}

@@ -72,8 +72,8 @@ func TestSealedFrames(t *testing.T) {
 		}
 		off += len(line)
 	}
-	if size, sealed, err := segSize(dir, 0); err != nil || !sealed || size != int64(len(data)) {
-		t.Fatalf("segSize = %d, %v, %v", size, sealed, err)
+	if size, err := newSegReader(dir).size(0); err != nil || size != int64(len(data)) {
+		t.Fatalf("size of a sealed segment = %d, %v", size, err)
 	}
 
 	// One frame, no table.
@@ -94,8 +94,8 @@ func TestSealedFrames(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(string(dir), sealedName(1)), comp[:len(comp)-1], 0o644)
-	if _, _, err := segSize(dir, 1); chaindir.CorruptOf(err) == nil {
-		t.Errorf("segSize of a cut segment: %v", err)
+	if _, err := newSegReader(dir).size(1); chaindir.CorruptOf(err) == nil {
+		t.Errorf("size of a cut segment: %v", err)
 	}
 }
 

@@ -46,10 +46,11 @@ func codecs() (*zstd.Encoder, *zstd.Decoder) {
 		if err != nil {
 			panic(err) // only bad options fail
 		}
-		// One decoder per CPU: DecodeAll runs on as many at once, and
-		// the frames of a page of history are read in parallel (with
-		// one, they took turns).
-		dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxSegment))
+		// The library's number of decoders (GOMAXPROCS, at most 4):
+		// DecodeAll runs on as many at once, so the frames of a page of
+		// history are read in parallel (with one, they took turns), and
+		// a many-core server keeps no more than four decoders' memory.
+		dec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxSegment))
 		if err != nil {
 			panic(err)
 		}
@@ -318,10 +319,11 @@ func (r *segReader) sealedRange(n uint32, off uint64, buf []byte) error {
 	return nil
 }
 
-// size returns the plain size of segment seg, as segSize does, keeping a
-// sealed segment open with its frame table for the reads that follow: a
-// store's open measures every segment, and a lookup then reads frames of
-// many of them.
+// size returns the uncompressed size of segment seg: the plain file's
+// size, else what the sealed file's frame table (or single frame's
+// header) says. It keeps a sealed segment open with its table for the
+// reads that follow: a store's open measures every segment, and a lookup
+// then reads frames of many of them.
 func (r *segReader) size(seg uint32) (int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -498,40 +500,6 @@ func (r *segReader) readFrom(seg uint32, off uint64) ([]byte, error) {
 		return nil, errShort
 	}
 	return data[off:], nil
-}
-
-// segSize returns the uncompressed size of segment seg: the plain file's
-// size, or what the sealed file's frame table (or one frame's header)
-// says.
-func segSize(dir chaindir.Dir, seg uint32) (size int64, sealed bool, err error) {
-	fi, err := os.Stat(dir.File(segName(seg)))
-	if err == nil {
-		return fi.Size(), false, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return 0, false, err
-	}
-	name := sealedName(seg)
-	f, err := os.Open(dir.File(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, false, chaindir.Corruptf(segName(seg), 0, "missing")
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	defer f.Close()
-	fi, err = f.Stat()
-	if err != nil {
-		return 0, true, err
-	}
-	t, err := readTable(f, fi.Size())
-	if errors.Is(err, errTable) {
-		return 0, true, chaindir.Corruptf(name, 0, "bad zstd frame header or frame table")
-	}
-	if err != nil {
-		return 0, true, chaindir.Corruptf(name, 0, "unreadable zstd header: %v", err)
-	}
-	return tableSize(t), true, nil
 }
 
 // compressSegment reads plain segment seg and returns its zstd form,

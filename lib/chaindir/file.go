@@ -198,8 +198,8 @@ func ReadFileStamp(path string) ([]byte, Stamp, error) {
 		return nil, Stamp{}, err
 	}
 	// Sized as the file is, as os.ReadFile does: one allocation unless the
-	// file grew since (io.ReadAll's doublings touched three times the
-	// memory, the most of a cnj-chain's open at a million transfers).
+	// file grew since (io.ReadAll's doublings touch up to three times the
+	// file in fresh memory).
 	var buf bytes.Buffer
 	buf.Grow(int(fi.Size()) + bytes.MinRead)
 	if _, err := buf.ReadFrom(f); err != nil {
