@@ -6,8 +6,9 @@ package testscripts
 // printed as accepted.
 //
 // Each round starts one or two victims on the same directory (cnj-mine,
-// cnj-verify fed transfers and the blocks of a competing branch, cnj-chain
-// reindex), sends them SIGKILL after a random delay, and then checks:
+// cnj-verify fed transfers and the blocks of a competing branch, cnj-sync
+// from a cnj-serve of that branch, cnj-chain reindex), sends them SIGKILL
+// after a random delay, and then checks:
 //
 //  1. `cnj-chain check` exits 0;
 //  2. every block line any command printed (complete lines only) is still
@@ -80,6 +81,11 @@ const (
 	crashFundBlocks  = 6   // blocks paying the funded key, on each branch
 	crashMaxFailures = 5   // failing rounds reported before the test stops
 	crashCmdTimeout  = 60 * time.Second
+	// crashSource is the web app serving the competing branch to cnj-sync
+	// victims; a sync takes longer to reach its writes, so it is killed
+	// within crashSyncDelay.
+	crashSource    = "127.0.0.170:56230"
+	crashSyncDelay = 200 * time.Millisecond
 )
 
 // crashRig is the state of one TestCrash run.
@@ -119,6 +125,7 @@ type crashRig struct {
 	forkOnTip  int // rounds that ended with the competing branch's block on the tip
 	badFed     int // verify victims fed a bad branch
 	badRefused int // verify victims that refused a bad block (a failed reorganization, mostly)
+	syncMoved  int // cnj-sync victims, alone in their round, killed after the tip moved
 	reorgs     int // rounds after which the previous round's tip was off the main chain
 	maxReorg   uint64
 	lastTip    [32]byte
@@ -202,7 +209,7 @@ func TestCrash(t *testing.T) {
 	t.Logf("%d kills in %d rounds, %v (victims %v, checks %v); %d epochs of up to %d kills",
 		total, r.rounds, time.Since(start).Round(time.Millisecond), r.victimTime.Round(time.Millisecond),
 		r.checkTime.Round(time.Millisecond), r.epoch, crashEpochKills)
-	for _, k := range []string{"mine", "verify", "reindex"} {
+	for _, k := range []string{"mine", "verify", "sync", "reindex"} {
 		t.Logf("  %-8s started %4d, killed %4d (%4d after printing a line), exited on its own %4d",
 			k, r.runs[k], r.kills[k], r.midOutput[k], r.ownExits[k])
 	}
@@ -214,6 +221,7 @@ func TestCrash(t *testing.T) {
 	t.Logf("  competing branch on the tip after %d rounds; %d reorganizations, the deepest %d blocks; highest tip %d",
 		r.forkOnTip, r.reorgs, r.maxReorg, r.maxHeight)
 	t.Logf("  bad branches fed to %d cnj-verify victims, refused by %d that got that far", r.badFed, r.badRefused)
+	t.Logf("  cnj-sync victims killed alone after they had moved the tip: %d", r.syncMoved)
 	if r.failures > 0 {
 		t.Errorf("%d failing rounds (seed %d); see the errors above", r.failures, seed)
 	}
@@ -298,7 +306,8 @@ func (r *crashRig) must(stdin []byte, name string, args ...string) []byte {
 // the transfers, and a competing branch mined in a second directory made
 // from the same genesis: it forks at block 1, pays the funded key as the
 // base does (so that the transfers are valid on both branches) and carries
-// some of the transfers.
+// some of the transfers. A cnj-serve of that directory runs until the
+// test ends.
 func (r *crashRig) setup() {
 	t := r.t
 	pw := filepath.Join(r.tmp, "pw")
@@ -311,7 +320,6 @@ func (r *crashRig) setup() {
 	if err := copyTree(r.base, forkDir); err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(forkDir)
 
 	addr := func(name string) string {
 		out := r.must(nil, "cnj-keygen", "-o", filepath.Join(r.tmp, name+".key"), "--passphrase-file", pw, "--chain", r.base)
@@ -368,6 +376,9 @@ func (r *crashRig) setup() {
 	if want := 1 + crashFundBlocks + crashForkBlocks/chunks*chunks; len(r.fork) != want {
 		t.Fatalf("the competing branch has %d blocks, want %d", len(r.fork), want)
 	}
+	// cnj-sync victims fetch the competing branch from its web app.
+	startProc(t, r.tmp, "exec cnj-serve --rate 0 --listen "+crashSource+" --chain "+forkDir)
+	netAnswers(t, "http://"+crashSource+"/api/blocks/tip/height")
 }
 
 // newEpoch starts over on a fresh copy of the base directory.
@@ -420,14 +431,18 @@ func (r *crashRig) round() (kills int, failed bool) {
 	r.rounds++
 	var vs []*victim
 	switch x := r.rng.IntN(100); {
-	case x < 30:
+	case x < 25:
 		vs = []*victim{r.mineVictim()}
-	case x < 60:
+	case x < 50:
 		vs = []*victim{r.verifyVictim()}
-	case x < 75:
+	case x < 62:
 		vs = []*victim{r.reindexVictim()}
-	case x < 95:
+	case x < 72:
+		vs = []*victim{r.syncVictim()}
+	case x < 90:
 		vs = []*victim{r.mineVictim(), r.verifyVictim()}
+	case x < 95:
+		vs = []*victim{r.syncVictim(), r.mineVictim()}
 	default:
 		vs = []*victim{r.reindexVictim(), r.mineVictim()}
 	}
@@ -475,8 +490,12 @@ func (r *crashRig) round() (kills int, failed bool) {
 	}
 
 	t1 := time.Now()
+	before := r.lastTip
 	problems = append(problems, r.check()...)
 	r.checkTime += time.Since(t1)
+	if len(vs) == 1 && vs[0].kind == "sync" && vs[0].killed && r.lastTip != before {
+		r.syncMoved++
+	}
 	if len(problems) == 0 {
 		return kills, false
 	}
@@ -515,6 +534,14 @@ func (r *crashRig) mineVictim() *victim {
 			"--blocks", strconv.Itoa(1 + r.rng.IntN(10)), "--threads", strconv.Itoa(1 + r.rng.IntN(2))},
 		delay: r.killDelay(),
 	}
+}
+
+// syncVictim fetches the competing branch from its web app: the whole
+// branch until the directory holds it (or outgrows it), as one catch-up
+// sync that brings the transfer index along in steps (node.IndexInSteps).
+func (r *crashRig) syncVictim() *victim {
+	return &victim{kind: "sync", args: []string{"-q", "--chain", r.dir, "--from", crashSource},
+		delay: time.Duration(r.rng.Int64N(int64(crashSyncDelay) + 1))}
 }
 
 func (r *crashRig) reindexVictim() *victim {

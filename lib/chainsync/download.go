@@ -281,7 +281,15 @@ func each(n int, f func(i int)) {
 // directory's lock, one block at a time, the next batch is read back,
 // decoded and prechecked (consensus.Precheck: signatures, form, merkle
 // root) on every core, so that Submit is left with what needs the ledger.
-func (s *syncer) submit(ctx context.Context, ps *peerState, st *staged) (int, error) {
+// The transfer index is brought along in steps (node.IndexInSteps,
+// Options.IndexStep) and reaches the tip before submit returns.
+func (s *syncer) submit(ctx context.Context, ps *peerState, st *staged) (accepted int, err error) {
+	endSteps := s.n.IndexInSteps(s.o.IndexStep)
+	defer func() {
+		if eerr := endSteps(); eerr != nil && err == nil {
+			err = local(eerr)
+		}
+	}()
 	report := s.progress(ps.addr, Verify, st.blocks)
 	report(0)
 	ctx, cancel := context.WithCancel(ctx)
@@ -292,8 +300,7 @@ func (s *syncer) submit(ctx context.Context, ps *peerState, st *staged) (int, er
 		defer close(batches)
 		readErr = s.readBatches(ctx, st, peerIP(ps.addr), batches)
 	}()
-	done, accepted := uint64(0), 0
-	var err error
+	done := uint64(0)
 	for items := range batches {
 		var k int
 		k, err = s.take(items)

@@ -39,6 +39,11 @@ type Options struct {
 	BatchBytes int
 	// Parallel is how many peers are asked at once; default 8.
 	Parallel int
+	// IndexStep is how many transactions the batches of a download add
+	// before the transfer index is brought along (node.IndexInSteps;
+	// default node.DefaultIndexStep); it reaches the tip at the end of the
+	// download.
+	IndexStep int
 	// Record lists peers file entries (HOST:PORT of relays) to add before
 	// those learned from the peers, e.g. the relay of a --from node; they
 	// are added only when some peer could be used.

@@ -1,6 +1,7 @@
 package chainsync_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/big"
@@ -19,6 +20,7 @@ import (
 	"github.com/coniunctum/cnj/lib/hostport"
 	"github.com/coniunctum/cnj/lib/node"
 	"github.com/coniunctum/cnj/lib/tx"
+	"github.com/coniunctum/cnj/lib/txindex"
 )
 
 // base returns a chain directory of nw holding k blocks paying key 0, with
@@ -750,4 +752,70 @@ func TestPeersSeen(t *testing.T) {
 	if peers, _, _ := chaindir.Dir(dir).ReadPeers(); strings.Join(peers, " ") != "127.0.0.1:5050" {
 		t.Fatalf("peers %q, want the one that answered", peers)
 	}
+}
+
+// TestIndexSteps: a sync brings the transfer index along in steps of
+// Options.IndexStep transactions, not after every batch, and the index is
+// at the tip when the sync ends.
+func TestIndexSteps(t *testing.T) {
+	nw := newNetwork(t, false)
+	src := base(t, nw, 40) // 40 blocks, 41 transactions
+	_, addr := peerOf(t, src)
+	dir := nw.dir(t)
+	const batch, step = 3, 10
+	var moves []uint64 // the index's height each time it moved
+	last := uint64(0)
+	n := open(t, dir)
+	rep, err := chainsync.Sync(context.Background(), n, chainsync.Options{Peers: []string{addr}, KeepPeers: true, Batch: batch, IndexStep: step,
+		Progress: func(p chainsync.Progress) {
+			if p.Phase != chainsync.Verify || p.Done == 0 {
+				return
+			}
+			at := indexHeight(t, dir)
+			if p.Done-at >= step+batch {
+				t.Errorf("after %d blocks the index is at %d: more than a step behind", p.Done, at)
+			}
+			if at != last {
+				moves = append(moves, at)
+				last = at
+			}
+		}})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, problems(rep))
+	}
+	// A step is crossed every fourth batch: at 12, 24 and 36 blocks (a
+	// block has one transaction, but for the one with the transfer).
+	if len(moves) < 3 || len(moves) > 4 {
+		t.Errorf("during the sync the index moved to %v: want 3 or 4 steps of about %d", moves, step)
+	}
+	// At the tip when Sync returns, not only once the node is closed.
+	if got, want := indexHeight(t, dir), tipOf(t, src).Height; got != want {
+		t.Fatalf("after the sync the index is at %d, the tip at %d", got, want)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(t, dir)
+}
+
+// indexHeight returns the height the transfer index of dir is at (0 when
+// it has none yet).
+func indexHeight(t testing.TB, dir string) uint64 {
+	t.Helper()
+	d := chaindir.Dir(dir)
+	p, err := d.ReadGenesis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := txindex.NewReader(d, p.Hash(), time.Second)
+	defer r.Close()
+	var h uint64
+	if err := r.View(func(v *txindex.View) error {
+		var err error
+		_, h, err = v.Tip()
+		return err
+	}); err != nil && !errors.Is(err, txindex.ErrNoIndex) {
+		t.Fatal(err)
+	}
+	return h // 0 when there is no index yet
 }

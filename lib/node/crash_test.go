@@ -33,12 +33,17 @@ func TestCrashInjection(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// script writes 8 blocks, mempool lines and rewrites, then closes.
-	script := func(dir string, accepted *[][32]byte) (err error) {
+	// script writes 8 blocks, mempool lines and rewrites, then closes; with
+	// a step, it brings the transfer index along in steps (IndexInSteps),
+	// as a sync does, and Close ends them.
+	script := func(dir string, step int, accepted *[][32]byte) (err error) {
 		g := *g0
 		d, err := openTest(dir)
 		if err != nil {
 			return err
+		}
+		if step > 0 {
+			d.IndexInSteps(step)
 		}
 		defer func() {
 			if r := recover(); r != nil {
@@ -71,6 +76,14 @@ func TestCrashInjection(t *testing.T) {
 		return d.Close()
 	}
 
+	for _, step := range []int{0, 7} {
+		t.Run(fmt.Sprint("step=", step), func(t *testing.T) { crashScript(t, base, g0, step, script) })
+	}
+}
+
+// crashScript runs script on a copy of base and kills it at every crash
+// point in turn (see TestCrashInjection).
+func crashScript(t *testing.T, base string, g0 *gen, step int, script func(dir string, step int, accepted *[][32]byte) error) {
 	rng := rand.New(rand.NewSource(1))
 	points := map[string]int{}
 	for target := 1; ; target++ {
@@ -95,7 +108,7 @@ func TestCrashInjection(t *testing.T) {
 			panic(crashed{pt})
 		}
 		var accepted [][32]byte
-		err := script(dir, &accepted)
+		err := script(dir, step, &accepted)
 		crashpoint.Hook = nil
 		if err == nil {
 			if target < 20 {

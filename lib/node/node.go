@@ -80,7 +80,9 @@ type Node struct {
 
 	// The transfer index (index.go).
 	writing   bool                      // inside Write: keep the blocks taken
-	taken     map[[32]byte]*block.Block // blocks connected or disconnected in this write
+	taken     map[[32]byte]*block.Block // blocks connected or disconnected since the index was brought along
+	takenTxs  int                       // transactions of the connected blocks taken
+	step      int                       // IndexInSteps: transactions a write may leave the index behind by
 	indexedAt [32]byte                  // the tip the index was last brought to
 	indexErr  error                     // why the last update of the index failed
 }
@@ -227,10 +229,15 @@ func (n *Node) MempoolChanged() bool { return n.mem.Changed() }
 func (n *Node) TipChanged() bool { return n.store.TipChanged() }
 
 // Close releases the node. A node that stored blocks writes the state
-// file first (under the lock), so that the next Open connects no block.
+// file first (under the lock), so that the next Open connects no block,
+// and one indexing in steps (IndexInSteps) brings the transfer index to
+// its tip.
 func (n *Node) Close() error {
 	var err error
-	if n.wrote && n.store.StateStale() {
+	if n.step > 0 {
+		err = n.endSteps()
+	}
+	if err == nil && n.wrote && n.store.StateStale() {
 		err = n.Write(func(*Writer) error { n.store.ForceState(); return nil })
 	}
 	if cerr := n.store.Close(); err == nil {

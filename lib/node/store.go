@@ -167,7 +167,8 @@ func (w *Writer) check() error {
 // Write takes the directory's lock (it waits for another writer to
 // finish), catches up with what other processes stored, runs fn, makes
 // the blocks fn added durable and indexes them, writes the state file when
-// it is due, brings the transfer index to the new tip (index.go), and
+// it is due, brings the transfer index to the new tip (index.go; while
+// the node indexes in steps, once a step is complete), and
 // releases the lock: processes take turns. Then, when the blocks rolled
 // over to a new segment, the full one is sealed.
 func (n *Node) Write(fn func(w *Writer) error) error {
@@ -182,7 +183,12 @@ func (n *Node) Write(fn func(w *Writer) error) error {
 		return err
 	}
 	n.writing = true
-	defer func() { n.writing, n.taken = false, nil }()
+	defer func() {
+		n.writing = false
+		if n.step == 0 {
+			n.taken, n.takenTxs = nil, 0
+		}
+	}()
 	err = func() error {
 		defer unlock()
 		if _, err := n.refresh(); err != nil {
