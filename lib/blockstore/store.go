@@ -110,7 +110,7 @@ type Store struct {
 	segs    *segReader
 
 	recs     []Record         // every stored block, in arrival order
-	byHash   map[[32]byte]int // first record of a hash
+	byHash   map[[32]byte]int // first record of a hash, once a write needs it (hashIndex)
 	nsegs    int              // segments blocks/000000 .. nsegs-1 exist
 	sealed   []bool           // per listed segment: a .jsonl.zst exists
 	end      pos              // end of the last stored line
@@ -198,12 +198,8 @@ func (s *Store) load() error {
 	if err != nil {
 		return err
 	}
-	// Sized for the index at once: a large chain's open builds them.
 	s.recs = recs
-	s.byHash = make(map[[32]byte]int, len(recs))
-	for i := range s.recs {
-		s.mapRec(i)
-	}
+	s.byHash = nil // built when a write first needs it
 	if len(recs) > 0 {
 		last := recs[len(recs)-1].Loc
 		s.end = pos{last.Segment, last.Offset + uint64(last.Length) + 1}
@@ -244,7 +240,7 @@ func (s *Store) State() *Snapshot {
 		s.stateErr = chaindir.Corruptf(chaindir.StateFile, 0, "bad checksum or header")
 		return nil
 	}
-	if i, ok := s.byHash[snap.Tip]; !ok || s.recs[i].Height != snap.Height {
+	if i := s.find(snap.Tip); i < 0 || s.recs[i].Height != snap.Height {
 		if snap.Height != 0 || snap.Tip != s.genesis {
 			s.stateErr = chaindir.Corruptf(chaindir.StateFile, 0, "at block %x, which the index does not hold", snap.Tip[:8])
 			return nil
@@ -320,11 +316,47 @@ func (s *Store) addRec(r Record) {
 	s.mapRec(len(s.recs) - 1)
 }
 
-// mapRec enters record i of the in-memory index in its maps.
+// mapRec enters record i of the in-memory index in its map, once there
+// is one.
 func (s *Store) mapRec(i int) {
+	if s.byHash == nil {
+		return
+	}
 	if _, ok := s.byHash[s.recs[i].Hash]; !ok {
 		s.byHash[s.recs[i].Hash] = i
 	}
+}
+
+// hashIndex returns the map from a hash to its first record, building it
+// the first time. An open does not build it: on a large chain, a map of
+// every block costs a command that only reads (cnj-chain) more than the
+// lookups it would save, while a writer needs it for each block it marks
+// invalid.
+func (s *Store) hashIndex() map[[32]byte]int {
+	if s.byHash == nil {
+		s.byHash = make(map[[32]byte]int, len(s.recs))
+		for i := range s.recs {
+			s.mapRec(i)
+		}
+	}
+	return s.byHash
+}
+
+// find returns the first record of hash h, or -1: through the map when a
+// write built it, else by a scan (once an open: the state's tip).
+func (s *Store) find(h [32]byte) int {
+	if s.byHash != nil {
+		if i, ok := s.byHash[h]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range s.recs {
+		if s.recs[i].Hash == h {
+			return i
+		}
+	}
+	return -1
 }
 
 // recAt returns the record of the line at loc. The records are in the
@@ -555,7 +587,7 @@ func (s *Store) Added(rec Record, invalidated [][32]byte) {
 // the index file is rewritten in place by the next write.
 func (s *Store) MarkInvalid(hashes [][32]byte) {
 	for _, h := range hashes {
-		i, ok := s.byHash[h]
+		i, ok := s.hashIndex()[h]
 		if !ok || s.recs[i].Invalid {
 			continue
 		}
