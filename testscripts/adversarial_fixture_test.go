@@ -533,6 +533,6 @@ func advReplay(t *testing.T, p *params.Params, now int64, lines [][]byte) string
 // advPseudoNode is the chain.BlockNode that b will be once stored on parent: what
 // blockOn needs to build on a block that is not in the chain yet.
 func advPseudoNode(b *block.Block, parent *chain.BlockNode) *chain.BlockNode {
-	return &chain.BlockNode{Hash: b.Hash, PrevHash: b.PrevHash, Parent: parent, Height: b.Index,
+	return &chain.BlockNode{Hash: b.Hash, Parent: parent, Height: b.Index,
 		Timestamp: b.Timestamp, Target: b.Target}
 }

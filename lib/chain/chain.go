@@ -44,23 +44,33 @@ type Store interface {
 // BlockNode is one block of the tree. Nodes are owned by the Chain: read them,
 // never change them.
 type BlockNode struct {
-	Hash, PrevHash [32]byte
-	Parent         *BlockNode // nil for genesis
-	Height         uint64
-	Timestamp      int64
-	Target         [32]byte
-	Work           *big.Int // cumulative, this block included
-	Loc            blockstore.Loc
-	Seq            uint64 // arrival order; genesis is 0
-	Invalid        bool   // broke a ledger rule, or descends from a block that did
-	TxCount        int    // transfers in the block, reward excluded
+	Hash      [32]byte
+	Parent    *BlockNode // nil for genesis
+	Height    uint64
+	Timestamp int64
+	Target    [32]byte
+	Work      *big.Int // cumulative, this block included
+	Loc       blockstore.Loc
+	Seq       uint64 // arrival order; genesis is 0
+	Invalid   bool   // broke a ledger rule, or descends from a block that did
+	TxCount   int    // transfers in the block, reward excluded
 
-	children []*BlockNode
+	// The blocks whose parent this is, as a list: a slice would be an
+	// allocation a block, and a large chain's open makes one node a block.
+	firstChild, nextSibling *BlockNode
+}
+
+// PrevHash is the hash of n's parent (zero for the genesis).
+func (n *BlockNode) PrevHash() [32]byte {
+	if n.Parent == nil {
+		return [32]byte{}
+	}
+	return n.Parent.Hash
 }
 
 // Record returns what the store's index keeps of n.
 func (n *BlockNode) Record() blockstore.Record {
-	return blockstore.Record{Hash: n.Hash, PrevHash: n.PrevHash, Height: n.Height, Timestamp: n.Timestamp,
+	return blockstore.Record{Hash: n.Hash, PrevHash: n.PrevHash(), Height: n.Height, Timestamp: n.Timestamp,
 		Target: n.Target, Loc: n.Loc, TxCount: n.TxCount, Invalid: n.Invalid}
 }
 
@@ -447,11 +457,12 @@ func (c *Chain) addRecordWork(parent *BlockNode, r blockstore.Record, work *big.
 // (loadTree gives them from slabs).
 func (c *Chain) addRecordIn(n *BlockNode, w *big.Int, parent *BlockNode, r blockstore.Record, work *big.Int) *BlockNode {
 	c.seq++
-	*n = BlockNode{Hash: r.Hash, PrevHash: r.PrevHash, Parent: parent, Height: parent.Height + 1,
+	*n = BlockNode{Hash: r.Hash, Parent: parent, Height: parent.Height + 1,
 		Timestamp: r.Timestamp, Target: r.Target, Loc: r.Loc, Seq: c.seq,
-		Invalid: r.Invalid || parent.Invalid, TxCount: r.TxCount}
+		Invalid: r.Invalid || parent.Invalid, TxCount: r.TxCount,
+		nextSibling: parent.firstChild}
 	n.Work = w.Add(work, parent.Work)
-	parent.children = append(parent.children, n)
+	parent.firstChild = n
 	c.nodes[n.Hash] = n
 	return n
 }
@@ -468,7 +479,9 @@ func (c *Chain) invalidate(n *BlockNode) [][32]byte {
 			out = append(out, x.Hash)
 		}
 		x.Invalid = true
-		stack = append(stack, x.children...)
+		for ch := x.firstChild; ch != nil; ch = ch.nextSibling {
+			stack = append(stack, ch)
+		}
 	}
 	return out
 }

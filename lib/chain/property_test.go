@@ -106,7 +106,7 @@ func TestPropertyMoneyAndReplay(t *testing.T) {
 					n := c.Node(at)
 					// Follow the newest child of at, valid or not.
 					var next *BlockNode
-					for _, ch := range n.children {
+					for ch := n.firstChild; ch != nil; ch = ch.nextSibling {
 						if next == nil || ch.Seq > next.Seq {
 							next = ch
 						}

@@ -227,14 +227,29 @@ func TestInvalidForkNeverWins(t *testing.T) {
 					t.Fatalf("x%d: %+v, want side", h, r)
 				}
 			}
+			// A second child of the bad block, on a side branch of its own
+			// (where it does not outweigh b4): the invalidation reaches
+			// every descendant, not only those of the branch tried.
+			invalidated, sibling := 5-k, k <= 2
+			if sibling {
+				s.block("z", bad, A.addr, blockSpec{})
+				if r := s.add("z", accepted, ""); !r.Side {
+					t.Fatalf("z: %+v, want side", r)
+				}
+				invalidated++
+				puts++ // z is stored too
+			}
 			s.tip("b4")
 			r := s.add("x5", rejected, rule.InsufficientFunds)
 			s.tip("b4")
 			if !bytes.Equal(snap(t, s.c.Ledger()), before) {
 				t.Fatal("ledger changed by a failed reorganization")
 			}
-			if r == nil || !r.Side || r.TipChanged || len(r.Invalidated) != 5-k || r.Invalidated[0] != s.hash(bad) || !r.Record.Invalid {
-				t.Fatalf("x5: %+v, want side, %s first of %d invalidated", r, bad, 5-k)
+			if r == nil || !r.Side || r.TipChanged || len(r.Invalidated) != invalidated || r.Invalidated[0] != s.hash(bad) || !r.Record.Invalid {
+				t.Fatalf("x5: %+v, want side, %s first of %d invalidated", r, bad, invalidated)
+			}
+			if sibling && !s.c.Node(s.hash("z")).Invalid {
+				t.Error("z, a child of the bad block, is not invalid")
 			}
 			if s.store.Puts() != puts+4 {
 				t.Errorf("stored %d blocks of the side branch, want 4", s.store.Puts()-puts)

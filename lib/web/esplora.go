@@ -60,7 +60,7 @@ func appendBlock(dst []byte, bi blockInfo, p *params.Params, genesisSize int) []
 		dst = append(dst, "null"...)
 	} else {
 		dst = append(dst, '"')
-		dst = hex.AppendEncode(dst, nd.PrevHash[:])
+		dst = hex.AppendEncode(dst, nd.Parent.Hash[:])
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"mediantime":`...)

@@ -215,7 +215,7 @@ figure{margin:0}figcaption{font-weight:600}svg{width:100%;height:auto;font:10px 
 <h1>Block {{.Node.Height}}</h1>
 <table>
 <tr><th>Hash</th><td class="h">{{hex .Node.Hash}}</td></tr>
-{{if .Node.Parent}}<tr><th>Previous</th><td><a href="/block/{{hex .Node.PrevHash}}">{{.Node.Parent.Height}}</a> · <a class="h" href="/block/{{hex .Node.PrevHash}}">{{hex .Node.PrevHash}}</a></td></tr>{{end}}
+{{if .Node.Parent}}<tr><th>Previous</th><td><a href="/block/{{hex .Node.Parent.Hash}}">{{.Node.Parent.Height}}</a> · <a class="h" href="/block/{{hex .Node.Parent.Hash}}">{{hex .Node.Parent.Hash}}</a></td></tr>{{end}}
 {{with .Next}}<tr><th>Next</th><td><a href="/block/{{hex .Hash}}">{{.Height}}</a> · <a class="h" href="/block/{{hex .Hash}}">{{hex .Hash}}</a></td></tr>{{end}}
 <tr><th>Status</th><td>{{if .Main}}main chain, {{plural .Confirmations "confirmation"}}{{else if .Node.Invalid}}invalid{{else}}side branch{{end}}</td></tr>
 <tr><th>Time</th><td>{{time .Node.Timestamp}} ({{ago .Node.Timestamp}}); median of the last 11: {{time .Median}}</td></tr>
