@@ -16,7 +16,6 @@ import (
 	"github.com/coniunctum/cnj/internal/testchain"
 	"github.com/coniunctum/cnj/lib/chaindir"
 	"github.com/coniunctum/cnj/lib/node"
-	"github.com/coniunctum/cnj/lib/txindex"
 )
 
 // BenchmarkSyncLoopback measures the commands as a node runs them: a
@@ -93,8 +92,8 @@ func BenchmarkSyncLoopback(b *testing.B) {
 			b.Fatalf("synced to height %d (%x), the source is at %d (%x)", got.Height, got.Hash[:8], want.Height, want.Hash[:8])
 		}
 		// The sync indexes in steps; the index must still reach the tip.
-		if at := indexTipOf(b, dst, d.Params().Hash()); at != want.Hash {
-			b.Fatalf("the transfer index is at %x, the synced tip is %x", at[:8], want.Hash[:8])
+		if at, _, err := testchain.IndexTip(dst); err != nil || at != want.Hash {
+			b.Fatalf("the transfer index is at %x (%v), the synced tip is %x", at[:8], err, want.Hash[:8])
 		}
 		ix, rest := dirBytes(b, dst)
 		indexBytes += ix
@@ -185,22 +184,4 @@ func cpuTime(b *testing.B, pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+st) * 10 * time.Millisecond
-}
-
-// indexTipOf returns the block the transfer index of the directory dir is
-// at.
-func indexTipOf(tb testing.TB, dir string, genesis [32]byte) [32]byte {
-	tb.Helper()
-	r := txindex.NewReader(chaindir.Dir(dir), genesis, time.Second)
-	defer r.Close()
-	var at [32]byte
-	err := r.View(func(v *txindex.View) error {
-		var err error
-		at, _, err = v.Tip()
-		return err
-	})
-	if err != nil {
-		tb.Fatalf("the transfer index of %s: %v", dir, err)
-	}
-	return at
 }

@@ -802,20 +802,9 @@ func TestIndexSteps(t *testing.T) {
 // it has none yet).
 func indexHeight(t testing.TB, dir string) uint64 {
 	t.Helper()
-	d := chaindir.Dir(dir)
-	p, err := d.ReadGenesis()
-	if err != nil {
+	_, h, err := testchain.IndexTip(dir)
+	if err != nil && !errors.Is(err, txindex.ErrNoIndex) {
 		t.Fatal(err)
 	}
-	r := txindex.NewReader(d, p.Hash(), time.Second)
-	defer r.Close()
-	var h uint64
-	if err := r.View(func(v *txindex.View) error {
-		var err error
-		_, h, err = v.Tip()
-		return err
-	}); err != nil && !errors.Is(err, txindex.ErrNoIndex) {
-		t.Fatal(err)
-	}
-	return h // 0 when there is no index yet
+	return h
 }
