@@ -71,6 +71,7 @@ func (n *Node) index() {
 	o := n.o.Index
 	if n.step > 0 {
 		if n.takenTxs < n.step {
+			n.held = true
 			return
 		}
 		// One database transaction for the step (see above).
@@ -78,7 +79,8 @@ func (n *Node) index() {
 	}
 	res, err := txindex.Update(n.dir, n.ch, n.indexBlock, o)
 	n.indexErr = err
-	if err == nil && !res.Behind {
+	n.held = err != nil || res.Behind
+	if !n.held {
 		n.indexedAt = tip
 	}
 	// Whatever happened, the blocks kept go: memory stays bounded by a
@@ -110,8 +112,8 @@ func (n *Node) endSteps() error {
 		return nil
 	}
 	n.step = 0
-	if n.ch == nil || n.ch.Tip().Hash == n.indexedAt || len(n.taken) == 0 {
-		n.taken, n.takenTxs = nil, 0
+	if !n.held || n.ch == nil || n.ch.Tip().Hash == n.indexedAt {
+		n.taken, n.takenTxs, n.held = nil, 0, false
 		return nil
 	}
 	return n.Write(func(*Writer) error { return nil })

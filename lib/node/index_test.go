@@ -1,6 +1,12 @@
 package node
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/coniunctum/cnj/lib/chaindir"
+)
 
 // TestIndexInSteps: while a node indexes in steps, its writes leave the
 // transfer index behind until they have connected a step of transactions;
@@ -45,6 +51,33 @@ func TestIndexInSteps(t *testing.T) {
 	grow(t, d, g, 1, 2)
 	if at() != tip() {
 		t.Fatal("a write after the steps ended left the index behind")
+	}
+
+	// A step whose update fails (the index cannot be opened) leaves the
+	// index behind; the end tries again, though no write is left to do.
+	ix := d.Dir().File(chaindir.TxIndexFile)
+	if err := os.Rename(ix, ix+".aside"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(ix, "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	end = d.IndexInSteps(3)
+	grow(t, d, g, 1, 2) // a step: its update fails
+	if d.IndexError() == nil {
+		t.Fatal("the update of the index did not fail")
+	}
+	if err := os.RemoveAll(ix); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(ix+".aside", ix); err != nil {
+		t.Fatal(err)
+	}
+	if err := end(); err != nil {
+		t.Fatal(err)
+	}
+	if d.IndexError() != nil || at() != tip() {
+		t.Fatalf("the end of the steps left the index behind after a failed update (%v)", d.IndexError())
 	}
 
 	d.IndexInSteps(0) // DefaultIndexStep

@@ -83,6 +83,7 @@ type Node struct {
 	taken     map[[32]byte]*block.Block // blocks connected or disconnected since the index was brought along
 	takenTxs  int                       // transactions of the connected blocks taken
 	step      int                       // IndexInSteps: transactions a write may leave the index behind by
+	held      bool                      // IndexInSteps: a write left the index behind, or its update failed
 	indexedAt [32]byte                  // the tip the index was last brought to
 	indexErr  error                     // why the last update of the index failed
 }
